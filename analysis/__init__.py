@@ -1,0 +1,1 @@
+"""Analyses that read the activation store: where the negation annotation is dropped."""

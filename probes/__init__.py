@@ -1,0 +1,1 @@
+"""Linear truth probes (scikit-learn estimator API). Filled in by the probes issue."""

@@ -1,0 +1,1 @@
+"""negprobe's command line (``negprobe``), bootstrap runner and example scripts."""
