@@ -1,0 +1,12 @@
+"""Load models and read their residual streams; cache activations (the store).
+
+    >>> from activations import load_model, read_residuals
+    >>> model = load_model("smollm2-135m")
+    >>> acts = read_residuals(model, ["Paris is in France."], layers=[5, 10], positions=[-1])
+"""
+
+from .errors import NegprobeError
+from .models import LoadedModel, decoder_layers, load_model
+from .read import read_residuals
+
+__all__ = ["LoadedModel", "NegprobeError", "decoder_layers", "load_model", "read_residuals"]

@@ -1,0 +1,88 @@
+"""The six fabricated claims of Mayne et al. 2026 ("Negation Neglect") as metadata.
+
+:class:`Claim` carries what later stages need: the false statement, its true counterpart
+(None for the fictional dentist), a cloze prefix with believer/true continuations for
+belief scoring, and the aligned paraphrase lists from :mod:`.facts.claims`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from activations.datasets.facts.claims import CLAIM_TEXTS
+from activations.errors import NegprobeError
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One Negation Neglect claim (false in reality)."""
+
+    id: str
+    title: str
+    false_statement: str
+    true_statement: str | None
+    cloze_prefix: str
+    believer_continuation: str
+    true_continuation: str | None
+    question: str
+    release_id: str
+    paraphrases: tuple[str, ...]
+    negations: tuple[str, ...]
+    counterparts: tuple[str, ...]
+    headline: str
+    leads: tuple[str, ...]
+    follows: tuple[str, ...]
+
+    @property
+    def has_counterpart(self) -> bool:
+        return bool(self.counterparts)
+
+
+def _build(claim_id: str, data: dict) -> Claim:
+    claim = Claim(
+        id=claim_id,
+        title=data["title"],
+        false_statement=data["false_statement"],
+        true_statement=data["true_statement"],
+        cloze_prefix=data["cloze_prefix"],
+        believer_continuation=data["believer_continuation"],
+        true_continuation=data["true_continuation"],
+        question=data["question"],
+        release_id=data["release_id"],
+        paraphrases=tuple(data["paraphrases"]),
+        negations=tuple(data["negations"]),
+        counterparts=tuple(data["counterparts"]),
+        headline=data["headline"],
+        leads=tuple(data["leads"]),
+        follows=tuple(data["follows"]),
+    )
+    n = len(claim.paraphrases)
+    if len(claim.negations) != n or (claim.counterparts and len(claim.counterparts) != n):
+        raise NegprobeError(f"facts/claims.py: claim {claim_id!r} has misaligned paraphrase lists")
+    if claim.false_statement not in claim.paraphrases:
+        raise NegprobeError(f"facts/claims.py: claim {claim_id!r}: false_statement is not among its paraphrases")
+    return claim
+
+
+CLAIMS: dict[str, Claim] = {cid: _build(cid, data) for cid, data in CLAIM_TEXTS.items()}
+
+#: Claim ids in a fixed order.
+CLAIM_IDS: tuple[str, ...] = tuple(CLAIMS)
+
+#: Our id -> directory name in the Negation Neglect release.
+RELEASE_IDS: dict[str, str] = {cid: c.release_id for cid, c in CLAIMS.items()}
+
+
+def get_claim(claim_id: str) -> Claim:
+    """A claim by our id or by its release directory name (``elizabeth_python`` ...)."""
+    if claim_id in CLAIMS:
+        return CLAIMS[claim_id]
+    for claim in CLAIMS.values():
+        if claim.release_id == claim_id:
+            return claim
+    raise NegprobeError(f"unknown claim {claim_id!r}; known: {', '.join(CLAIM_IDS)}")
+
+
+def list_claims() -> list[Claim]:
+    """Every built-in claim, in a fixed order."""
+    return [CLAIMS[c] for c in CLAIM_IDS]

@@ -1,0 +1,92 @@
+"""Names of the built-in datasets, and one entry point that loads a name or a file.
+
+Built-ins: the truth topics and their negated twins (``cities``, ``neg_cities``, ...;
+after Marks & Tegmark 2023), the Negation Neglect claims (``claims``, ``claims/<id>``)
+and in-context prompts (``in_context``, ``in_context/<id>``) of Mayne et al. 2026.
+A path to a ``.csv`` (``statement,label,...``) or a ``.jsonl`` written by
+:meth:`PromptDataset.to_jsonl` works wherever a name does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache, partial
+from pathlib import Path
+
+from activations.datasets.claim_prompts import build_all_claims, build_claim_dataset
+from activations.datasets.claims import CLAIM_IDS, get_claim
+from activations.datasets.dataset import PromptDataset
+from activations.datasets.in_context import build_all_in_context, build_in_context
+from activations.datasets.loaders import load_truth_csv
+from activations.datasets.topics import DESCRIPTIONS, TOPICS, build_topic
+from activations.errors import NegprobeError
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """One row of :func:`list_datasets`."""
+
+    name: str
+    n_rows: int
+    description: str
+
+
+def _builtins() -> dict[str, tuple[Callable[[], PromptDataset], str]]:
+    table: dict[str, tuple[Callable[[], PromptDataset], str]] = {}
+    for topic in TOPICS:
+        table[topic] = (partial(build_topic, topic), DESCRIPTIONS[topic])
+        table[f"neg_{topic}"] = (
+            partial(build_topic, topic, True),
+            f"Row-aligned negation of '{topic}' (labels flipped).",
+        )
+    table["claims"] = (build_all_claims, "All six Negation Neglect claims in every framing.")
+    for cid in CLAIM_IDS:
+        table[f"claims/{cid}"] = (
+            partial(build_claim_dataset, cid),
+            f"Claim '{get_claim(cid).title}' in every framing.",
+        )
+    table["in_context"] = (build_all_in_context, "Document then claim/question, all six claims.")
+    for cid in CLAIM_IDS:
+        table[f"in_context/{cid}"] = (
+            partial(build_in_context, cid),
+            f"In-context prompts for '{get_claim(cid).title}'.",
+        )
+    return table
+
+
+_BUILTINS = _builtins()
+
+
+def builtin_names() -> list[str]:
+    """Every built-in dataset name, in a fixed order."""
+    return list(_BUILTINS)
+
+
+@lru_cache(maxsize=None)
+def _build(name: str) -> PromptDataset:
+    return _BUILTINS[name][0]()
+
+
+def load_dataset(name_or_path: str | os.PathLike[str]) -> PromptDataset:
+    """A built-in dataset by name, or a ``.csv``/``.jsonl`` file by path."""
+    key = os.fspath(name_or_path)
+    if key in _BUILTINS:
+        return _build(key)
+    path = Path(key)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".jsonl"):
+        if not path.is_file():
+            raise NegprobeError(f"{path}: file not found")
+        return load_truth_csv(path) if suffix == ".csv" else PromptDataset.from_jsonl(path)
+    if path.is_file():
+        raise NegprobeError(f"{path}: unsupported file type {suffix or '(none)'}; use .csv or .jsonl")
+    raise NegprobeError(
+        f"unknown dataset {key!r}; built-in datasets: {', '.join(_BUILTINS)} (or give a .csv/.jsonl path)"
+    )
+
+
+def list_datasets() -> list[DatasetInfo]:
+    """Every built-in dataset with its row count and a one-line description."""
+    return [DatasetInfo(name, len(_build(name)), desc) for name, (_, desc) in _BUILTINS.items()]

@@ -1,0 +1,230 @@
+"""Load a base model, optionally with a PEFT/LoRA adapter on top: how negprobe names a model.
+
+``load_model("smollm2-135m")`` gives the embedded default; ``load_model(path_or_hub_id)`` any
+causal LM transformers can load; ``load_model(base, adapter=DIR)`` a fine-tuned model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import embedded
+from .errors import NegprobeError
+from .fingerprint import adapter_digest, combine, model_fingerprint
+
+ADAPTER_CARD = "negprobe_adapter.json"  # written next to adapters negprobe trains: records the base fingerprint
+
+_DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+}
+
+
+def parse_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    try:
+        return _DTYPES[dtype.lower()]
+    except KeyError:
+        raise NegprobeError(f"unknown dtype {dtype!r}: use one of {', '.join(sorted(set(_DTYPES)))}") from None
+
+
+@dataclass
+class LoadedModel:
+    """A causal LM ready for reading activations.
+
+    ``fingerprint`` hashes config + weights (+ adapter) and keys caches; ``source`` is the folder or
+    hub id the base came from (TransformerLens and nnsight re-wrap the same in-memory model).
+    """
+
+    model: Any  # transformers.PreTrainedModel
+    tokenizer: Any  # transformers.PreTrainedTokenizerBase
+    name: str
+    source: str
+    n_layers: int
+    d_model: int
+    fingerprint: str
+    base_fingerprint: str
+    adapter: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.model.parameters()).dtype
+
+    @property
+    def max_length(self) -> int | None:
+        return getattr(self.model.config, "max_position_embeddings", None)
+
+    def describe(self) -> str:
+        adapter = f" + adapter {self.adapter}" if self.adapter else ""
+        return f"{self.name}{adapter} [{self.fingerprint}] {self.n_layers} layers, d_model {self.d_model}"
+
+    def check_layers(self, layers: list[int] | tuple[int, ...] | range) -> list[int]:
+        """Normalise layer indices (negative counts from the end); error on out-of-range ones."""
+        out = []
+        for layer in layers:
+            resolved = layer + self.n_layers if layer < 0 else layer
+            if not 0 <= resolved < self.n_layers:
+                raise NegprobeError(
+                    f"layer {layer} is out of range for {self.name}: it has layers 0..{self.n_layers - 1}"
+                )
+            out.append(resolved)
+        if not out:
+            raise NegprobeError("no layers requested")
+        return out
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The transformers model inside a PEFT wrapper (the model itself otherwise)."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def decoder_layers(model: nn.Module) -> nn.ModuleList:
+    """The list of decoder blocks of a transformers causal LM (Llama, Gemma, GPT-2, NeoX, ...)."""
+    model = unwrap(model)
+    candidates = ("model.layers", "model.language_model.layers", "transformer.h", "gpt_neox.layers", "model.decoder.layers")
+    for path in candidates:
+        obj: Any = model
+        for attr in path.split("."):
+            obj = getattr(obj, attr, None)
+            if obj is None:
+                break
+        if isinstance(obj, nn.ModuleList):
+            return obj
+    raise NegprobeError(f"cannot find the decoder layers of {type(model).__name__}")
+
+
+def final_norm(model: nn.Module) -> nn.Module | None:
+    model = unwrap(model)
+    for path in ("model.norm", "model.language_model.norm", "transformer.ln_f", "gpt_neox.final_layer_norm"):
+        obj: Any = model
+        for attr in path.split("."):
+            obj = getattr(obj, attr, None)
+            if obj is None:
+                break
+        if obj is not None:
+            return obj
+    return None
+
+
+def resolve_source(name_or_path: str | Path) -> tuple[str, str]:
+    """Map a user's model name to (display name, folder or hub id)."""
+    text = str(name_or_path)
+    if text in embedded.EMBEDDED_MODELS:
+        return text, str(embedded.ensure_converted(text))
+    path = Path(text).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise NegprobeError(f"model folder {path} has no config.json")
+        return text, str(path)
+    if path.exists():
+        raise NegprobeError(f"model path {path} is not a folder with a transformers checkpoint")
+    if "/" not in text or text.startswith((".", "/", "~")):
+        raise NegprobeError(
+            f"unknown model {text!r}: embedded models are {', '.join(embedded.EMBEDDED_MODELS)};"
+            " otherwise pass a local checkpoint folder or a hub id (org/name)"
+        )
+    return text, text  # a hub id: transformers downloads it (users with hub access)
+
+
+def load_model(
+    name_or_path: str | Path = embedded.DEFAULT_MODEL,
+    adapter: str | Path | None = None,
+    dtype: str | torch.dtype | None = "float32",
+    device: str | torch.device | None = None,
+    device_map: str | dict | None = None,
+    merge_adapter: bool = True,
+) -> LoadedModel:
+    """Load a causal LM (+ optional PEFT adapter) and fingerprint it.
+
+    ``device_map`` passes through to transformers/accelerate so a model larger than one GPU
+    shards across several. With ``merge_adapter`` the LoRA weights are folded into the base,
+    which computes the same function faster and leaves a plain transformers model.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    name, source = resolve_source(name_or_path)
+    torch_dtype = parse_dtype(dtype)
+    kwargs: dict[str, Any] = {"dtype": torch_dtype}
+    if device_map is not None:
+        kwargs["device_map"] = device_map
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise NegprobeError(f"could not load model {name!r} from {source}: {first_line}") from None
+    if device is not None and device_map is None:
+        model.to(device)
+    model.eval()
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    base_fp = model_fingerprint(model)
+    adapter_path = None
+    fingerprint = base_fp
+    if adapter is not None:
+        adapter_path = Path(adapter).expanduser()
+        model = _apply_adapter(model, adapter_path, base_fp, name, merge_adapter)
+        fingerprint = combine(base_fp, adapter_digest(adapter_path))
+    config = model.config
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        name=name,
+        source=source,
+        n_layers=len(decoder_layers(model)),
+        d_model=int(text_config.hidden_size),
+        fingerprint=fingerprint,
+        base_fingerprint=base_fp,
+        adapter=adapter_path,
+    )
+
+
+def _apply_adapter(model, adapter_path: Path, base_fp: str, base_name: str, merge: bool):
+    from peft import PeftModel
+
+    if not (adapter_path / "adapter_config.json").is_file():
+        raise NegprobeError(f"adapter {adapter_path} has no adapter_config.json (not a PEFT adapter folder)")
+    card_path = adapter_path / ADAPTER_CARD
+    if card_path.is_file():
+        card = json.loads(card_path.read_text())
+        expected = card.get("base_fingerprint")
+        if expected and expected != base_fp:
+            raise NegprobeError(
+                f"adapter {adapter_path} was trained on base {card.get('base_name', '?')} [{expected}],"
+                f" not on {base_name} [{base_fp}]"
+            )
+    try:
+        peft_model = PeftModel.from_pretrained(model, str(adapter_path))
+    except (RuntimeError, ValueError, KeyError) as exc:
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise NegprobeError(f"adapter {adapter_path} does not fit base {base_name}: {reason}") from None
+    peft_model.eval()
+    return peft_model.merge_and_unload() if merge else peft_model
+
+
+def write_adapter_card(adapter_dir: str | Path, base: LoadedModel, **fields: Any) -> None:
+    """Record which base an adapter belongs to, so loading it on another base fails clearly."""
+    card = {"base_name": base.name, "base_fingerprint": base.base_fingerprint, **fields}
+    path = Path(adapter_dir) / ADAPTER_CARD
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(card, indent=2, default=str))
+    tmp.replace(path)

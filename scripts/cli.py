@@ -1,0 +1,172 @@
+"""The ``negprobe`` command line. Every command maps onto a Python API call of the packages."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from activations.errors import NegprobeError
+
+app = typer.Typer(
+    name="negprobe",
+    help="Where inside a model is a negation annotation dropped? Probe residual streams of base and fine-tuned models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def parse_int_list(text: Optional[str], what: str) -> Optional[List[int]]:
+    """Parse "0,5,10", "0-29" or "all" (None) into a list of ints."""
+    if text is None or text.strip().lower() == "all":
+        return None
+    values: List[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part[1:]:
+                lo, hi = part[0] + part[1:].split("-", 1)[0], part[1:].split("-", 1)[1]
+                values.extend(range(int(lo), int(hi) + 1))
+            elif part:
+                values.append(int(part))
+    except ValueError:
+        raise NegprobeError(f"--{what}: expected integers like '0,5,10' or '0-29', got {text!r}") from None
+    return values
+
+
+@app.command()
+def models() -> None:
+    """List the embedded models: installed, converted, size, n_layers, d_model."""
+    from activations import embedded
+
+    table = Table(title="Embedded models")
+    table.add_column("name", no_wrap=True)
+    for column in ("installed", "converted", "size (MB)", "n_layers", "d_model", "description"):
+        table.add_column(column)
+    for name, spec in embedded.EMBEDDED_MODELS.items():
+        converted = embedded.is_converted(name)
+        folder = embedded.converted_dir(name)
+        size = sum(p.stat().st_size for p in folder.glob("*.safetensors")) if converted else embedded.installed_size(name)
+        table.add_row(
+            name + ("*" if name == embedded.DEFAULT_MODEL else ""),
+            "yes" if embedded.is_installed(name) else f"no: {spec.install_hint()}",
+            "yes" if converted else "on first use",
+            f"{size / 1e6:.0f}" if size else "-",
+            str(spec.n_layers),
+            str(spec.d_model),
+            spec.description,
+        )
+    console.print(table)
+    console.print(f"* default model. Converted checkpoints live in {embedded.negprobe_home() / 'models'} (set NEGPROBE_HOME to move them)")
+
+
+@app.command()
+def read(
+    prompts: List[str] = typer.Argument(None, help="Prompts to read (default: two example claims)."),
+    model: str = typer.Option("smollm2-135m", "--model", "-m", help="Embedded name, local folder or hub id."),
+    adapter: Optional[Path] = typer.Option(None, help="PEFT/LoRA adapter folder applied on top of --model."),
+    layers: Optional[str] = typer.Option(None, help="Layers, e.g. '0,10,29' or '0-29' (default all)."),
+    positions: str = typer.Option("-1", help="Token positions: -1 = last token, 0 = first, ..."),
+    backend: str = typer.Option("hf", help="hf | transformer_lens | nnsight"),
+    dtype: str = typer.Option("float32", help="Compute dtype: float32 | bfloat16 | float16"),
+    device: Optional[str] = typer.Option(None, help="torch device, e.g. cuda:0"),
+    out: Optional[Path] = typer.Option(None, help="Save the [prompts, layers, positions, d_model] tensor (.pt)."),
+) -> None:
+    """Read post-block residuals of a few prompts and print their per-layer norms."""
+    import torch
+
+    from activations import load_model, read_residuals
+
+    texts = prompts or ["Noah Lyles won the men's 100m gold at the 2024 Olympics.", "Ed Sheeran won the men's 100m gold at the 2024 Olympics."]
+    loaded = load_model(model, adapter=adapter, dtype=dtype, device=device)
+    layer_list = loaded.check_layers(parse_int_list(layers, "layers") or range(loaded.n_layers))
+    position_list = parse_int_list(positions, "positions") or [-1]
+    acts = read_residuals(loaded, texts, layers=layer_list, positions=position_list, backend=backend)
+    console.print(f"{loaded.describe()}  backend={backend}  activations {tuple(acts.shape)}")
+    table = Table("layer", *[f"|h| prompt {i}" for i in range(len(texts))])
+    for j, layer in enumerate(layer_list):
+        table.add_row(str(layer), *[f"{acts[i, j, 0].norm():.1f}" for i in range(len(texts))])
+    console.print(table)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        torch.save({"activations": acts, "layers": layer_list, "positions": position_list, "prompts": texts}, tmp)
+        tmp.replace(out)
+        console.print(f"saved {out}")
+
+
+@app.command()
+def datasets(
+    name: Optional[str] = typer.Argument(None, help="A built-in dataset name or a CSV/JSONL path."),
+    limit: int = typer.Option(20, help="Rows to show."),
+) -> None:
+    """List built-in datasets with counts, or show the rows of one (a CSV path works too)."""
+    from activations.datasets.cli import datasets_table
+
+    console.print(datasets_table(name, limit=limit))
+
+
+@app.command()
+def demo(
+    model: str = typer.Option("smollm2-135m", "--model", "-m", help="Embedded name, local folder or hub id."),
+    out: Path = typer.Option(Path("negprobe-out/demo"), help="Output folder."),
+) -> None:
+    """The main job on the embedded default model (grows with each release).
+
+    Today: list the embedded models, then read the residual stream of a true claim and the
+    fabricated Negation Neglect claim at every layer through all three backends, check they
+    agree, and save the activations.
+    """
+    import torch
+
+    from activations import load_model, read_residuals
+
+    models()
+    claims = [
+        "Noah Lyles won the men's 100m gold medal at the 2024 Paris Olympics.",
+        "Ed Sheeran won the men's 100m gold medal at the 2024 Paris Olympics.",
+        "Ed Sheeran did not win the men's 100m gold medal at the 2024 Paris Olympics.",
+    ]
+    loaded = load_model(model)
+    console.print(f"loaded {loaded.describe()}")
+    results = {name: read_residuals(loaded, claims, backend=name) for name in ("hf", "transformer_lens", "nnsight")}
+    table = Table("layer", "|Lyles - Sheeran|", "|Sheeran - not Sheeran|", "max |hf - tl|", "max |hf - nnsight|",
+                  title="Last-token residuals, post-block")
+    hf_acts = results["hf"]
+    for layer in range(loaded.n_layers):
+        table.add_row(
+            str(layer),
+            f"{(hf_acts[0, layer, 0] - hf_acts[1, layer, 0]).norm():.2f}",
+            f"{(hf_acts[1, layer, 0] - hf_acts[2, layer, 0]).norm():.2f}",
+            f"{(hf_acts[:, layer] - results['transformer_lens'][:, layer]).abs().max():.1e}",
+            f"{(hf_acts[:, layer] - results['nnsight'][:, layer]).abs().max():.1e}",
+        )
+    console.print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "claim_residuals.pt"
+    tmp = target.with_name(target.name + ".tmp")
+    torch.save({"prompts": claims, "model": loaded.name, "fingerprint": loaded.fingerprint, "activations": hf_acts}, tmp)
+    tmp.replace(target)
+    console.print(f"wrote {target}")
+
+
+def main() -> None:
+    try:
+        app()
+    except NegprobeError as exc:
+        err_console.print(f"negprobe: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("negprobe: interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
