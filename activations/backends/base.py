@@ -9,12 +9,16 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from ..models import LoadedModel
+from ..positions import TokenSelection
 from ..tokenize import TokenBatch
 
 
 def gather_positions(
-    hidden: Float[Tensor, "batch seq d_model"], index: Int[Tensor, "batch n_positions"]
+    hidden: Float[Tensor, "batch seq d_model"], index: Int[Tensor, "batch n_positions"] | TokenSelection
 ) -> Float[Tensor, "batch n_positions d_model"]:
+    """Hidden states at the selected tokens (indices into the padded batch, or span means)."""
+    if isinstance(index, TokenSelection):
+        return index.apply(hidden)
     rows = torch.arange(hidden.shape[0], device=hidden.device)[:, None]
     return hidden[rows, index.to(hidden.device)]
 
