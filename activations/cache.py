@@ -127,12 +127,14 @@ def cache_activations(
     root: str | Path | None = None,
     progress: bool = True,
     verify: bool = True,
+    shard_rows: int | None = None,
 ) -> CacheResult:
     """Cache ``dataset``'s residuals at ``positions`` for ``layers`` (default all) and return the store.
 
     A rerun with the same key does no forward pass; after a crash, verified shards are kept and
     only the missing rows are computed. ``batch_size=None`` packs length-sorted batches up to
-    ``token_budget`` padded tokens (8192 on CPU, 65536 on GPU).
+    ``token_budget`` padded tokens (8192 on CPU, 65536 on GPU). ``shard_rows`` (default: ~64 MB
+    shards) bounds the memory the loop holds.
     """
     started = time.perf_counter()
     if len(dataset) == 0:
@@ -162,7 +164,7 @@ def cache_activations(
                     return CacheResult(ActivationStore.open(path), 0, 0, len(dataset), time.perf_counter() - started, 0)
         try:
             return _fill(model, dataset, fmt, specs, layer_list, key, path, storage_dtype, backend, batch_size,
-                         token_budget, progress, started)
+                         token_budget, progress, started, shard_rows)
         except OSError as exc:
             clean_partial(path / SHARDS)
             what = "disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
@@ -170,7 +172,7 @@ def cache_activations(
 
 
 def _fill(model, dataset, fmt, specs, layer_list, key, path, storage_dtype, backend, batch_size, token_budget,
-          progress, started) -> CacheResult:
+          progress, started, shard_rows) -> CacheResult:
     shards_dir = path / SHARDS
     shards_dir.mkdir(exist_ok=True)
     clean_partial(shards_dir)
@@ -200,7 +202,7 @@ def _fill(model, dataset, fmt, specs, layer_list, key, path, storage_dtype, back
     if token_budget is None:
         token_budget = 65536 if model.device.type == "cuda" else 8192
     row_bytes = len(layer_list) * len(specs) * model.d_model * np.dtype(STORAGE_DTYPES[storage_dtype]).itemsize
-    shard_rows = max(64, SHARD_BYTES // row_bytes)
+    shard_rows = shard_rows or max(64, SHARD_BYTES // row_bytes)
     next_index = 1 + max((int(name.split("-")[1]) for name in shard_checksums), default=-1)
     pad_id = model.tokenizer.pad_token_id if model.tokenizer.pad_token_id is not None else 0
     forward_passes, tokens = 0, 0

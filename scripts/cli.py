@@ -157,6 +157,47 @@ def demo(
     console.print(f"wrote {target}")
 
 
+@app.command()
+def cache(
+    dataset: str = typer.Option(..., "--dataset", "-d", help="Built-in dataset name or a CSV/JSONL path."),
+    model: str = typer.Option("smollm2-135m", "--model", "-m", help="Embedded name, local folder or hub id."),
+    adapter: Optional[Path] = typer.Option(None, help="PEFT/LoRA adapter folder applied on top of --model."),
+    position: str = typer.Option("last", "--position", "-p", help="last | claim_last | claim_mean | last-K | claim_last+K | token index; comma-separate several."),
+    layers: Optional[str] = typer.Option(None, help="Layers, e.g. '0,10,29' or '0-29' (default all)."),
+    backend: str = typer.Option("hf", help="hf | transformer_lens | nnsight"),
+    dtype: str = typer.Option("float16", help="Storage dtype: float16 | float32"),
+    compute_dtype: str = typer.Option("float32", help="Compute dtype: float32 | bfloat16"),
+    chat: bool = typer.Option(False, help="Wrap each prompt in the model's chat template."),
+    doctag: bool = typer.Option(False, help="Prefix each prompt with <DOCTAG> (Mayne et al. 2026)."),
+    batch_size: Optional[int] = typer.Option(None, help="Prompts per batch (default: pack by a token budget)."),
+    device: Optional[str] = typer.Option(None, help="torch device, e.g. cuda:0"),
+    store: Optional[Path] = typer.Option(None, help="Store root (default $NEGPROBE_HOME/store)."),
+    shard_rows: Optional[int] = typer.Option(None, help="Rows per shard (default: ~64 MB shards)."),
+    quiet: bool = typer.Option(False, help="No progress bar."),
+) -> None:
+    """Cache residual activations of a dataset; prints the store path."""
+    from activations.cache import cache_activations
+    from activations.datasets.formatting import FormatSpec
+    from activations.datasets.registry import load_dataset
+    from activations.models import load_model
+
+    data = load_dataset(dataset)
+    loaded = load_model(model, adapter=adapter, dtype=compute_dtype, device=device)
+    result = cache_activations(
+        loaded, data, positions=position, layers=parse_int_list(layers, "layers"), fmt=FormatSpec(chat=chat, doctag=doctag),
+        storage_dtype=dtype, backend=backend, batch_size=batch_size, root=store, progress=not quiet,
+        shard_rows=shard_rows,
+    )
+    if result.cached:
+        err_console.print(f"cache hit: {len(data)} rows already stored, 0 forward passes ({result.seconds:.2f} s)")
+    else:
+        err_console.print(
+            f"cached {result.computed_rows} rows in {result.forward_passes} forward passes"
+            f" ({result.reused_rows} reused), {result.tokens / max(result.seconds, 1e-9):.0f} tok/s"
+        )
+    print(result.store.path)
+
+
 def main() -> None:
     try:
         app()
