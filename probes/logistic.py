@@ -1,0 +1,96 @@
+"""L2-regularised logistic regression probes, every layer fitted in one batched L-BFGS run.
+
+The objective per layer is scikit-learn's ``C * sum(log-loss) + ||w||^2 / 2`` (intercept not
+penalised), on inputs standardised with training statistics, so a layer-batched fit matches
+``StandardScaler + LogisticRegression(C)`` on the same rows. (Logistic probes as in Alain &
+Bengio 2016; Marks & Tegmark 2023 use them as the supervised baseline.)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .base import LinearProbe
+
+
+def _loss_grad(theta: Tensor, Z1: Tensor, sign: Tensor, reg: float) -> tuple[Tensor, Tensor]:
+    """Mean log-loss + reg/2 ||w||^2 and its gradient; theta [L, d+1] (last entry = intercept)."""
+    margins = sign * torch.einsum("lnd,ld->ln", Z1, theta)
+    loss = torch.nn.functional.softplus(-margins).mean(1)
+    coef = -sign * torch.sigmoid(-margins) / Z1.shape[1]  # d loss / d logit
+    grad = torch.einsum("lnd,ln->ld", Z1, coef)
+    w = theta.clone()
+    w[:, -1] = 0
+    return loss + 0.5 * reg * (w * w).sum(1), grad + reg * w
+
+
+def batched_lbfgs_logistic(Z: Tensor, y: Tensor, C: float = 1.0, max_iter: int = 500, tol: float = 1e-5,
+                           history: int = 10) -> tuple[Tensor, Tensor, Tensor]:
+    """Fit one logistic regression per layer of ``Z`` [L, n, d]; returns (w [L, d], b [L], n_iter [L])."""
+    L, n, d = Z.shape
+    Z1 = torch.cat([Z, torch.ones(L, n, 1, dtype=Z.dtype)], -1)
+    sign = (2 * y - 1).to(Z.dtype)[None]
+    reg = 1.0 / (C * n)
+    theta = torch.zeros(L, d + 1, dtype=Z.dtype)
+    f, g = _loss_grad(theta, Z1, sign, reg)
+    S, Y, rho = [], [], []
+    active = torch.ones(L, dtype=torch.bool)
+    n_iter = torch.zeros(L, dtype=torch.long)
+    for _ in range(max_iter):
+        active &= g.abs().amax(1) > tol
+        if not active.any():
+            break
+        n_iter += active
+        # two-loop recursion, batched over layers
+        q = g.clone()
+        alphas = []
+        for s_k, y_k, r_k in zip(reversed(S), reversed(Y), reversed(rho)):
+            a = r_k * (s_k * q).sum(1)
+            q -= a[:, None] * y_k
+            alphas.append(a)
+        if S:
+            gamma = (S[-1] * Y[-1]).sum(1) / (Y[-1] * Y[-1]).sum(1).clamp_min(1e-20)
+            gamma = torch.where(rho[-1] > 0, gamma, torch.ones_like(gamma))
+        else:
+            gamma = 1.0 / g.norm(dim=1).clamp_min(1e-12)
+        r = gamma[:, None] * q
+        for s_k, y_k, r_k, a in zip(S, Y, rho, reversed(alphas)):
+            b = r_k * (y_k * r).sum(1)
+            r += s_k * (a - b)[:, None]
+        direction = torch.where(active[:, None], -r, torch.zeros_like(r))
+        slope = (g * direction).sum(1)
+        bad = slope >= 0  # not a descent direction: fall back to steepest descent
+        direction[bad & active] = -g[bad & active] * gamma[bad & active, None]
+        slope = (g * direction).sum(1)
+        # Armijo backtracking, per layer
+        step = torch.ones(L, dtype=Z.dtype)
+        for _ in range(30):
+            f_new, g_new = _loss_grad(theta + step[:, None] * direction, Z1, sign, reg)
+            ok = (f_new <= f + 1e-4 * step * slope) | ~active
+            if ok.all():
+                break
+            step = torch.where(ok, step, step * 0.5)
+        new_theta = theta + step[:, None] * direction
+        s_vec, y_vec = new_theta - theta, g_new - g
+        sy = (s_vec * y_vec).sum(1)
+        S.append(s_vec)
+        Y.append(y_vec)
+        rho.append(torch.where(sy > 1e-12, 1.0 / sy.clamp_min(1e-12), torch.zeros_like(sy)))
+        if len(S) > history:
+            S.pop(0), Y.pop(0), rho.pop(0)
+        theta, f, g = new_theta, f_new, g_new
+    return theta[:, :-1], theta[:, -1], n_iter
+
+
+class LogisticRegressionProbe(LinearProbe):
+    """L2 logistic regression on standardised activations (all layers in one batched L-BFGS)."""
+
+    calibrate = False
+
+    def __init__(self, C: float = 1.0, max_iter: int = 500, tol: float = 1e-5):
+        self.C, self.max_iter, self.tol = C, max_iter, tol
+
+    def _fit(self, Z, y, **_):
+        w, b, self.n_iter_ = batched_lbfgs_logistic(Z, y, self.C, self.max_iter, self.tol)
+        return w, b
