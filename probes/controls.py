@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from .base import LinearProbe
-from .logistic import batched_lbfgs_logistic
+from .logistic import fit_logistic_layers
 
 
 class RandomDirectionProbe(LinearProbe):
@@ -34,5 +34,5 @@ class ShuffledLabelProbe(LinearProbe):
 
     def _fit(self, Z, y, **_):
         perm = torch.from_numpy(np.random.default_rng(self.seed).permutation(len(y)))
-        w, b, _ = batched_lbfgs_logistic(Z, y[perm], self.C)
+        w, b, _ = fit_logistic_layers(Z, y[perm], self.C)
         return w, b

@@ -32,6 +32,19 @@ def batched_lbfgs_logistic(Z: Tensor, y: Tensor, C: float = 1.0, max_iter: int =
     Z1 = torch.cat([Z, torch.ones(L, n, 1, dtype=Z.dtype)], -1)
     sign = (2 * y - 1).to(Z.dtype)[None]
     reg = 1.0 / (C * n)
+    # Preconditioner: Boehning's bound on the Hessian, Z1'Z1 / 4n + reg (a fixed majoriser of the
+    # log-loss curvature). Its Cholesky factor makes the first steps near-Newton steps and lets
+    # L-BFGS converge in tens of iterations instead of hundreds on correlated residual features.
+    penalty = torch.full((d + 1,), reg, dtype=torch.float64)
+    penalty[-1] = 1e-8
+    # (estimated on at most 2048 evenly spaced rows: a preconditioner need not be exact)
+    sample = Z1[:, :: max(1, n // 2048)]
+    bound = torch.bmm(sample.transpose(1, 2), sample).double() / (4 * sample.shape[1]) + torch.diag(penalty)
+    inverse = torch.cholesky_inverse(torch.linalg.cholesky(bound)).to(Z.dtype)
+
+    def precondition(v: Tensor) -> Tensor:
+        return torch.bmm(inverse, v.unsqueeze(-1)).squeeze(-1)
+
     theta = torch.zeros(L, d + 1, dtype=Z.dtype)
     f, g = _loss_grad(theta, Z1, sign, reg)
     S, Y, rho = [], [], []
@@ -49,28 +62,27 @@ def batched_lbfgs_logistic(Z: Tensor, y: Tensor, C: float = 1.0, max_iter: int =
             a = r_k * (s_k * q).sum(1)
             q -= a[:, None] * y_k
             alphas.append(a)
-        if S:
-            gamma = (S[-1] * Y[-1]).sum(1) / (Y[-1] * Y[-1]).sum(1).clamp_min(1e-20)
-            gamma = torch.where(rho[-1] > 0, gamma, torch.ones_like(gamma))
-        else:
-            gamma = 1.0 / g.norm(dim=1).clamp_min(1e-12)
-        r = gamma[:, None] * q
+        r = precondition(q)
         for s_k, y_k, r_k, a in zip(S, Y, rho, reversed(alphas)):
             b = r_k * (y_k * r).sum(1)
             r += s_k * (a - b)[:, None]
         direction = torch.where(active[:, None], -r, torch.zeros_like(r))
         slope = (g * direction).sum(1)
-        bad = slope >= 0  # not a descent direction: fall back to steepest descent
-        direction[bad & active] = -g[bad & active] * gamma[bad & active, None]
-        slope = (g * direction).sum(1)
-        # Armijo backtracking, per layer
+        bad = (slope >= 0) & active  # not a descent direction: fall back to the preconditioned gradient
+        if bad.any():
+            direction[bad] = -precondition(g)[bad]
+            slope = (g * direction).sum(1)
+        # Armijo backtracking, per layer; a layer whose line search fails has converged as far
+        # as float32 allows and is frozen
         step = torch.ones(L, dtype=Z.dtype)
-        for _ in range(30):
+        for _ in range(20):
             f_new, g_new = _loss_grad(theta + step[:, None] * direction, Z1, sign, reg)
             ok = (f_new <= f + 1e-4 * step * slope) | ~active
             if ok.all():
                 break
             step = torch.where(ok, step, step * 0.5)
+        active &= ok
+        step = torch.where(ok, step, torch.zeros_like(step))
         new_theta = theta + step[:, None] * direction
         s_vec, y_vec = new_theta - theta, g_new - g
         sy = (s_vec * y_vec).sum(1)
@@ -83,14 +95,24 @@ def batched_lbfgs_logistic(Z: Tensor, y: Tensor, C: float = 1.0, max_iter: int =
     return theta[:, :-1], theta[:, -1], n_iter
 
 
+def fit_logistic_layers(Z: Tensor, y: Tensor, C: float = 1.0, max_iter: int = 500, tol: float = 1e-4,
+                        chunk_bytes: int = 12 * 2**20) -> tuple[Tensor, Tensor, Tensor]:
+    """Batched fit over layers, in chunks of layers small enough to stay in the CPU cache
+    (the iterations are memory-bound matrix-vector products)."""
+    per_layer = Z.shape[1] * (Z.shape[2] + 1) * Z.element_size()
+    chunk = max(1, chunk_bytes // per_layer) if Z.device.type == "cpu" else Z.shape[0]
+    parts = [batched_lbfgs_logistic(Z[i : i + chunk], y, C, max_iter, tol) for i in range(0, Z.shape[0], chunk)]
+    return tuple(torch.cat(items) for items in zip(*parts))
+
+
 class LogisticRegressionProbe(LinearProbe):
-    """L2 logistic regression on standardised activations (all layers in one batched L-BFGS)."""
+    """L2 logistic regression on standardised activations (all layers in one batched, preconditioned L-BFGS)."""
 
     calibrate = False
 
-    def __init__(self, C: float = 1.0, max_iter: int = 500, tol: float = 1e-5):
+    def __init__(self, C: float = 1.0, max_iter: int = 500, tol: float = 1e-4):
         self.C, self.max_iter, self.tol = C, max_iter, tol
 
     def _fit(self, Z, y, **_):
-        w, b, self.n_iter_ = batched_lbfgs_logistic(Z, y, self.C, self.max_iter, self.tol)
+        w, b, self.n_iter_ = fit_logistic_layers(Z, y, self.C, self.max_iter, self.tol)
         return w, b

@@ -198,6 +198,43 @@ def cache(
     print(result.store.path)
 
 
+@app.command()
+def sweep(
+    config: Optional[Path] = typer.Option(None, help="A sweep config (YAML or TOML); flags below override nothing when it is given."),
+    model: str = typer.Option("smollm2-135m", "--model", "-m", help="Embedded name, local folder or hub id."),
+    adapter: Optional[List[str]] = typer.Option(None, help="Adapter folder(s); 'base' for no adapter. Repeat for a grid."),
+    train: Optional[List[str]] = typer.Option(None, help="Training set: datasets joined by commas. Repeat for several."),
+    test: Optional[str] = typer.Option(None, help="Test datasets, comma-separated (train sets are always tested out-of-fold)."),
+    probes: Optional[str] = typer.Option(None, help="Probe families, comma-separated (default all)."),
+    position: str = typer.Option("last", "--position", "-p", help="Token position(s) to read; comma-separate for a grid."),
+    layers: Optional[str] = typer.Option(None, help="Layers, e.g. '0-29' (default all)."),
+    folds: int = typer.Option(5, help="Group k-fold splits."),
+    seed: int = typer.Option(0, help="Seed for splits, bootstraps and stochastic probes."),
+    out: Path = typer.Option(Path("negprobe-out/sweep"), help="Output folder."),
+) -> None:
+    """Fit probe families on every layer, evaluate leakage-safely, write a results table and plots."""
+    from probes import PROBES
+    from probes.sweep import SweepConfig, run_sweep
+
+    if config is not None:
+        cfg = SweepConfig.from_file(config)
+    else:
+        cfg = SweepConfig(
+            models=[model],
+            adapters=[None if a in ("base", "none") else a for a in (adapter or ["base"])],
+            train=list(train or ["cities,neg_cities"]),
+            test=[test] if test else [],
+            probes=probes.split(",") if probes else list(PROBES),
+            positions=[position],
+            layers=parse_int_list(layers, "layers"),
+            n_folds=folds,
+            seed=seed,
+            out=str(out),
+        )
+    run_sweep(cfg)
+    print(Path(cfg.out).resolve())
+
+
 def main() -> None:
     try:
         app()

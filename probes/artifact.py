@@ -1,0 +1,75 @@
+"""Save and load fitted probes: safetensors weights + a JSON card.
+
+The card records the model fingerprint, layers, position, training data hash and metrics, so a
+probe trained on the base model can be applied to a fine-tuned model's activations, explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from activations.errors import NegprobeError
+
+from . import make_probe
+from .base import LinearProbe
+
+
+def save_probe(probe: LinearProbe, path: str | Path, card: dict[str, Any]) -> Path:
+    """Write ``path.safetensors`` and ``path.json`` atomically; ``card`` must name the probe family."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {"coef": probe.coef_.contiguous(), "intercept": probe.intercept_.contiguous(),
+               "standardizer_mean": probe.standardizer_.mean_.contiguous(),
+               "standardizer_scale": probe.standardizer_.scale_.contiguous()}
+    for extra in ("t_G_", "t_P_", "polarity_direction_"):
+        if hasattr(probe, extra):
+            tensors[extra.rstrip("_")] = getattr(probe, extra).contiguous()
+    full_card = {"format": "negprobe-probe-1", "class": type(probe).__name__, "single_layer": probe._single, **card}
+    tmp_w = path.with_name(f".tmp-{os.getpid()}-{path.name}.safetensors")
+    tmp_c = path.with_name(f".tmp-{os.getpid()}-{path.name}.json")
+    save_file(tensors, str(tmp_w))
+    tmp_c.write_text(json.dumps(full_card, indent=1, default=str))
+    os.replace(tmp_w, path.with_suffix(".safetensors"))
+    os.replace(tmp_c, path.with_suffix(".json"))
+    return path
+
+
+def load_probe(path: str | Path) -> tuple[LinearProbe, dict[str, Any]]:
+    path = Path(path)
+    try:
+        card = json.loads(path.with_suffix(".json").read_text())
+        tensors = load_file(str(path.with_suffix(".safetensors")))
+    except FileNotFoundError as exc:
+        raise NegprobeError(f"probe artifact {path}: missing {Path(exc.filename).name}") from None
+    if card.get("format") != "negprobe-probe-1":
+        raise NegprobeError(f"{path.with_suffix('.json')}: not a negprobe probe card")
+    probe = make_probe(card["probe"])
+    probe.coef_, probe.intercept_ = tensors["coef"], tensors["intercept"]
+    probe.standardizer_ = type("S", (), {})()
+    probe.standardizer_.mean_, probe.standardizer_.scale_ = tensors["standardizer_mean"], tensors["standardizer_scale"]
+    for extra in ("t_G", "t_P", "polarity_direction"):
+        if extra in tensors:
+            setattr(probe, extra + "_", tensors[extra])
+    probe.n_features_in_ = probe.coef_.shape[-1]
+    probe._single = bool(card.get("single_layer", False))
+    return probe, card
+
+
+def check_store_matches(card: dict[str, Any], store, allow_transfer: bool = False) -> None:
+    """Refuse activations from another model unless transfer is asked for (base probe -> fine-tuned model)."""
+    fingerprint = store.manifest["model"]["fingerprint"]
+    if fingerprint == card.get("model_fingerprint"):
+        return
+    if not allow_transfer:
+        raise NegprobeError(
+            f"probe was trained on {card.get('model')} [{card.get('model_fingerprint')}], but the activations are from"
+            f" {store.manifest['model']['name']} [{fingerprint}]; pass allow_transfer=True to apply it across models"
+        )
+    if store.d_model != card.get("d_model"):
+        raise NegprobeError(f"probe expects d_model {card.get('d_model')}, activations have {store.d_model}")
