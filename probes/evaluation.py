@@ -38,25 +38,15 @@ def accuracy(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def auroc(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Area under the ROC curve per row of ``scores`` [L, n] (Mann-Whitney U, ties averaged)."""
+    from scipy.stats import rankdata
+
     scores = np.atleast_2d(scores)
     y = np.asarray(y) > 0.5
     n_pos, n_neg = y.sum(), (~y).sum()
     if n_pos == 0 or n_neg == 0:
         return np.full(scores.shape[0], np.nan)
-    ranks = np.apply_along_axis(_average_ranks, 1, scores)
+    ranks = rankdata(scores, axis=1)
     return (ranks[:, y].sum(1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(len(values))
-    sorted_vals = values[order]
-    boundaries = np.flatnonzero(np.diff(sorted_vals)) + 1
-    starts = np.concatenate([[0], boundaries])
-    ends = np.concatenate([boundaries, [len(values)]])
-    for s, e in zip(starts, ends):
-        ranks[order[s:e]] = 0.5 * (s + e - 1) + 1
-    return ranks
 
 
 METRICS = {"accuracy": accuracy, "auroc": auroc}
@@ -70,13 +60,38 @@ class MetricWithCI:
     n: int
 
 
+def _weighted_metric(scores: np.ndarray, y: np.ndarray, weights: np.ndarray, metric: str) -> np.ndarray:
+    """Metric per (bootstrap draw, layer) with row weights [B, n] (group counts of a bootstrap draw)."""
+    pos = (y > 0.5).astype(np.float64)
+    if metric == "accuracy":
+        correct = ((scores > 0) == (pos[None] > 0.5)).astype(np.float64)  # [L, n]
+        return weights @ correct.T / weights.sum(1, keepdims=True)
+    w_pos, w_neg = weights * pos, weights * (1 - pos)
+    total = w_pos.sum(1, keepdims=True) * w_neg.sum(1, keepdims=True)
+    out = np.empty((weights.shape[0], scores.shape[0]))
+    for layer, row in enumerate(scores):
+        order = np.argsort(row, kind="stable")
+        sorted_scores = row[order]
+        neg_sorted = w_neg[:, order]
+        # ties: a negative with an equal score counts one half, whatever the sort order placed first
+        first = np.searchsorted(sorted_scores, sorted_scores, side="left")
+        last = np.searchsorted(sorted_scores, sorted_scores, side="right")
+        cum = np.concatenate([np.zeros((len(weights), 1)), np.cumsum(neg_sorted, axis=1)], axis=1)
+        strictly_less = cum[:, first]
+        ties = cum[:, last] - cum[:, first]
+        out[:, layer] = (w_pos[:, order] * (strictly_less + 0.5 * ties)).sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return out / total
+
+
 def folds_metric_with_ci(
     fold_scores: list[np.ndarray], fold_y: list[np.ndarray], fold_groups: list[np.ndarray], metric: str,
     n_boot: int = 500, seed: int = 0, level: float = 0.95,
 ) -> MetricWithCI:
     """Mean over folds of a per-layer metric, with a percentile CI from resampling groups within folds.
 
-    ``fold_scores[k]`` is ``[L, n_k]`` (the held-out rows of fold k).
+    ``fold_scores[k]`` is ``[L, n_k]`` (the held-out rows of fold k). A bootstrap draw resamples
+    each fold's groups with replacement; rows enter with their group's draw count as weight.
     """
     fn = METRICS[metric]
     usable = [k for k in range(len(fold_scores)) if fold_scores[k].shape[1] > 0 and len(np.unique(fold_y[k])) == 2]
@@ -84,21 +99,16 @@ def folds_metric_with_ci(
         raise NegprobeError("the test rows have one class only; accuracy/AUROC need true and false rows")
     value = np.mean([fn(fold_scores[k], fold_y[k]) for k in usable], axis=0)
     rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(n_boot):
-        per_fold = []
-        for k in usable:
-            groups = fold_groups[k]
-            unique, inverse = np.unique(groups, return_inverse=True)
-            members = [np.flatnonzero(inverse == g) for g in range(len(unique))]
-            chosen = rng.integers(0, len(unique), len(unique))
-            rows = np.concatenate([members[g] for g in chosen])
-            if len(np.unique(fold_y[k][rows])) < 2:
-                continue
-            per_fold.append(fn(fold_scores[k][:, rows], fold_y[k][rows]))
-        if per_fold:
-            draws.append(np.mean(per_fold, axis=0))
-    draws = np.array(draws)
+    per_fold = []
+    for k in usable:
+        _, inverse = np.unique(fold_groups[k], return_inverse=True)
+        n_groups = inverse.max() + 1
+        draws = rng.integers(0, n_groups, (n_boot, n_groups))
+        counts = np.zeros((n_boot, n_groups))
+        np.add.at(counts, (np.arange(n_boot)[:, None], draws), 1.0)
+        per_fold.append(_weighted_metric(fold_scores[k], fold_y[k], counts[:, inverse], metric))
+    with np.errstate(invalid="ignore"):
+        boot = np.nanmean(np.stack(per_fold), axis=0)  # [B, L]
     alpha = (1 - level) / 2
-    return MetricWithCI(value, np.quantile(draws, alpha, axis=0), np.quantile(draws, 1 - alpha, axis=0),
+    return MetricWithCI(value, np.nanquantile(boot, alpha, axis=0), np.nanquantile(boot, 1 - alpha, axis=0),
                         int(sum(fold_scores[k].shape[1] for k in usable)))

@@ -44,7 +44,7 @@ class SweepConfig:
     n_folds: int = 5
     val_fraction: float = 0.2
     seed: int = 0
-    n_boot: int = 500
+    n_boot: int = 200
     chat: bool = False
     compute_dtype: str = "float32"
     backend: str = "hf"
@@ -269,5 +269,8 @@ def run_sweep(config: SweepConfig, progress: bool = True) -> pd.DataFrame:
     results.to_parquet(out_dir / "results.parquet", index=False)
     (out_dir / "config.json").write_text(json.dumps(asdict(config), indent=1))
     write_sweep_plots(results, out_dir, pca_inputs)
+    from analysis.summary import sweep_summary
+
+    sweep_summary(results, out_dir)
     print(f"sweep finished in {time.perf_counter() - started:.0f} s: {out_dir}")
     return results

@@ -25,7 +25,7 @@ class TTPDProbe(LinearProbe):
         n = Z.shape[1]
         if polarity is None:
             raise NegprobeError("TTPD needs polarity=[1 affirmed / 0 negated per row] when fitting")
-        pol = torch.as_tensor(np.asarray(polarity), dtype=Z.dtype)
+        pol = torch.as_tensor(np.array(polarity, dtype=np.float32), dtype=Z.dtype)
         if pol.shape != (n,):
             raise NegprobeError(f"polarity must have one value per row ({n}), got shape {tuple(pol.shape)}")
         dom = np.zeros(n, dtype=np.int64) if domain is None else np.unique(np.asarray(domain), return_inverse=True)[1]

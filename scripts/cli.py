@@ -117,44 +117,27 @@ def datasets(
 def demo(
     model: str = typer.Option("smollm2-135m", "--model", "-m", help="Embedded name, local folder or hub id."),
     out: Path = typer.Option(Path("negprobe-out/demo"), help="Output folder."),
+    folds: int = typer.Option(5, help="Group k-fold splits."),
 ) -> None:
-    """The main job on the embedded default model (grows with each release).
+    """The main job: cache the built-in affirmed and negated truth datasets, sweep every probe family
+    on every layer, write plots and a markdown summary."""
+    from probes import PROBES
+    from probes.sweep import SweepConfig, run_sweep
 
-    Today: list the embedded models, then read the residual stream of a true claim and the
-    fabricated Negation Neglect claim at every layer through all three backends, check they
-    agree, and save the activations.
-    """
-    import torch
-
-    from activations import load_model, read_residuals
-
-    models()
-    claims = [
-        "Noah Lyles won the men's 100m gold medal at the 2024 Paris Olympics.",
-        "Ed Sheeran won the men's 100m gold medal at the 2024 Paris Olympics.",
-        "Ed Sheeran did not win the men's 100m gold medal at the 2024 Paris Olympics.",
-    ]
-    loaded = load_model(model)
-    console.print(f"loaded {loaded.describe()}")
-    results = {name: read_residuals(loaded, claims, backend=name) for name in ("hf", "transformer_lens", "nnsight")}
-    table = Table("layer", "|Lyles - Sheeran|", "|Sheeran - not Sheeran|", "max |hf - tl|", "max |hf - nnsight|",
-                  title="Last-token residuals, post-block")
-    hf_acts = results["hf"]
-    for layer in range(loaded.n_layers):
-        table.add_row(
-            str(layer),
-            f"{(hf_acts[0, layer, 0] - hf_acts[1, layer, 0]).norm():.2f}",
-            f"{(hf_acts[1, layer, 0] - hf_acts[2, layer, 0]).norm():.2f}",
-            f"{(hf_acts[:, layer] - results['transformer_lens'][:, layer]).abs().max():.1e}",
-            f"{(hf_acts[:, layer] - results['nnsight'][:, layer]).abs().max():.1e}",
-        )
-    console.print(table)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / "claim_residuals.pt"
-    tmp = target.with_name(target.name + ".tmp")
-    torch.save({"prompts": claims, "model": loaded.name, "fingerprint": loaded.fingerprint, "activations": hf_acts}, tmp)
-    tmp.replace(target)
-    console.print(f"wrote {target}")
+    topics = ["cities", "elements", "animals", "larger_than"]
+    every = [name for topic in topics for name in (topic, f"neg_{topic}")]
+    cfg = SweepConfig(
+        models=[model],
+        train=[["cities", "neg_cities"], ["cities"]],  # affirmed + negated, and affirmed only
+        test=every,
+        probes=list(PROBES),
+        n_folds=folds,
+        n_boot=200,
+        out=str(out),
+    )
+    run_sweep(cfg)
+    console.print(f"summary: {out / 'summary.md'}")
+    print(out.resolve())
 
 
 @app.command()
