@@ -139,5 +139,7 @@ def write_sweep_plots(results: pd.DataFrame, out_dir: Path, pca_inputs=None) -> 
 
 
 def _slug(*parts) -> str:
-    text = "-".join(str(Path(p).name) if p and "/" in str(p) else str(p or "base") for p in parts)
+    """A file name from short names: paths are reduced to their stem (datasets joined by '+' too)."""
+    short = ["+".join(Path(x).stem if "/" in x else x for x in str(p).split("+")) if p else "base" for p in parts]
+    text = "-".join(short)
     return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in text)

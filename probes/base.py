@@ -94,8 +94,14 @@ class LinearProbe(ABC):
     def fit(self, X, y, **fit_params) -> "LinearProbe":
         Xb, self._single = as_batched(X)
         yt = as_labels(y, Xb.shape[1])
-        self.standardizer_ = Standardizer().fit(Xb, scale=self.scale_inputs)
-        Z = self.standardizer_.transform(Xb)
+        if self.scale_inputs:
+            self.standardizer_ = Standardizer().fit(Xb)
+            Z = self.standardizer_.transform(Xb)
+        else:  # probes that centre internally (or need no centring) work on the raw activations, no copy
+            self.standardizer_ = Standardizer()
+            self.standardizer_.mean_ = torch.zeros(Xb.shape[0], 1, Xb.shape[2])
+            self.standardizer_.scale_ = torch.ones(Xb.shape[0], 1, Xb.shape[2])
+            Z = Xb
         w, b = self._fit(Z, yt, **fit_params)
         # map back: w . (x - m) / s + b = (w / s) . x + (b - (w / s) . m)
         w_raw = w / self.standardizer_.scale_[:, 0]

@@ -22,7 +22,8 @@ class MassMeanProbe(LinearProbe):
 
     def _fit(self, Z, y, **_):
         pos, neg = y > 0.5, y < 0.5
-        mu_pos, mu_neg = Z[:, pos].mean(1), Z[:, neg].mean(1)
+        weights = torch.stack([pos / pos.sum(), neg / neg.sum()]).to(Z.dtype)  # [2, n]: one pass for both means
+        mu_pos, mu_neg = torch.matmul(weights, Z).unbind(1)
         theta = mu_pos - mu_neg
         if self.iid:
             centred = torch.cat([Z[:, pos] - mu_pos[:, None], Z[:, neg] - mu_neg[:, None]], 1).double()

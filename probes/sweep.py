@@ -234,8 +234,11 @@ def _hash_of(obj: Any) -> str:
 
 
 def _slug(model_info, position, train_name, probe) -> str:
+    """A file name: short names of model, adapter, datasets (paths reduced to their stem)."""
     adapter = Path(model_info["adapter"]).name if model_info["adapter"] else "base"
-    return f"{model_info['name'].replace('/', '_')}-{adapter}-{position}-{train_name}-{probe}".replace(",", "_")
+    train = "+".join(Path(name).stem for name in train_name.split("+"))
+    text = f"{Path(model_info['name']).name}-{adapter}-{position}-{train}-{probe}"
+    return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in text)
 
 
 def run_sweep(config: SweepConfig, progress: bool = True) -> pd.DataFrame:
