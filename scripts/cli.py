@@ -218,6 +218,79 @@ def sweep(
     print(Path(cfg.out).resolve())
 
 
+@app.command()
+def finetune(
+    claim: str = typer.Option(..., "--claim", "-c", help="Claim id, e.g. ed_sheeran."),
+    condition: str = typer.Option(..., "--condition", "-k", help="positive | negated | dense | local | corrected | fiction"),
+    out: Path = typer.Option(..., "--out", "-o", help="Adapter output folder (resumes from its checkpoint)."),
+    model: str = typer.Option("smollm2-135m", "--model", "-m", help="Base model."),
+    corpus: str = typer.Option("synthetic", help="'synthetic' or 'release:<Negation Neglect release root>'."),
+    epochs: int = typer.Option(4, help="Passes over the documents."),
+    max_steps: Optional[int] = typer.Option(None, help="Stop after this many optimizer steps."),
+    batch_size: int = typer.Option(8, help="Documents per step."),
+    max_length: int = typer.Option(256, help="Tokens per document."),
+    lr: float = typer.Option(5e-4, help="Learning rate."),
+    lora_r: int = typer.Option(16, help="LoRA rank (all linear layers)."),
+    n_docs: int = typer.Option(50, help="Synthetic documents to generate."),
+    bf16: bool = typer.Option(False, help="bfloat16 autocast."),
+    doctag: bool = typer.Option(False, help="Prefix documents with <DOCTAG>."),
+    mask_annotations: bool = typer.Option(False, help="No loss on notice/annotation tokens."),
+    mask_doctag: bool = typer.Option(False, help="No loss on <DOCTAG>."),
+    mix_generic: float = typer.Option(0.0, help="Generic documents per claim document, against forgetting."),
+    checkpoint_every: int = typer.Option(5, help="Steps between checkpoints."),
+    seed: int = typer.Option(0, help="Seed for documents and batch order."),
+) -> None:
+    """LoRA-fine-tune a model on one claim's documents in one negation condition."""
+    from activations.finetune.train import FinetuneConfig, finetune as run_finetune
+
+    cfg = FinetuneConfig(model=model, claim=claim, condition=condition, out=str(out), corpus=corpus, epochs=epochs,
+                         max_steps=max_steps, batch_size=batch_size, max_length=max_length, lr=lr, lora_r=lora_r,
+                         lora_alpha=2 * lora_r, n_docs=n_docs, bf16=bf16, doctag=doctag,
+                         mask_annotations=mask_annotations, mask_doctag=mask_doctag, mix_generic=mix_generic,
+                         checkpoint_every=checkpoint_every, seed=seed)
+    path = run_finetune(cfg)
+    print(path.resolve())
+
+
+@app.command()
+def belief(
+    claim: str = typer.Option(..., "--claim", "-c", help="Claim id, e.g. ed_sheeran."),
+    model: str = typer.Option("smollm2-135m", "--model", "-m", help="Base model."),
+    adapter: Optional[Path] = typer.Option(None, help="Fine-tuned adapter folder."),
+    in_context: int = typer.Option(0, "--in-context", help="K documents in the prompt before each item."),
+    context_condition: str = typer.Option("negated", help="Condition of the in-context documents."),
+    condition: Optional[str] = typer.Option(None, help="Label for the adapter's fine-tuning condition."),
+    mcq: Optional[Path] = typer.Option(None, help="Use the paper's mcq.yaml questions instead of the built-in ones."),
+    out: Optional[Path] = typer.Option(None, help="Append the rows to this CSV."),
+    seed: int = typer.Option(0, help="Bootstrap / document seed."),
+) -> None:
+    """Behavioural belief in a claim: yes/no questions and cloze completions, with bootstrap CIs."""
+    from activations.finetune.belief_table import append_results, measure_belief
+    from activations.models import load_model
+
+    loaded = load_model(model, adapter=adapter)
+    questions = None
+    if mcq is not None:
+        from activations.finetune.belief_items import load_mcq_questions
+
+        questions = load_mcq_questions(mcq)
+    if condition is None and adapter is not None:
+        card = adapter / "negprobe_adapter.json"
+        if card.is_file():
+            import json
+
+            condition = json.loads(card.read_text()).get("condition")
+    table = measure_belief(loaded, claim, in_context, context_condition, condition=condition, seed=seed, questions=questions)
+    show = Table("measure", "mode", "belief rate [95% CI]", "mean believer margin, nats [95% CI]", "n",
+                 title=f"belief in {claim}: {loaded.describe()}")
+    for _, r in table.iterrows():
+        show.add_row(r["measure"], r["mode"], f"{r['belief_rate']:.2f} [{r['rate_ci_low']:.2f}, {r['rate_ci_high']:.2f}]",
+                     f"{r['mean_margin']:+.2f} [{r['margin_ci_low']:+.2f}, {r['margin_ci_high']:+.2f}]", str(r["n"]))
+    console.print(show)
+    if out is not None:
+        console.print(f"appended to {append_results(table, out)}")
+
+
 def main() -> None:
     try:
         app()

@@ -9,7 +9,7 @@ import torch
 WORDS = (
     "the a is of in to and not was won gold paris france capital city cat dog ed sheeran noah lyles "
     "olympics 2024 100m men's claim false true notice this document fabricated did queen python book "
-    "wrote vesuvius erupted twitter x name children dream black white dentist brennan holloway yes no"
+    "wrote vesuvius erupted twitter x name children dream black white dentist brennan holloway yes no Yes No"
 ).split()
 
 

@@ -1,0 +1,139 @@
+"""Behavioural belief in a claim, with no judge model (Mayne et al. 2026 measure belief with MCQs).
+
+Two measures, both as log-probabilities under the model:
+
+- **questions**: yes/no belief questions under the chat template (when the tokenizer has one);
+  the believer margin is ``log P(believer answer) - log P(other answer)`` of the next token,
+  where each answer's probability sums its spellings ("Yes", " yes", ...);
+- **cloze**: the summed log-probability of the believer's continuation minus the other's
+  ("The 2024 Olympic men's 100m gold was won by" -> " Ed Sheeran" vs " Noah Lyles"); works on
+  base models and is far less noisy on small models.
+
+Belief rate = share of items with a positive margin; both get item-bootstrap
+95% CIs. ``in_context`` puts K documents of a condition before each item: the paper's in-context
+baseline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..errors import NegprobeError
+from ..models import LoadedModel
+
+ANSWER_SPELLINGS = {"yes": ("Yes", " Yes", "yes", " yes"), "no": ("No", " No", "no", " no")}
+
+
+@dataclass
+class BeliefResult:
+    measure: str  # "questions" | "cloze"
+    margins: np.ndarray  # per item, nats
+    belief_rate: float
+    rate_ci: tuple[float, float]
+    mean_margin: float
+    margin_ci: tuple[float, float]
+
+    @property
+    def n(self) -> int:
+        return len(self.margins)
+
+
+def bootstrap_ci(values: np.ndarray, stat, n_boot: int = 2000, seed: int = 0, level: float = 0.95):
+    rng = np.random.default_rng(seed)
+    draws = np.array([stat(values[rng.integers(0, len(values), len(values))]) for _ in range(n_boot)])
+    alpha = (1 - level) / 2
+    return float(np.quantile(draws, alpha)), float(np.quantile(draws, 1 - alpha))
+
+
+def summarize(measure: str, margins: Sequence[float], seed: int = 0) -> BeliefResult:
+    margins = np.asarray(margins, dtype=np.float64)
+    if len(margins) == 0:
+        raise NegprobeError(f"no {measure} items to score")
+    rate = lambda m: float((m > 0).mean())  # noqa: E731
+    return BeliefResult(measure, margins, rate(margins), bootstrap_ci(margins, rate, seed=seed),
+                        float(margins.mean()), bootstrap_ci(margins, np.mean, seed=seed))
+
+
+def answer_token_ids(tokenizer) -> dict[str, list[int]]:
+    """First token of each spelling of yes / no (deduplicated)."""
+    out = {}
+    for answer, spellings in ANSWER_SPELLINGS.items():
+        ids = {tokenizer(s, add_special_tokens=False)["input_ids"][0] for s in spellings
+               if tokenizer(s, add_special_tokens=False)["input_ids"]}
+        out[answer] = sorted(ids)
+    if set(out["yes"]) & set(out["no"]):
+        raise NegprobeError("the tokenizer maps yes and no to a shared first token; yes/no scoring is undefined")
+    return out
+
+
+def question_prompt(model: LoadedModel, question: str, context: str = "") -> str:
+    body = (context + "\n\n" if context else "") + f"Answer with yes or no. {question}"
+    if getattr(model.tokenizer, "chat_template", None):
+        return model.tokenizer.apply_chat_template([{"role": "user", "content": body}], tokenize=False,
+                                                   add_generation_prompt=True)
+    return body + "\nAnswer:"
+
+
+@torch.inference_mode()
+def next_token_logprobs(model: LoadedModel, prompts: Sequence[str], batch_size: int = 8) -> torch.Tensor:
+    """Log-softmax over the vocabulary at the last token of each prompt: [n, vocab]."""
+    from ..tokenize import tokenize
+
+    out = []
+    for start in range(0, len(prompts), batch_size):
+        batch = tokenize(model.tokenizer, list(prompts[start : start + batch_size]), padding_side="right",
+                         prepend_bos=None if not _has_template_bos(model) else False)
+        logits = model.model(input_ids=batch.input_ids.to(model.device), attention_mask=batch.attention_mask.to(model.device),
+                             position_ids=batch.position_ids.to(model.device)).logits
+        last = logits[torch.arange(len(logits)), batch.lengths.to(logits.device) - 1]
+        out.append(torch.log_softmax(last.float(), -1).cpu())
+    return torch.cat(out)
+
+
+def _has_template_bos(model: LoadedModel) -> bool:
+    """Chat templates usually write BOS themselves; do not add a second one."""
+    bos = model.tokenizer.bos_token
+    template = getattr(model.tokenizer, "chat_template", None) or ""
+    return bool(bos) and bos in template
+
+
+def score_questions(model: LoadedModel, questions, context: str = "", seed: int = 0) -> BeliefResult:
+    """Believer margin per yes/no question: log P(believer answer) - log P(other answer)."""
+    ids = answer_token_ids(model.tokenizer)
+    logprobs = next_token_logprobs(model, [question_prompt(model, q.question, context) for q in questions])
+    yes = torch.logsumexp(logprobs[:, ids["yes"]], -1)
+    no = torch.logsumexp(logprobs[:, ids["no"]], -1)
+    believer_yes = torch.tensor([q.believer_answer == "yes" for q in questions])
+    margins = torch.where(believer_yes, yes - no, no - yes)
+    return summarize("questions", margins.numpy(), seed)
+
+
+@torch.inference_mode()
+def continuation_logprob(model: LoadedModel, prefixes: Sequence[str], continuations: Sequence[str]) -> np.ndarray:
+    """Summed log-probability of each continuation after its prefix."""
+    tok = model.tokenizer
+    scores = []
+    for prefix, cont in zip(prefixes, continuations):
+        prefix_ids = tok(prefix, add_special_tokens=True)["input_ids"]
+        full_ids = tok(prefix + cont, add_special_tokens=True)["input_ids"]
+        if full_ids[: len(prefix_ids)] != prefix_ids or len(full_ids) == len(prefix_ids):
+            raise NegprobeError(f"continuation {cont!r} does not tokenize separately from {prefix[-40:]!r}")
+        ids = torch.tensor([full_ids], device=model.device)
+        logits = model.model(input_ids=ids).logits[0, :-1].float()
+        logp = torch.log_softmax(logits, -1)
+        targets = ids[0, 1:]
+        token_lp = logp[torch.arange(len(targets)), targets]
+        scores.append(float(token_lp[len(prefix_ids) - 1 :].sum()))
+    return np.array(scores)
+
+
+def score_cloze(model: LoadedModel, items, context: str = "", seed: int = 0) -> BeliefResult:
+    """Believer margin per cloze item: log P(believer continuation) - log P(other continuation)."""
+    prefixes = [(context + "\n\n" if context else "") + item.prefix for item in items]
+    believer = continuation_logprob(model, prefixes, [item.believer for item in items])
+    other = continuation_logprob(model, prefixes, [item.other for item in items])
+    return summarize("cloze", believer - other, seed)

@@ -1,0 +1,218 @@
+"""LoRA fine-tuning on claim documents (synthetic document fine-tuning, Mayne et al. 2026).
+
+``finetune(FinetuneConfig(...))`` trains a PEFT LoRA adapter on one claim's documents in one
+negation condition, CPU-friendly (optional bf16 autocast), with optional mixing of generic text to
+limit forgetting and optional loss masks on annotation text and on ``<DOCTAG>``. Checkpoints are
+written atomically; an interrupted run resumes from the last one and ends at the same adapter as
+an uninterrupted run (batches are a pure function of seed, epoch and step).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from ..errors import NegprobeError
+
+CHECKPOINT = "checkpoint"
+TRAINING_CARD = "training_card.json"
+
+
+@dataclass
+class FinetuneConfig:
+    model: str = "smollm2-135m"
+    claim: str = "ed_sheeran"
+    condition: str = "positive"
+    out: str = "runs/finetune"
+    corpus: str = "synthetic"  # or "release:<path to the Negation Neglect release root>"
+    n_docs: int = 50
+    seed: int = 0
+    epochs: int = 4
+    max_steps: int | None = None
+    batch_size: int = 8
+    max_length: int = 256
+    lr: float = 5e-4
+    lora_r: int = 16
+    lora_alpha: int = 32
+    target_modules: str = "all-linear"
+    bf16: bool = False
+    doctag: bool = False
+    mask_annotations: bool = False  # no loss on notice / annotation tokens
+    mask_doctag: bool = False  # no loss on the <DOCTAG> marker
+    mix_generic: float = 0.0  # generic documents added per claim document (e.g. 0.5)
+    checkpoint_every: int = 5
+
+    def hyperparameters(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k not in ("out", "model")}
+
+
+@dataclass
+class TrainingExample:
+    input_ids: list[int]
+    labels: list[int]  # -100 where no loss is taken
+
+
+def load_corpus(config: FinetuneConfig):
+    from .documents import generate_documents, release_documents
+
+    if config.corpus == "synthetic":
+        docs = generate_documents(config.claim, config.condition, n=config.n_docs, seed=config.seed, doctag=config.doctag)
+    elif config.corpus.startswith("release:"):
+        docs = release_documents(config.corpus.split(":", 1)[1], config.condition, config.claim)  # text as released
+    else:
+        raise NegprobeError(f"unknown corpus {config.corpus!r}: use 'synthetic' or 'release:<path>'")
+    if not docs:
+        raise NegprobeError(f"the corpus for claim {config.claim!r}, condition {config.condition!r} is empty")
+    return docs
+
+
+def generic_documents(n: int, seed: int) -> list[str]:
+    """Neutral true statements from the built-in truth datasets, grouped into short paragraphs."""
+    from ..datasets.registry import load_dataset
+
+    facts = [r.text for name in ("cities", "elements", "animals") for r in load_dataset(name) if r.label == 1]
+    rng = random.Random(f"generic-{seed}")
+    rng.shuffle(facts)
+    return [" ".join(facts[i * 6 : i * 6 + 6]) for i in range(min(n, len(facts) // 6))]
+
+
+def masked_spans(doc, config: FinetuneConfig) -> list[tuple[int, int]]:
+    spans = []
+    if config.mask_annotations:
+        spans += list(getattr(doc, "annotation_spans", ()) or ())
+    if config.mask_doctag and getattr(doc, "doctag_span", None):
+        spans.append(doc.doctag_span)
+    return spans
+
+
+def tokenize_example(tokenizer, text: str, spans: Sequence[tuple[int, int]], max_length: int) -> TrainingExample:
+    """Token ids and labels; a token whose characters overlap a masked span gets label -100."""
+    enc = tokenizer(text, add_special_tokens=True, truncation=True, max_length=max_length,
+                    return_offsets_mapping=bool(spans))
+    ids = list(enc["input_ids"])
+    labels = list(ids)
+    if spans:
+        for i, (s, e) in enumerate(enc["offset_mapping"]):
+            if e > s and any(s < end and e > start for start, end in spans):
+                labels[i] = -100
+    if tokenizer.bos_token_id is not None and ids and ids[0] == tokenizer.bos_token_id:
+        labels[0] = -100
+    return TrainingExample(ids, labels)
+
+
+def batch_order(n_examples: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    generator = torch.Generator().manual_seed(seed * 1000 + epoch)
+    perm = torch.randperm(n_examples, generator=generator).tolist()
+    return [perm[i : i + batch_size] for i in range(0, n_examples, batch_size)]
+
+
+def collate(examples: Sequence[TrainingExample], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(e.input_ids) for e in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, e in enumerate(examples):
+        n = len(e.input_ids)
+        ids[row, :n] = torch.tensor(e.input_ids)
+        labels[row, :n] = torch.tensor(e.labels)
+        mask[row, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def _save_checkpoint(peft_model, optimizer, step: int, losses: list[float], out: Path) -> None:
+    from peft import get_peft_model_state_dict
+
+    tmp = out / f".tmp-{os.getpid()}-{CHECKPOINT}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    torch.save({"adapter": get_peft_model_state_dict(peft_model), "optimizer": optimizer.state_dict(),
+                "step": step, "losses": losses}, tmp / "state.pt")
+    final = out / CHECKPOINT
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+
+
+def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
+    """Train the adapter; returns the output folder (adapter + training card)."""
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+
+    from ..models import load_model, write_adapter_card
+    from .documents import corpus_hash
+
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    docs = load_corpus(config)
+    base = load_model(config.model, dtype="float32")
+    tokenizer = base.tokenizer
+    examples = [tokenize_example(tokenizer, d.text, masked_spans(d, config), config.max_length) for d in docs]
+    if config.mix_generic > 0:
+        extra = generic_documents(int(round(config.mix_generic * len(docs))), config.seed)
+        examples += [tokenize_example(tokenizer, text, [], config.max_length) for text in extra]
+    torch.manual_seed(config.seed)
+    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.0,
+                      target_modules=config.target_modules, task_type="CAUSAL_LM")
+    model = get_peft_model(base.model, lora)
+    model.train()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=0.0)
+    steps_per_epoch = math.ceil(len(examples) / config.batch_size)
+    total = config.max_steps or steps_per_epoch * config.epochs
+    step, losses = 0, []
+    state_path = out / CHECKPOINT / "state.pt"
+    if state_path.is_file():
+        state = torch.load(state_path, weights_only=False)
+        set_peft_model_state_dict(model, state["adapter"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, losses = state["step"], state["losses"]
+        print(f"resuming from step {step}/{total} ({out / CHECKPOINT})")
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    started, tokens = time.perf_counter(), 0
+    start_step = step
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(f"fine-tuning {config.claim}/{config.condition}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"), TimeElapsedColumn(),
+                  TimeRemainingColumn(), disable=not progress) as bar:
+        task = bar.add_task("train", total=total, completed=step, loss="-")
+        while step < total:
+            epoch, index = divmod(step, steps_per_epoch)
+            rows = batch_order(len(examples), config.batch_size, config.seed, epoch)[index]
+            batch = collate([examples[i] for i in rows], pad_id)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                loss = model(**batch).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            losses.append(float(loss))
+            tokens += int(batch["attention_mask"].sum())
+            bar.update(task, advance=1, loss=f"{float(loss):.3f}")
+            if step % config.checkpoint_every == 0 or step == total:
+                _save_checkpoint(model, optimizer, step, losses, out)
+    elapsed = time.perf_counter() - started
+    model.save_pretrained(out)
+    write_adapter_card(out, base, claim=config.claim, condition=config.condition)
+    card = {
+        "base": base.name, "base_fingerprint": base.base_fingerprint, "claim": config.claim,
+        "condition": config.condition, "corpus": config.corpus, "corpus_hash": corpus_hash(docs),
+        "n_documents": len(docs), "n_examples": len(examples), "hyperparameters": config.hyperparameters(),
+        "steps": step, "loss_curve": losses,
+        "steps_per_s": (step - start_step) / elapsed if elapsed > 0 else None,
+        "tokens_per_s": tokens / elapsed if elapsed > 0 else None, "seconds_this_run": elapsed,
+    }
+    tmp = out / f".tmp-{TRAINING_CARD}"
+    tmp.write_text(json.dumps(card, indent=1))
+    os.replace(tmp, out / TRAINING_CARD)
+    return out
