@@ -196,9 +196,9 @@ def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             tokens += int(batch["attention_mask"].sum())
-            bar.update(task, advance=1, loss=f"{float(loss):.3f}")
+            bar.update(task, advance=1, loss=f"{losses[-1]:.3f}")
             if step % config.checkpoint_every == 0 or step == total:
                 _save_checkpoint(model, optimizer, step, losses, out)
     elapsed = time.perf_counter() - started
