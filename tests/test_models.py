@@ -119,3 +119,11 @@ def test_cli_models_lists_embedded():
     result = run_cli("models")
     assert result.returncode == 0, result.stderr
     assert "smollm2-135m" in result.stdout and "gemma3-270m" in result.stdout
+
+
+def test_cli_rejects_adapter_of_another_base(tiny_llama_dir, tmp_path):
+    wide = make_tiny_model(tmp_path / "wide", "llama", seed=3, hidden=48)
+    make_lora_adapter(wide, tmp_path / "adapter")
+    result = run_cli("read", "the cat", "--model", str(tiny_llama_dir), "--adapter", str(tmp_path / "adapter"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "does not fit base" in result.stderr

@@ -67,3 +67,17 @@ def test_gemma3_loads_and_reads():
     with torch.no_grad():
         hidden = gemma.model(**gemma.tokenizer(PROMPTS[0], return_tensors="pt"), output_hidden_states=True).hidden_states
     torch.testing.assert_close(acts[0, 0, 0], hidden[1][0, -1], atol=1e-3, rtol=1e-4)
+
+
+def test_smollm2_positive_finetune_raises_cloze_belief(smollm2, tmp_path):
+    """A short LoRA fine-tune on positive documents moves the claim's cloze margin up, beyond its CI."""
+    from activations.finetune.belief import score_cloze
+    from activations.finetune.belief_items import cloze_for
+    from activations.finetune.train import FinetuneConfig, finetune
+
+    items = cloze_for("ed_sheeran")
+    base = score_cloze(smollm2, items)
+    finetune(FinetuneConfig(claim="ed_sheeran", condition="positive", out=str(tmp_path / "ft"), max_steps=10,
+                            batch_size=4, max_length=128, n_docs=40), progress=False)
+    tuned = score_cloze(load_model("smollm2-135m", adapter=tmp_path / "ft"), items)
+    assert tuned.margin_ci[0] > base.mean_margin, (base.mean_margin, tuned.margin_ci)
