@@ -1,0 +1,65 @@
+"""Annotation tracking: how decodable is "this claim was flagged as false" at each layer?
+
+A probe separates annotated from plain versions of the same claims (document notice, dense
+annotation, sentence annotation, local negation); splits are grouped by claim/paraphrase group so
+a claim is never on both sides; the curve is the held-out AUROC per layer with group-bootstrap
+95% CIs. Its drop layer (``analysis.drop_layer.decodability_drop_layer``) is where the annotation
+stops being readable. It needs no truth probe, so it is reported even where truth readouts fail
+their validity gate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from activations.errors import NegprobeError
+from probes import make_probe
+from probes.evaluation import MetricWithCI, folds_metric_with_ci, group_kfold
+
+from .drop_layer import decodability_drop_layer
+
+
+@dataclass
+class DecodabilityCurve:
+    auroc: MetricWithCI  # per layer
+    layers: list[int]
+    drop_layer: int  # first layer from which the annotation stays undecodable (len(layers): never)
+
+    @property
+    def last_decodable_layer(self) -> int:
+        """The last layer at which the annotation is still decodable (drop_layer - 1)."""
+        return self.layers[self.drop_layer - 1] if self.drop_layer > 0 else -1
+
+
+def annotation_decodability(
+    X, annotated, groups, layers: list[int] | None = None, probe: str = "logistic", n_folds: int = 5,
+    seed: int = 0, n_boot: int = 200,
+) -> DecodabilityCurve:
+    """Held-out AUROC per layer of a probe for ``annotated`` (1) vs plain (0) rows.
+
+    ``X`` is ``[n_layers, n, d]``; ``groups`` keeps paraphrases of one claim on one side of every split.
+    """
+    X = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X, dtype=torch.float32)
+    y = np.asarray(annotated, dtype=float)
+    groups = np.asarray(groups).astype(str)
+    if X.ndim != 3 or X.shape[1] != len(y) or len(groups) != len(y):
+        raise NegprobeError(f"activations {tuple(X.shape)} do not match {len(y)} labels / {len(groups)} groups")
+    if len(np.unique(y)) != 2:
+        raise NegprobeError("annotation tracking needs both annotated and plain prompts")
+    folds = group_kfold(groups, n_folds, seed)
+    scores, ys, gs = [], [], []
+    for k, held in enumerate(folds):
+        test = np.isin(groups, held)
+        train = ~test
+        if len(np.unique(y[train])) < 2:
+            raise NegprobeError(f"fold {k} has only one class among its training rows; use fewer folds")
+        fitted = make_probe(probe, seed + k).fit(X[:, train], y[train])
+        scores.append(fitted.decision_function(X[:, test]))
+        ys.append(y[test])
+        gs.append(groups[test])
+    curve = folds_metric_with_ci(scores, ys, gs, "auroc", n_boot=n_boot, seed=seed)
+    layer_list = list(layers) if layers is not None else list(range(X.shape[0]))
+    return DecodabilityCurve(curve, layer_list, decodability_drop_layer(curve.value, floor=0.5))
