@@ -26,11 +26,13 @@ from .drop_layer import decodability_drop_layer
 class DecodabilityCurve:
     auroc: MetricWithCI  # per layer
     layers: list[int]
-    drop_layer: int  # first layer from which the annotation stays undecodable (len(layers): never)
+    drop_layer: int | None  # first layer from which it stays undecodable (len(layers): never; None: never decodable)
 
     @property
-    def last_decodable_layer(self) -> int:
+    def last_decodable_layer(self) -> int | None:
         """The last layer at which the annotation is still decodable (drop_layer - 1)."""
+        if self.drop_layer is None:
+            return None
         return self.layers[self.drop_layer - 1] if self.drop_layer > 0 else -1
 
 
@@ -62,4 +64,5 @@ def annotation_decodability(
         gs.append(groups[test])
     curve = folds_metric_with_ci(scores, ys, gs, "auroc", n_boot=n_boot, seed=seed)
     layer_list = list(layers) if layers is not None else list(range(X.shape[0]))
-    return DecodabilityCurve(curve, layer_list, decodability_drop_layer(curve.value, floor=0.5))
+    drop = decodability_drop_layer(curve.value, floor=0.5) if curve.value.max() > 0.5 else None
+    return DecodabilityCurve(curve, layer_list, drop)

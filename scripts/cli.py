@@ -291,6 +291,34 @@ def belief(
         console.print(f"appended to {append_results(table, out)}")
 
 
+@app.command()
+def localize(
+    model: str = typer.Option("smollm2-135m", "--model", "-m", help="Base model."),
+    adapters: Optional[str] = typer.Option(None, help="Fine-tuned adapters as condition=DIR pairs, comma-separated."),
+    claims: Optional[str] = typer.Option(None, help="Claim ids, comma-separated (default all six)."),
+    probes: str = typer.Option("logistic,ttpd", help="Truth probe families."),
+    layers: Optional[str] = typer.Option(None, help="Layers, e.g. '0-29' (default all)."),
+    belief_csv: Optional[Path] = typer.Option(None, help="Belief table from `negprobe belief --out`."),
+    gate: float = typer.Option(0.65, help="Validity gate: minimum AUROC for a readout to count as a finding."),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(Path("negprobe-out/localize"), help="Output folder."),
+) -> None:
+    """Locate the layer where the negation annotation is dropped; writes report.html."""
+    from analysis.localize import LocalizeConfig, run_localize
+
+    pairs = {}
+    for item in (adapters.split(",") if adapters else []):
+        if "=" not in item:
+            raise NegprobeError(f"--adapters: expected condition=DIR, got {item!r}")
+        condition, folder = item.split("=", 1)
+        pairs[condition.strip()] = folder.strip()
+    cfg = LocalizeConfig(model=model, adapters=pairs, claims=claims.split(",") if claims else None,
+                         probes=probes.split(","), layers=parse_int_list(layers, "layers"),
+                         belief_csv=str(belief_csv) if belief_csv else None, gate=gate, seed=seed, out=str(out))
+    report = run_localize(cfg)
+    print(report.resolve())
+
+
 def main() -> None:
     try:
         app()

@@ -33,30 +33,31 @@ def tiny_tokenizer():
     return tokenizer
 
 
-def tiny_config(arch: str = "llama", hidden: int = 32, layers: int = 3):
+def tiny_config(arch: str = "llama", hidden: int = 32, layers: int = 3, max_positions: int = 64):
     from transformers import GPT2Config, LlamaConfig
 
     vocab_size = len(WORDS) + 8
     if arch == "llama":
         return LlamaConfig(
             vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
-            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=max_positions,
             bos_token_id=2, eos_token_id=3, pad_token_id=1, tie_word_embeddings=False,
         )
     if arch == "gpt2":
         return GPT2Config(
-            vocab_size=vocab_size, n_embd=hidden, n_layer=layers, n_head=4, n_positions=64,
+            vocab_size=vocab_size, n_embd=hidden, n_layer=layers, n_head=4, n_positions=max_positions,
             bos_token_id=2, eos_token_id=3, pad_token_id=1,
         )
     raise ValueError(arch)
 
 
-def make_tiny_model(folder: Path, arch: str = "llama", seed: int = 0, hidden: int = 32, layers: int = 3) -> Path:
+def make_tiny_model(folder: Path, arch: str = "llama", seed: int = 0, hidden: int = 32, layers: int = 3,
+                    max_positions: int = 64) -> Path:
     """Save a seeded random tiny model + tokenizer to ``folder`` and return it."""
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(tiny_config(arch, hidden, layers))
+    model = AutoModelForCausalLM.from_config(tiny_config(arch, hidden, layers, max_positions))
     with torch.no_grad():  # make every weight matter (random init leaves some at zero/one)
         for param in model.parameters():
             param.add_(0.02 * torch.randn_like(param))

@@ -1,0 +1,71 @@
+"""negprobe localize end to end on a tiny model (mechanics, not findings)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from activations import NegprobeError
+from analysis.localize import LocalizeConfig, run_localize
+from tests.test_models import make_lora_adapter
+from tests.tiny_models import make_tiny_model
+
+
+@pytest.fixture(scope="module")
+def long_tiny(tmp_path_factory):
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-long"), "llama", seed=0, max_positions=512)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def test_localize_writes_a_report(long_tiny, tmp_path):
+    make_lora_adapter(long_tiny, tmp_path / "adapter")
+    belief = tmp_path / "belief.csv"
+    pd.DataFrame([
+        {"model": "m", "adapter": "", "claim": "ed_sheeran", "condition": "-", "mode": "base", "in_context_k": 0,
+         "measure": "cloze", "belief_rate": 0.2, "rate_ci_low": 0, "rate_ci_high": 0.5, "mean_margin": -1, "margin_ci_low": -2,
+         "margin_ci_high": 0, "n": 10},
+        {"model": "m", "adapter": "a", "claim": "ed_sheeran", "condition": "positive", "mode": "fine_tuned", "in_context_k": 0,
+         "measure": "cloze", "belief_rate": 0.9, "rate_ci_low": 0.7, "rate_ci_high": 1, "mean_margin": 3, "margin_ci_low": 1,
+         "margin_ci_high": 5, "n": 10},
+    ]).to_csv(belief, index=False)
+    cfg = LocalizeConfig(model=str(long_tiny), adapters={"positive": str(tmp_path / "adapter")},
+                         claims=["ed_sheeran", "vesuvius_2015"], probes=["logistic", "ttpd"], n_boot=30,
+                         patch_positions=4, belief_csv=str(belief), store=str(tmp_path / "store"), out=str(tmp_path / "out"))
+    report = run_localize(cfg)
+    page = report.read_text()
+    for section in ("Drop layers", "Annotation decodability", "Truth readouts", "Activation patching", "Steering",
+                    "Validity gate", "Provenance"):
+        assert section in page, section
+    assert "data:image/png;base64," in page  # self-contained
+    readouts = pd.read_csv(tmp_path / "out" / "readouts.csv")
+    assert {"base", "fine-tuned:positive", "fine-tuned:positive (refit)"} <= set(readouts["model"])
+    assert {"in_context_notice", "in_context_plain", "plain", "true_counterpart"} <= set(readouts["condition"])
+    drops = pd.read_csv(tmp_path / "out" / "drop_layers.csv")
+    assert len(drops) >= 4
+    known = drops.dropna(subset=["layer"])
+    assert (known["ci_low"] <= known["ci_high"]).all()
+    assert (tmp_path / "out" / "patching.csv").exists() and (tmp_path / "out" / "belief_vs_readout.csv").exists()
+
+
+def test_localize_bad_input(long_tiny, tmp_path, tiny_llama_dir):
+    with pytest.raises(NegprobeError, match="unknown claim"):
+        run_localize(LocalizeConfig(model=str(long_tiny), claims=["elvis"], out=str(tmp_path / "o"), store=str(tmp_path / "s")))
+    with pytest.raises(NegprobeError, match="out of range"):
+        run_localize(LocalizeConfig(model=str(long_tiny), layers=[0, 9], out=str(tmp_path / "o"), store=str(tmp_path / "s")))
+    wide = make_tiny_model(tmp_path / "wide", "llama", seed=3, hidden=48, max_positions=512)
+    make_lora_adapter(wide, tmp_path / "adapter")
+    proc = subprocess.run([sys.executable, "-m", "scripts.cli", "localize", "--model", str(long_tiny), "--claims", "ed_sheeran",
+                           "--adapters", f"positive={tmp_path / 'adapter'}", "--out", str(tmp_path / "o2")],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
