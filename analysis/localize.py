@@ -153,6 +153,15 @@ def annotation_curves(cl_store, config):
     return out
 
 
+def _adapter_claims(adapter: str, claims) -> list[str]:
+    """The claim an adapter was fine-tuned on (from its negprobe card), if it is among ``claims``."""
+    card = Path(adapter) / "negprobe_adapter.json"
+    if not card.is_file():
+        return []
+    claim = json.loads(card.read_text()).get("claim")
+    return [claim] if claim in {r.claim for r in claims} else []
+
+
 def run_localize(config: LocalizeConfig) -> Path:
     from activations.models import load_model
 
@@ -180,13 +189,16 @@ def run_localize(config: LocalizeConfig) -> Path:
         tuned = load_model(config.model, adapter=adapter)
         if tuned.base_fingerprint != base.base_fingerprint:
             raise NegprobeError(f"adapter {adapter} does not belong to {config.model}")
-        more, _ = readouts(tuned, f"fine-tuned:{condition}", claims.filter(condition=["plain", "true_counterpart", "local_negation"]),
-                           ic_statements.filter(condition=["in_context_plain"]), fitted, scales, config)
+        own = _adapter_claims(adapter, claims)  # read a fine-tuned model on the claim(s) it was trained on
+        tuned_claims = claims.filter(claim=own) if own else claims
+        tuned_ic = ic_statements.filter(claim=own) if own else ic_statements
+        more, _ = readouts(tuned, f"fine-tuned:{condition}", tuned_claims.filter(condition=["plain", "true_counterpart", "local_negation"]),
+                           tuned_ic.filter(condition=["in_context_plain"]), fitted, scales, config)
         rows += more
         # refitted probe on the fine-tuned model's own truth activations
         refit, refit_scales, _, _ = fit_truth_probes(tuned, LocalizeConfig(**{**asdict(config), "probes": config.probes[:1]}))
-        more, _ = readouts(tuned, f"fine-tuned:{condition} (refit)", claims.filter(condition=["plain"]),
-                           ic_statements.filter(condition=["in_context_plain"]), refit, refit_scales, config)
+        more, _ = readouts(tuned, f"fine-tuned:{condition} (refit)", tuned_claims.filter(condition=["plain"]),
+                           tuned_ic.filter(condition=["in_context_plain"]), refit, refit_scales, config)
         rows += more
         del tuned
     curves = annotation_curves(base_claims, config)

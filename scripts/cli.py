@@ -117,27 +117,87 @@ def datasets(
 def demo(
     model: str = typer.Option("smollm2-135m", "--model", "-m", help="Embedded name, local folder or hub id."),
     out: Path = typer.Option(Path("negprobe-out/demo"), help="Output folder."),
+    claim: str = typer.Option("ed_sheeran", help="The claim to fine-tune and localize."),
     folds: int = typer.Option(5, help="Group k-fold splits."),
+    sweep_only: bool = typer.Option(False, "--sweep-only", help="Only the probe sweep (no fine-tuning or localize)."),
 ) -> None:
-    """The main job: cache the built-in affirmed and negated truth datasets, sweep every probe family
-    on every layer, write plots and a markdown summary."""
+    """The main job, end to end on the embedded model; finished stages are reused on a rerun.
+
+    1. sweep: cache the built-in affirmed and negated truth datasets, fit every probe family on every
+       layer, write plots and summary.md;
+    2. fine-tune the claim in the positive, dense and local conditions (LoRA) and measure belief;
+    3. localize: annotation decodability, truth readouts, drop layers, patching, steering, report.html.
+    """
+    from analysis.localize import LocalizeConfig, run_localize
     from probes import PROBES
     from probes.sweep import SweepConfig, run_sweep
 
     topics = ["cities", "elements", "animals", "larger_than"]
     every = [name for topic in topics for name in (topic, f"neg_{topic}")]
-    cfg = SweepConfig(
-        models=[model],
-        train=[["cities", "neg_cities"], ["cities"]],  # affirmed + negated, and affirmed only
-        test=every,
-        probes=list(PROBES),
-        n_folds=folds,
-        n_boot=200,
-        out=str(out),
-    )
-    run_sweep(cfg)
-    console.print(f"summary: {out / 'summary.md'}")
+    cfg = SweepConfig(models=[model], train=[["cities", "neg_cities"], ["cities"]], test=every, probes=list(PROBES),
+                      n_folds=folds, n_boot=200, out=str(out / "sweep"))
+    if _stage_done(out / "sweep", cfg):
+        console.print(f"[1/3] sweep: reusing {out / 'sweep'}")
+    else:
+        console.print("[1/3] sweep")
+        run_sweep(cfg)
+        _mark_done(out / "sweep", cfg)
+    console.print(f"      summary: {out / 'sweep' / 'summary.md'}")
+    if sweep_only:
+        print(out.resolve())
+        return
+
+    from activations.finetune.belief_table import append_results, measure_belief
+    from activations.finetune.train import TRAINING_CARD, FinetuneConfig, finetune as run_finetune
+    from activations.models import load_model
+
+    adapters = {}
+    belief_csv = out / "belief.csv"
+    rows = []
+    loaded = load_model(model)
+    rows.append(measure_belief(loaded, claim))
+    for condition in ("positive", "dense", "local"):
+        folder = out / "adapters" / f"{claim}-{condition}"
+        if (folder / TRAINING_CARD).is_file():
+            console.print(f"[2/3] fine-tune {condition}: reusing {folder}")
+        else:
+            console.print(f"[2/3] fine-tune {claim} / {condition}")
+            run_finetune(FinetuneConfig(model=model, claim=claim, condition=condition, out=str(folder)))
+        adapters[condition] = str(folder)
+        rows.append(measure_belief(load_model(model, adapter=folder), claim, condition=condition))
+    import pandas as pd
+
+    belief_table = pd.concat(rows, ignore_index=True)
+    if belief_csv.exists():
+        belief_csv.unlink()
+    append_results(belief_table, belief_csv)
+    for _, r in belief_table.iterrows():
+        console.print(f"      belief {r['mode']:10s} {r['condition']:9s} {r['measure']:9s} rate {r['belief_rate']:.2f}"
+                      f" [{r['rate_ci_low']:.2f}, {r['rate_ci_high']:.2f}]  margin {r['mean_margin']:+.2f} nats")
+    lcfg = LocalizeConfig(model=model, adapters=adapters, belief_csv=str(belief_csv), out=str(out / "localize"))
+    if _stage_done(out / "localize", lcfg):
+        console.print(f"[3/3] localize: reusing {out / 'localize'}")
+    else:
+        console.print("[3/3] localize")
+        run_localize(lcfg)
+        _mark_done(out / "localize", lcfg)
+    console.print(f"      report: {out / 'localize' / 'report.html'}")
     print(out.resolve())
+
+
+def _stage_done(folder: Path, config) -> bool:
+    import dataclasses
+    import json
+
+    marker = folder / ".negprobe-stage.json"
+    return marker.is_file() and marker.read_text() == json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
+
+
+def _mark_done(folder: Path, config) -> None:
+    import dataclasses
+    import json
+
+    (folder / ".negprobe-stage.json").write_text(json.dumps(dataclasses.asdict(config), sort_keys=True, default=str))
 
 
 @app.command()
