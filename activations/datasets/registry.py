@@ -1,8 +1,10 @@
 """Names of the built-in datasets, and one entry point that loads a name or a file.
 
 Built-ins: the truth topics and their negated twins (``cities``, ``neg_cities``, ...;
-after Marks & Tegmark 2023), the Negation Neglect claims (``claims``, ``claims/<id>``)
-and in-context prompts (``in_context``, ``in_context/<id>``) of Mayne et al. 2026.
+after Marks & Tegmark 2023), claim-domain truth datasets (``domain_sports``, ...,
+``domains``, and their ``neg_`` twins; :func:`claim_domain` names a claim's), the
+Negation Neglect claims (``claims``, ``claims/<id>``) and in-context prompts
+(``in_context``, ``in_context/<id>``) of Mayne et al. 2026.
 A path to a ``.csv`` (``statement,label,...``) or a ``.jsonl`` written by
 :meth:`PromptDataset.to_jsonl` works wherever a name does.
 """
@@ -18,6 +20,9 @@ from pathlib import Path
 from activations.datasets.claim_prompts import build_all_claims, build_claim_dataset
 from activations.datasets.claims import CLAIM_IDS, get_claim
 from activations.datasets.dataset import PromptDataset
+from activations.datasets.domains import DOMAINS, build_all_domains, build_domain, dataset_name
+from activations.datasets.domains import claim_domain as claim_domain  # re-exported
+from activations.datasets.domains import description as domain_description
 from activations.datasets.in_context import build_all_in_context, build_in_context
 from activations.datasets.loaders import load_truth_csv
 from activations.datasets.topics import DESCRIPTIONS, TOPICS, build_topic
@@ -41,6 +46,17 @@ def _builtins() -> dict[str, tuple[Callable[[], PromptDataset], str]]:
             partial(build_topic, topic, True),
             f"Row-aligned negation of '{topic}' (labels flipped).",
         )
+    for domain in DOMAINS:
+        for negated in (False, True):
+            table[dataset_name(domain, negated)] = (
+                partial(build_domain, domain, negated),
+                domain_description(domain, negated),
+            )
+    table["domains"] = (build_all_domains, "All six claim-domain truth datasets (domain_*) concatenated.")
+    table["neg_domains"] = (
+        partial(build_all_domains, True),
+        "Row-aligned negation of 'domains' (labels flipped).",
+    )
     table["claims"] = (build_all_claims, "All six Negation Neglect claims in every framing.")
     for cid in CLAIM_IDS:
         table[f"claims/{cid}"] = (
