@@ -54,7 +54,9 @@ class LocalizeConfig:
     gate: float = DEFAULT_GATE
     seed: int = 0
     n_boot: int = 200
-    patch_positions: int = 16  # last tokens of the in-context question to patch, plus the document's claim
+    patch_positions: int = 8  # last tokens of the in-context question to patch
+    patch_layer_stride: int = 2  # patch every k-th layer (patching is the costliest step on a CPU)
+    patch_claims: int = 3  # claims averaged in the patching heatmap
     steer_alphas: list[float] = field(default_factory=lambda: [-8.0, -4.0, -2.0, 0.0, 2.0, 4.0, 8.0])
     belief_csv: str | None = None
     store: str | None = None
@@ -222,14 +224,16 @@ def causal_checks(model, ic_questions, fitted, config):
 
     by_key = {(r.claim, r.get_extra("paraphrase"), r.condition): r for r in ic_questions}
     heatmaps, clean, corrupt = [], [], []
-    for claim in sorted({r.claim for r in ic_questions}):
+    all_layers = config.layers or list(range(model.n_layers))
+    patch_layers = all_layers[:: max(1, config.patch_layer_stride)]
+    for claim in sorted({r.claim for r in ic_questions})[: config.patch_claims]:
         src = by_key.get((claim, "0", "in_context_notice"))
         tgt = by_key.get((claim, "0", "in_context_plain"))
         if src is None or tgt is None or src.get_extra("believer_answer") != " Yes":
             continue
         n = config.patch_positions
         positions = list(range(-n, 0))
-        heat = patch_sweep(model, src.text, tgt.text, positions, positions, margin, layers=config.layers)
+        heat = patch_sweep(model, src.text, tgt.text, positions, positions, margin, layers=patch_layers)
         heatmaps.append(heat.numpy())
         src_ids = model.tokenizer(src.text, return_tensors="pt")["input_ids"]
         tgt_ids = model.tokenizer(tgt.text, return_tensors="pt")["input_ids"]
@@ -237,7 +241,8 @@ def causal_checks(model, ic_questions, fitted, config):
             clean.append(margin(model.model(input_ids=src_ids).logits))
             corrupt.append(margin(model.model(input_ids=tgt_ids).logits))
     result = {"heatmap": np.mean(heatmaps, 0) if heatmaps else None, "clean": float(np.mean(clean)) if clean else None,
-              "corrupt": float(np.mean(corrupt)) if corrupt else None, "n_claims": len(heatmaps)}
+              "corrupt": float(np.mean(corrupt)) if corrupt else None, "n_claims": len(heatmaps),
+              "patch_layers": patch_layers}
     prompts = [r.text for r in ic_questions if r.condition == "in_context_plain" and r.get_extra("paraphrase") == "0"
                and r.get_extra("believer_answer") == " Yes"]
     if prompts and "logistic" in fitted:

@@ -127,6 +127,7 @@ def write_report(out: Path, config, base, rows, gates, curves, causal, belief, l
     if causal.get("heatmap") is not None:
         fig, ax = plt.subplots(figsize=(7, 4))
         im = ax.imshow(causal["heatmap"], aspect="auto", cmap="RdBu_r", origin="lower")
+        ax.set_yticks(range(len(causal["patch_layers"])), causal["patch_layers"], fontsize=6)
         ax.set(xlabel=f"position (last {config.patch_positions} tokens of the question)", ylabel="layer",
                title=f"Belief margin after patching notice -> plain (clean {causal['clean']:+.2f}, corrupt {causal['corrupt']:+.2f})")
         fig.colorbar(im, ax=ax, label="log P(yes) - log P(no)")
