@@ -213,7 +213,7 @@ def test_bad_input(tiny, tmp_path, monkeypatch):
     monkeypatch.setattr(np, "save", full_disk)
     with pytest.raises(NegprobeError, match="disk is full"):
         cache_activations(tiny, tiny_dataset(4), root=tmp_path / "full", progress=False)
-    store_dir = next((tmp_path / "full").iterdir())
+    store_dir = next(p for p in (tmp_path / "full").iterdir() if p.is_dir())  # not the sibling .lock file
     assert not (store_dir / "manifest.json").exists()
     assert not [p for p in (store_dir / "shards").iterdir()]  # no half-written shard left behind
 
