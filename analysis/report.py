@@ -105,6 +105,7 @@ def write_report(out: Path, config, base, rows, gates, curves, causal, belief, l
         line, = ax.plot(layers, np.where(passed, values, np.nan), label=label)
         ax.plot(layers, np.where(passed, np.nan, values), color=line.get_color(), alpha=0.25, ls="--")
     ax.axhline(0.5, color="grey", ls=":")
+    ax.set_ylim(-2.0, 3.0)  # out-of-topic claims can sit far outside the training scale; see readouts.csv
     ax.set(xlabel="layer", ylabel="truth readout (0 false .. 1 true)",
            title=f"{probe} truth readout of the claim (dashed: gate failed, uninformative)")
     ax.legend(fontsize=6, ncol=2)
