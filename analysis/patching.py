@@ -29,6 +29,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from activations.backends.base import block_output
+from activations.backends.hf import capture_blocks
 from activations.errors import NegprobeError
 from activations.models import LoadedModel, decoder_layers
 from activations.tokenize import TokenBatch, token_index, tokenize
@@ -37,10 +38,6 @@ Positions = Union[slice, Sequence[int], Int[Tensor, " n"], Int[Tensor, "batch n"
 Prompt = Union[str, Sequence[int], Int[Tensor, " seq"]]
 MetricFn = Callable[[Float[Tensor, "batch seq vocab"]], Union[float, Tensor]]
 Edit = Callable[[Float[Tensor, "batch seq d_model"]], Float[Tensor, "batch seq d_model"]]
-
-
-class _StopForward(Exception):
-    """Raised from the last needed block's hook to skip the rest of the network."""
 
 
 # --------------------------------------------------------------------------- running with edits
@@ -229,40 +226,13 @@ def cache_residuals(
 ) -> Float[Tensor, "n_layers batch seq d_model"]:
     """Post-block residuals of every layer (or of ``layers``, in that order) at every position.
 
-    The forward pass stops after the last layer needed, as in the HF backend.
+    The forward pass stops after the last layer needed (the HF backend's hooks).
     """
     input_ids, attention_mask = _as_inputs(model, input_ids, attention_mask)
     layers = model.check_layers(range(model.n_layers) if layers is None else list(layers))
-    blocks = decoder_layers(model.model)
-    wanted, captured = sorted(set(layers)), {}
-    last = wanted[-1]
-
-    def make_hook(layer: int):
-        def hook(_module, _inputs, output):
-            captured[layer] = block_output(output).detach()
-            if layer == last:
-                raise _StopForward
-
-        return hook
-
-    device = model.device
-    position_ids = TokenBatch(input_ids, attention_mask, "right").position_ids
-    handles = []
-    try:
-        for layer in wanted:
-            handles.append(blocks[layer].register_forward_hook(make_hook(layer)))
-        model.model(
-            input_ids=input_ids.to(device),
-            attention_mask=attention_mask.to(device),
-            position_ids=position_ids.to(device),
-            use_cache=False,
-        )
-    except _StopForward:
-        pass
-    finally:
-        for handle in handles:
-            handle.remove()
-    return torch.stack([captured[layer].to(captured[last].device) for layer in layers])
+    captured = capture_blocks(model, TokenBatch(input_ids, attention_mask, "right"), layers,
+                              lambda hidden: hidden.detach())
+    return torch.stack([captured[layer].to(captured[layers[-1]].device) for layer in layers])
 
 
 # --------------------------------------------------------------------------- sweeps

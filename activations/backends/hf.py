@@ -6,6 +6,8 @@ requested block, so no later layer, final norm or unembedding is computed.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor
@@ -17,6 +19,47 @@ from .base import Backend, block_output, gather_positions
 
 class _StopForward(Exception):
     """Raised from the last needed block's hook to skip the rest of the network."""
+
+
+def capture_blocks(
+    model: LoadedModel,
+    batch: TokenBatch,
+    layers: list[int],
+    keep: Callable[[Float[Tensor, "batch seq d_model"]], Tensor] = lambda hidden: hidden,
+    stop_early: bool = True,
+) -> dict[int, Tensor]:
+    """Run ``batch`` and return ``keep(output of block l)`` for every ``l`` in ``layers``.
+
+    Hooks are removed in ``finally``; with ``stop_early`` the pass ends after the last requested
+    block, so nothing after it (later blocks, final norm, unembedding) is computed.
+    """
+    blocks = decoder_layers(model.model)
+    wanted = sorted(set(layers))
+    captured: dict[int, Tensor] = {}
+
+    def make_hook(layer: int):
+        def hook(_module, _inputs, output):
+            captured[layer] = keep(block_output(output))
+            if stop_early and layer == wanted[-1]:
+                raise _StopForward
+
+        return hook
+
+    handles = [blocks[layer].register_forward_hook(make_hook(layer)) for layer in wanted]
+    device = model.device
+    try:
+        model.model(
+            input_ids=batch.input_ids.to(device),
+            attention_mask=batch.attention_mask.to(device),
+            position_ids=batch.position_ids.to(device),
+            use_cache=False,
+        )
+    except _StopForward:
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    return captured
 
 
 class HFBackend(Backend):
@@ -33,31 +76,5 @@ class HFBackend(Backend):
         layers: list[int],
         index: Int[Tensor, "batch n_positions"],
     ) -> Float[Tensor, "batch n_layers n_positions d_model"]:
-        blocks = decoder_layers(model.model)
-        wanted = sorted(set(layers))
-        captured: dict[int, Tensor] = {}
-        last = wanted[-1]
-
-        def make_hook(layer: int):
-            def hook(_module, _inputs, output):
-                captured[layer] = gather_positions(block_output(output), index)
-                if self.stop_early and layer == last:
-                    raise _StopForward
-
-            return hook
-
-        handles = [blocks[layer].register_forward_hook(make_hook(layer)) for layer in wanted]
-        device = model.device
-        try:
-            model.model(
-                input_ids=batch.input_ids.to(device),
-                attention_mask=batch.attention_mask.to(device),
-                position_ids=batch.position_ids.to(device),
-                use_cache=False,
-            )
-        except _StopForward:
-            pass
-        finally:
-            for handle in handles:
-                handle.remove()
+        captured = capture_blocks(model, batch, layers, lambda hidden: gather_positions(hidden, index), self.stop_early)
         return torch.stack([captured[layer] for layer in layers], dim=1)
