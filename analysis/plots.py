@@ -11,8 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from probes.artifact import file_slug
 
-def _mpl():
+
+def pyplot():
+    """matplotlib's pyplot on the non-interactive Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -29,11 +32,11 @@ def layer_curves(results: pd.DataFrame, out_dir: Path, metric: str = "accuracy")
     """One figure per (model, adapter, position, train, test): metric per layer, a line per probe."""
     import plotly.graph_objects as go
 
-    plt = _mpl()
+    plt = pyplot()
     written = []
     table = results[results["metric"] == metric]
     for (model, adapter, position, train, test), sub in table.groupby(["model", "adapter", "position", "train", "test"]):
-        name = f"layers-{metric}-{_slug(model, adapter, position, train, test)}"
+        name = f"layers-{metric}-{file_slug(model, adapter, position, train, test)}"
         fig, ax = plt.subplots(figsize=(7, 4))
         plotly_fig = go.Figure()
         for probe, curve in sub.groupby("probe", sort=False):
@@ -63,7 +66,7 @@ def generalization_heatmap(results: pd.DataFrame, out_dir: Path, metric: str = "
     """Train x test at each fold's validation-chosen layer, one panel per probe."""
     import plotly.express as px
 
-    plt = _mpl()
+    plt = pyplot()
     table = results[results["metric"] == f"{metric}@selected_layer"]
     written = []
     for (model, adapter, position), sub in table.groupby(["model", "adapter", "position"]):
@@ -84,7 +87,7 @@ def generalization_heatmap(results: pd.DataFrame, out_dir: Path, metric: str = "
         for ax in list(axes.flat)[len(probes):]:
             ax.axis("off")
         fig.colorbar(im, ax=axes, shrink=0.6, label=metric)
-        name = f"generalization-{metric}-{_slug(model, adapter, position)}"
+        name = f"generalization-{metric}-{file_slug(model, adapter, position)}"
         fig.savefig(out_dir / f"{name}.png", dpi=120, bbox_inches="tight")
         plt.close(fig)
         long = sub[["probe", "train", "test", "value"]]
@@ -100,7 +103,7 @@ def pca_scatter(X_layer: np.ndarray, rows: pd.DataFrame, fit_rows: np.ndarray, o
     """First two principal components (fitted on training rows) coloured by label, marked by polarity."""
     import plotly.express as px
 
-    plt = _mpl()
+    plt = pyplot()
     X_layer = np.asarray(X_layer, dtype=np.float64)
     mean = X_layer[fit_rows].mean(0)
     _, _, vt = np.linalg.svd(X_layer[fit_rows] - mean, full_matrices=False)
@@ -136,10 +139,3 @@ def write_sweep_plots(results: pd.DataFrame, out_dir: Path, pca_inputs=None) -> 
         written.append(pca_scatter(data.X[slot].numpy(), data.rows, fit_rows, out_dir,
                                    f"{data.model_info['name']} layer {layer}: PCA of train rows"))
     return written
-
-
-def _slug(*parts) -> str:
-    """A file name from short names: paths are reduced to their stem (datasets joined by '+' too)."""
-    short = ["+".join(Path(x).stem if "/" in x else x for x in str(p).split("+")) if p else "base" for p in parts]
-    text = "-".join(short)
-    return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in text)

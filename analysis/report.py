@@ -13,15 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .drop_layer import bootstrap_layer_ci, decodability_drop_layer, flip_layer
-
-
-def _mpl():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from .plots import pyplot
 
 
 def _curve_ci(values: np.ndarray, claims: np.ndarray, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,7 +58,7 @@ def _png(fig, path: Path) -> str:
 
 
 def write_report(out: Path, config, base, rows, gates, curves, causal, belief, layers) -> Path:
-    plt = _mpl()
+    plt = pyplot()
     figures: list[tuple[str, str]] = []
     table = readout_table(rows, layers, config.n_boot, config.seed)
     table.to_csv(out / "readouts.csv", index=False)

@@ -20,6 +20,12 @@ from . import make_probe
 from .base import LinearProbe
 
 
+def file_slug(*parts) -> str:
+    """A file-name-safe join of short names: paths become their stem (also inside 'a+b' joins), None is 'base'."""
+    short = ["+".join(Path(x).stem if "/" in x else x for x in str(p).split("+")) if p else "base" for p in parts]
+    return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in "-".join(short))
+
+
 def save_probe(probe: LinearProbe, path: str | Path, card: dict[str, Any]) -> Path:
     """Write ``path.safetensors`` and ``path.json`` atomically; ``card`` must name the probe family."""
     path = Path(path)

@@ -23,7 +23,7 @@ import torch
 from activations.errors import NegprobeError
 
 from . import PROBES, make_probe
-from .artifact import save_probe
+from .artifact import file_slug, save_probe
 from .evaluation import folds_metric_with_ci, group_kfold, split_groups
 
 RESULT_COLUMNS = ["model", "adapter", "position", "layer", "probe", "train", "test", "metric", "value", "ci_low",
@@ -218,7 +218,8 @@ def evaluate(data: SweepData, train_sets: Sequence[str], test_sets: Sequence[str
             all_train = np.flatnonzero(rows["dataset"].isin(train_sets).to_numpy())
             kw = fit_kwargs(rows, all_train)
             final = make_probe(probe_name, config.seed).fit(X[:, all_train], y[all_train], **kw)
-            save_probe(final, out_dir / "probes" / _slug(data.model_info, position, train_name, probe_name), {
+            save_probe(final, out_dir / "probes" / file_slug(data.model_info["name"], data.model_info["adapter"], position,
+                                                                  train_name, probe_name), {
                 "probe": probe_name, "model": data.model_info["name"], "adapter": data.model_info["adapter"],
                 "model_fingerprint": data.model_info["fingerprint"], "d_model": data.model_info["d_model"],
                 "layers": data.layers, "selected_layer": data.layers[selected], "position": position,
@@ -231,14 +232,6 @@ def evaluate(data: SweepData, train_sets: Sequence[str], test_sets: Sequence[str
 
 def _hash_of(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _slug(model_info, position, train_name, probe) -> str:
-    """A file name: short names of model, adapter, datasets (paths reduced to their stem)."""
-    adapter = Path(model_info["adapter"]).name if model_info["adapter"] else "base"
-    train = "+".join(Path(name).stem for name in train_name.split("+"))
-    text = f"{Path(model_info['name']).name}-{adapter}-{position}-{train}-{probe}"
-    return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in text)
 
 
 def run_sweep(config: SweepConfig, progress: bool = True) -> pd.DataFrame:
