@@ -11,7 +11,7 @@ from torch import Tensor
 from .backends import Backend, get_backend
 from .errors import NegprobeError
 from .models import LoadedModel
-from .tokenize import TokenBatch, token_index, tokenize
+from .tokenize import TokenBatch, encode, pad_token_lists, token_index
 
 
 def read_residuals(
@@ -37,15 +37,13 @@ def read_residuals(
     layer_list = model.check_layers(range(model.n_layers) if layers is None else list(layers))
     if isinstance(backend, str):
         backend = get_backend(backend, **({"remote": True} if remote else {}))
-    tokenizer = model.tokenizer
-    lengths = [len(tokenizer(p, add_special_tokens=True)["input_ids"]) for p in prompts]
-    order = sorted(range(len(prompts)), key=lambda i: lengths[i])
+    encoded = encode(model.tokenizer, prompts, prepend_bos)  # once: lengths for sorting and the batches
+    pad_id = model.tokenizer.pad_token_id or 0
+    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     out = torch.empty(len(prompts), len(layer_list), len(positions), model.d_model)
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
-        batch: TokenBatch = tokenize(
-            tokenizer, [prompts[i] for i in rows], padding_side, prepend_bos, max_length=model.max_length
-        )
+        batch: TokenBatch = pad_token_lists([encoded[i] for i in rows], pad_id, padding_side, model.max_length)
         index = token_index(batch, positions, prompt_ids=rows)
         out[rows] = backend.residuals(model, batch, layer_list, index).float().cpu()
     return out

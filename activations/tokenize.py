@@ -38,16 +38,8 @@ class TokenBatch:
         return torch.zeros_like(self.lengths)
 
 
-def tokenize(
-    tokenizer,
-    texts: Sequence[str],
-    padding_side: str = "right",
-    prepend_bos: bool | None = None,
-    max_length: int | None = None,
-) -> TokenBatch:
-    """Tokenize with the tokenizer's own BOS convention unless ``prepend_bos`` overrides it."""
-    if padding_side not in ("left", "right"):
-        raise NegprobeError(f"padding_side must be 'left' or 'right', not {padding_side!r}")
+def encode(tokenizer, texts: Sequence[str], prepend_bos: bool | None = None) -> list[list[int]]:
+    """Token ids of each text, with the tokenizer's own BOS convention unless ``prepend_bos`` overrides it."""
     if not texts:
         raise NegprobeError("no prompts to tokenize")
     encoded = [tokenizer(text, add_special_tokens=True)["input_ids"] for text in texts]
@@ -56,12 +48,25 @@ def tokenize(
         encoded = [ids if ids[:1] == [bos] else [bos, *ids] for ids in encoded]
     elif prepend_bos is False and bos is not None:
         encoded = [ids[1:] if ids[:1] == [bos] else ids for ids in encoded]
-    return pad_token_lists(encoded, tokenizer.pad_token_id or 0, padding_side, max_length)
+    return encoded
+
+
+def tokenize(
+    tokenizer,
+    texts: Sequence[str],
+    padding_side: str = "right",
+    prepend_bos: bool | None = None,
+    max_length: int | None = None,
+) -> TokenBatch:
+    """:func:`encode` the texts and pad them into one batch."""
+    return pad_token_lists(encode(tokenizer, texts, prepend_bos), tokenizer.pad_token_id or 0, padding_side, max_length)
 
 
 def pad_token_lists(
     encoded: Sequence[Sequence[int]], pad_id: int, padding_side: str = "right", max_length: int | None = None
 ) -> TokenBatch:
+    if padding_side not in ("left", "right"):
+        raise NegprobeError(f"padding_side must be 'left' or 'right', not {padding_side!r}")
     for i, ids in enumerate(encoded):
         if not ids:
             raise NegprobeError(f"prompt {i} is empty after tokenization")
