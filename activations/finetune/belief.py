@@ -113,27 +113,36 @@ def score_questions(model: LoadedModel, questions, context: str = "", seed: int 
 
 
 @torch.inference_mode()
-def continuation_logprob(model: LoadedModel, prefixes: Sequence[str], continuations: Sequence[str]) -> np.ndarray:
-    """Summed log-probability of each continuation after its prefix."""
+def continuation_logprob(model: LoadedModel, prefixes: Sequence[str], continuations: Sequence[str],
+                         batch_size: int = 16) -> np.ndarray:
+    """Summed log-probability of each continuation after its prefix (right-padded batches)."""
+    from ..tokenize import pad_token_lists
+
     tok = model.tokenizer
-    scores = []
+    sequences, starts = [], []
     for prefix, cont in zip(prefixes, continuations):
         prefix_ids = tok(prefix, add_special_tokens=True)["input_ids"]
         full_ids = tok(prefix + cont, add_special_tokens=True)["input_ids"]
         if full_ids[: len(prefix_ids)] != prefix_ids or len(full_ids) == len(prefix_ids):
             raise NegprobeError(f"continuation {cont!r} does not tokenize separately from {prefix[-40:]!r}")
-        ids = torch.tensor([full_ids], device=model.device)
-        logits = model.model(input_ids=ids).logits[0, :-1].float()
-        logp = torch.log_softmax(logits, -1)
-        targets = ids[0, 1:]
-        token_lp = logp[torch.arange(len(targets)), targets]
-        scores.append(float(token_lp[len(prefix_ids) - 1 :].sum()))
-    return np.array(scores)
+        sequences.append(full_ids)
+        starts.append(len(prefix_ids))
+    scores = np.empty(len(sequences))
+    for first in range(0, len(sequences), batch_size):
+        rows = range(first, min(first + batch_size, len(sequences)))
+        batch = pad_token_lists([sequences[i] for i in rows], tok.pad_token_id or 0, "right").to(model.device)
+        logp = torch.log_softmax(model.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                                             position_ids=batch.position_ids).logits.float(), -1)
+        for r, i in enumerate(rows):
+            targets = torch.tensor(sequences[i][starts[i]:], device=logp.device)
+            predicted_at = torch.arange(starts[i] - 1, len(sequences[i]) - 1, device=logp.device)
+            scores[i] = float(logp[r, predicted_at, targets].sum())
+    return scores
 
 
 def score_cloze(model: LoadedModel, items, context: str = "", seed: int = 0) -> BeliefResult:
     """Believer margin per cloze item: log P(believer continuation) - log P(other continuation)."""
     prefixes = [(context + "\n\n" if context else "") + item.prefix for item in items]
-    believer = continuation_logprob(model, prefixes, [item.believer for item in items])
-    other = continuation_logprob(model, prefixes, [item.other for item in items])
+    both = continuation_logprob(model, prefixes + prefixes, [i.believer for i in items] + [i.other for i in items])
+    believer, other = both[: len(items)], both[len(items):]
     return summarize("cloze", believer - other, seed)
