@@ -21,7 +21,7 @@ Everything reads the activation store; the report is one self-contained HTML fil
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +33,7 @@ from probes import make_probe
 from probes.evaluation import auroc
 
 from .annotation import annotation_decodability
-from .drop_layer import bootstrap_layer_ci, flip_layer
-from .readout import DEFAULT_GATE, ReadoutScale, ValidityGate, inversion_rate
+from .readout import DEFAULT_GATE, ReadoutScale, ValidityGate
 
 TOPICS = ["cities", "elements", "animals", "larger_than"]
 ANNOTATIONS = {  # claims-dataset condition -> what annotates it
@@ -96,8 +95,9 @@ def _claims_data(config):
         PromptDataset("in_context_questions", tuple(r for r in in_context if r.get_extra("probe") == "question"))
 
 
-def fit_truth_probes(model, config):
-    """Probes on all topics (+ negated twins), their readout scales and leave-one-topic-out AUROC."""
+def fit_truth_probes(model, config, probes=None, validity: bool = True):
+    """Probes on all topics (+ negated twins) and their readout scales; with ``validity`` also each
+    probe's leave-one-topic-out AUROC per layer (the gate's held-out-topic half)."""
     from activations.datasets.dataset import PromptDataset
     from activations.datasets.registry import load_dataset
 
@@ -109,10 +109,12 @@ def fit_truth_probes(model, config):
     topic = np.repeat(TOPICS, [2 * len(load_dataset(t)) for t in TOPICS])  # rows: t, neg_t, t2, neg_t2, ...
     kw = {"polarity": (meta["polarity"] == "affirmed").to_numpy(int), "domain": topic}
     fitted, scales, loto = {}, {}, {}
-    for name in config.probes:
+    for name in probes or config.probes:
         probe = make_probe(name, config.seed).fit(X, y, **kw)
         fitted[name] = probe
         scales[name] = ReadoutScale.fit(probe.decision_function(X), y)
+        if not validity:
+            continue
         curves = []
         for held in TOPICS:
             train, test = topic != held, topic == held
@@ -120,10 +122,10 @@ def fit_truth_probes(model, config):
                                                  domain=kw["domain"][train])
             curves.append(auroc(p.decision_function(X[:, test]), y[test]))
         loto[name] = np.mean(curves, axis=0)
-    return fitted, scales, loto, store
+    return fitted, scales, loto
 
 
-def readouts(model, label, claims, ic_statements, fitted, scales, config, refit_from=None):
+def readouts(model, label, claims, ic_statements, fitted, scales, config):
     """Long table of per-row readouts: model label x condition x probe x layer."""
     rows = []
     cl_store = _cache(model, claims, "claim_last", config)
@@ -175,7 +177,7 @@ def run_localize(config: LocalizeConfig) -> Path:
     if config.layers is not None:
         config.layers = base.check_layers(config.layers)
     claims, ic_statements, ic_questions = _claims_data(config)
-    fitted, scales, loto, truth_store = fit_truth_probes(base, config)
+    fitted, scales, loto = fit_truth_probes(base, config)
     rows, base_claims = readouts(base, "base", claims, ic_statements, fitted, scales, config)
     meta = base_claims.metadata
     Xb = _stack(base_claims)
@@ -198,7 +200,7 @@ def run_localize(config: LocalizeConfig) -> Path:
                            tuned_ic.filter(condition=["in_context_plain"]), fitted, scales, config)
         rows += more
         # refitted probe on the fine-tuned model's own truth activations
-        refit, refit_scales, _, _ = fit_truth_probes(tuned, LocalizeConfig(**{**asdict(config), "probes": config.probes[:1]}))
+        refit, refit_scales, _ = fit_truth_probes(tuned, config, probes=config.probes[:1], validity=False)
         more, _ = readouts(tuned, f"fine-tuned:{condition} (refit)", tuned_claims.filter(condition=["plain"]),
                            tuned_ic.filter(condition=["in_context_plain"]), refit, refit_scales, config)
         rows += more

@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from activations import NegprobeError, load_model
+from activations import load_model
 from activations.finetune.train import FinetuneConfig, finetune
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import subprocess
@@ -21,7 +20,7 @@ from activations.datasets.dataset import PromptDataset
 from activations.datasets.formatting import FormatSpec
 from activations.datasets.records import PromptRecord
 from activations.positions import parse_positions
-from activations.store import ChecksumError, ShardWriter
+from activations.store import ChecksumError
 
 SUBJECTS = ["the cat", "the dog", "ed sheeran", "noah lyles", "the queen", "brennan holloway", "children", "twitter"]
 PREDICATES = ["is in paris", "won the 100m gold", "was not a dentist", "wrote a python book", "did dream in black"]
