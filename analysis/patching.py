@@ -337,6 +337,60 @@ def patch_sweep_all_positions(
     return out
 
 
+@torch.no_grad()
+def patched_residuals(
+    model: LoadedModel,
+    source_prompt: Prompt,
+    target_prompt: Prompt,
+    source_positions: Sequence[int],
+    target_positions: Sequence[int],
+    read_positions: Sequence[int],
+    patch_layers: Sequence[int],
+    read_layers: Sequence[int] | None = None,
+) -> Float[Tensor, "n_patch n_read_layers n_read_positions d_model"]:
+    """Residuals of the target run at ``read_positions`` after every block in ``read_layers``, with
+    all aligned positions patched from the source after one block at a time.
+
+    Entry ``[i, j]`` reads the target with ``target_positions`` overwritten by the source's residual
+    at ``source_positions`` after block ``patch_layers[i]`` (token positions of each prompt, negative
+    from the end), read after block ``read_layers[j]``. A truth probe applied to it gives the
+    patched readout at later layers (Meng et al. 2022's causal tracing with a probe as the metric,
+    as Marks & Tegmark 2023 patch truth representations). One batched pass, one row per patch layer;
+    nothing after the last read layer is computed.
+    """
+    src_ids, tgt_ids = prompt_ids(model, source_prompt), prompt_ids(model, target_prompt)
+    src, tgt = _aligned_positions(src_ids, tgt_ids, source_positions, target_positions)
+    read = _token_positions(read_positions, tgt_ids.shape[1], "read")
+    patch_layers = _check_edit_layers(model, patch_layers)
+    if not patch_layers:
+        raise NegprobeError("no layers to patch")
+    read_layers = model.check_layers(range(model.n_layers) if read_layers is None else list(read_layers))
+    cache = cache_residuals(model, src_ids, layers=patch_layers)[:, 0]  # [P, src_seq, d]
+    batch = TokenBatch(tgt_ids.expand(len(patch_layers), -1).clone(), torch.ones(len(patch_layers), tgt_ids.shape[1],
+                                                                                 dtype=torch.long), "right")
+    blocks = decoder_layers(model.model)
+    handles = []
+    try:  # edit hooks first: a capture hook on the same block then sees the patched output
+        for row, layer in enumerate(patch_layers):
+            handles.append(blocks[layer].register_forward_hook(_edit_hook(_row_patch(row, tgt, cache[row, src]))))
+        captured = capture_blocks(model, batch, read_layers, lambda hidden: hidden[:, read].detach())
+    finally:
+        for handle in handles:
+            handle.remove()
+    return torch.stack([captured[layer].to(captured[read_layers[-1]].device) for layer in read_layers], dim=1)
+
+
+def _row_patch(row: int, positions: list[int], values: Tensor) -> Edit:
+    """Overwrite ``positions`` of batch row ``row`` only (one patch layer per row)."""
+
+    def edit(hidden: Tensor) -> Tensor:
+        out = hidden.clone()
+        out[row, positions] = values.to(device=hidden.device, dtype=hidden.dtype)
+        return out
+
+    return edit
+
+
 # --------------------------------------------------------------------------- steering
 
 

@@ -24,7 +24,8 @@ def pyplot():
     return plt
 
 
-def _write_html(fig, path: Path) -> None:
+def write_html(fig, path: Path) -> None:
+    """An interactive plotly page; plotly.js is written once into the same folder (works offline)."""
     fig.write_html(str(path), include_plotlyjs="directory", full_html=True)
 
 
@@ -57,7 +58,7 @@ def layer_curves(results: pd.DataFrame, out_dir: Path, metric: str = "accuracy")
         plt.close(fig)
         plotly_fig.update_layout(title=f"{model} {adapter or ''} [{position}] train {train} -> test {test}",
                                  xaxis_title="layer", yaxis_title=f"{metric} (95% CI)")
-        _write_html(plotly_fig, out_dir / f"{name}.html")
+        write_html(plotly_fig, out_dir / f"{name}.html")
         written.append(out_dir / f"{name}.png")
     return written
 
@@ -94,7 +95,7 @@ def generalization_heatmap(results: pd.DataFrame, out_dir: Path, metric: str = "
         plotly_fig = px.density_heatmap(long, x="test", y="train", z="value", facet_col="probe", facet_col_wrap=4,
                                         histfunc="avg", range_color=(0, 1), color_continuous_scale="RdBu_r",
                                         text_auto=".2f")
-        _write_html(plotly_fig, out_dir / f"{name}.html")
+        write_html(plotly_fig, out_dir / f"{name}.html")
         written.append(out_dir / f"{name}.png")
     return written
 
@@ -121,7 +122,7 @@ def pca_scatter(X_layer: np.ndarray, rows: pd.DataFrame, fit_rows: np.ndarray, o
     frame = rows.assign(PC1=pcs[:, 0], PC2=pcs[:, 1], truth=rows["label"].map({1: "true", 0: "false"}))
     plotly_fig = px.scatter(frame, x="PC1", y="PC2", color="truth", symbol="polarity", hover_data=["dataset", "text"],
                             title=title)
-    _write_html(plotly_fig, out_dir / "pca.html")
+    write_html(plotly_fig, out_dir / "pca.html")
     return path
 
 

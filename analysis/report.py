@@ -1,4 +1,12 @@
-"""The localize report: one self-contained HTML file (figures inlined) plus PNGs and CSVs."""
+"""The localize report: one self-contained HTML file (figures inlined) plus PNGs, CSVs and an
+interactive plotly page of every readout curve.
+
+Files: ``report.html``, ``readouts.csv`` (mean readout per model x condition x reader x layer, CI
+over claims, inversion rate), ``paired_readouts.csv`` (claim minus true counterpart, affirmed minus
+local negation), ``gates.csv`` (validity gate per reader and layer), ``drop_layers.csv``,
+``patching.csv``, ``claim_patching.csv``, ``patched_readouts.csv``, ``steering.csv``,
+``belief_vs_readout.csv`` and ``readouts.html``.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +21,13 @@ import numpy as np
 import pandas as pd
 
 from .drop_layer import bootstrap_layer_ci, decodability_drop_layer, flip_layer
-from .plots import pyplot
+from .plots import pyplot, write_html
+from .readout import inversion_rate, paired_difference
+
+READOUT_CONDITIONS = ["plain", "true_counterpart", "local_negation", *(f"in_context_{c}" for c in
+                                                                      ("plain", "notice", "dense", "local"))]
+TRUTH = {"plain": 0, "true_counterpart": 1, "local_negation": 1, "in_context_plain": 0, "in_context_notice": 0,
+         "in_context_dense": 0, "in_context_local": 0}  # the truth of each condition's statement
 
 
 def _curve_ci(values: np.ndarray, claims: np.ndarray, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -34,7 +48,8 @@ def readout_table(rows, layers, n_boot: int, seed: int) -> pd.DataFrame:
     records = []
     for r in rows:
         mean, low, high = _curve_ci(r["readout"], r["claims"], n_boot, seed)
-        inv = inversion_rate_for(r)
+        truth = TRUTH.get(r["condition"])
+        inv = None if truth is None else inversion_rate(r["readout"], np.full(r["readout"].shape[1], truth))
         for slot, layer in enumerate(layers):
             records.append({"model": r["model"], "kind": r["kind"], "condition": r["condition"], "probe": r["probe"],
                             "layer": layer, "readout": mean[slot], "ci_low": low[slot], "ci_high": high[slot],
@@ -42,139 +57,50 @@ def readout_table(rows, layers, n_boot: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def inversion_rate_for(r):
-    from .readout import inversion_rate
+def paired_table(rows, layers, n_boot: int, seed: int) -> pd.DataFrame:
+    """Paired readouts per model and reader: claim minus its true counterpart, and the affirmed
+    claim minus its local negation (rows aligned by pair id; robust to an out-of-topic offset)."""
+    by_key = {(r["model"], r["kind"], r["probe"], r["condition"]): r for r in rows}
+    records = []
+    for (model, kind, probe, cond), r in by_key.items():
+        if kind != "bare" or cond != "plain":
+            continue
+        for other, name in (("true_counterpart", "claim - true counterpart"), ("local_negation", "affirmed - local negation")):
+            o = by_key.get((model, kind, probe, other))
+            if o is None:
+                continue
+            common = sorted(set(r["pair"]) & set(o["pair"]))
+            if not common:
+                continue
+            a = r["readout"][:, [list(r["pair"]).index(p) for p in common]]
+            b = o["readout"][:, [list(o["pair"]).index(p) for p in common]]
+            mean, low, high = paired_difference(a, b, n_boot=n_boot, seed=seed)
+            for slot, layer in enumerate(layers):
+                records.append({"model": model, "probe": probe, "pair": name, "layer": layer, "difference": mean[slot],
+                                "ci_low": low[slot], "ci_high": high[slot], "n_pairs": len(common)})
+    return pd.DataFrame(records)
 
-    truth = {"plain": 0, "true_counterpart": 1, "local_negation": 1, "in_context_plain": 0, "in_context_notice": 0,
-             "in_context_dense": 0, "in_context_local": 0}.get(r["condition"])
-    return None if truth is None else inversion_rate(r["readout"], np.full(r["readout"].shape[1], truth))
+
+def gate_table(gates, readers, layers) -> pd.DataFrame:
+    return pd.DataFrame([{"probe": label, "layer": layer, "heldout_auroc": gate.heldout_topic_auroc[i],
+                          "heldout": readers[label].heldout_what, "counterpart_auroc": gate.counterpart_auroc[i],
+                          "threshold": gate.threshold, "passed": bool(gate.passed[i])}
+                         for label, gate in gates.items() for i, layer in enumerate(layers)])
 
 
 def _png(fig, path: Path) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    path.write_bytes(buf.getvalue())
+    tmp = path.with_suffix(".png.tmp")
+    tmp.write_bytes(buf.getvalue())
+    tmp.replace(path)
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def write_report(out: Path, config, base, rows, gates, curves, causal, belief, layers) -> Path:
-    plt = pyplot()
-    figures: list[tuple[str, str]] = []
-    table = readout_table(rows, layers, config.n_boot, config.seed)
-    table.to_csv(out / "readouts.csv", index=False)
-    probe = "logistic" if "logistic" in gates else next(iter(gates))
-    gate = gates[probe]
-
-    # 1. annotation decodability
-    fig, ax = plt.subplots(figsize=(7, 4))
-    drops = []
-    for cond, curve in curves.items():
-        line, = ax.plot(layers, curve.auroc.value, label=cond)
-        ax.fill_between(layers, curve.auroc.ci_low, curve.auroc.ci_high, color=line.get_color(), alpha=0.15)
-        if curve.drop_layer is None:  # never decodable: nothing was dropped
-            drops.append({"statistic": f"annotation drop layer ({cond})", "layer": None, "ci_low": None, "ci_high": None,
-                          "note": "annotation not decodable at any layer"})
-            continue
-        # the range of drop layers over the AUROC curve's 95% band
-        lo = decodability_drop_layer(curve.auroc.ci_low, 0.5) if curve.auroc.ci_low.max() > 0.5 else 0
-        hi = decodability_drop_layer(curve.auroc.ci_high, 0.5)
-        drops.append({"statistic": f"annotation drop layer ({cond})", "layer": _layer(layers, curve.drop_layer),
-                      "ci_low": _layer(layers, min(lo, hi)), "ci_high": _layer(layers, max(lo, hi)), "note": ""})
-    ax.axhline(0.5, color="grey", ls=":")
-    ax.set(xlabel="layer", ylabel="AUROC annotated vs plain (held-out claims)", title="Annotation decodability at the claim's last token")
-    ax.legend(fontsize=7)
-    figures.append(("Annotation decodability", _png(fig, out / "annotation_decodability.png")))
-    plt.close(fig)
-
-    # 2. truth readouts (base bare, in context, fine-tuned), gated
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    sub = table[(table["probe"] == probe) & (table["condition"].isin(["plain", "true_counterpart", "in_context_plain",
-                                                                      "in_context_notice", "in_context_dense", "in_context_local"]))]
-    passed = gate.passed
-    for (model, kind, cond), curve in sub.groupby(["model", "kind", "condition"], sort=False):
-        label = f"{model} / {cond}"
-        values = curve["readout"].to_numpy()
-        line, = ax.plot(layers, np.where(passed, values, np.nan), label=label)
-        ax.plot(layers, np.where(passed, np.nan, values), color=line.get_color(), alpha=0.25, ls="--")
-    ax.axhline(0.5, color="grey", ls=":")
-    ax.set_ylim(-2.0, 3.0)  # out-of-topic claims can sit far outside the training scale; see readouts.csv
-    ax.set(xlabel="layer", ylabel="truth readout (0 false .. 1 true)",
-           title=f"{probe} truth readout of the claim (dashed: gate failed, uninformative)")
-    ax.legend(fontsize=6, ncol=2)
-    figures.append(("Truth readouts", _png(fig, out / "truth_readouts.png")))
-    plt.close(fig)
-
-    # flip layer of the in-context notice-annotated claim (last layer it still reads false = flip - 1)
-    for r in rows:
-        if r["model"] == "base" and r["condition"] == "in_context_notice" and r["probe"] == probe:
-            per_item = r["readout"].T
-            value, low, high = bootstrap_layer_ci(per_item, lambda c: flip_layer(c, 0.5, direction="up"),
-                                                  n_boot=config.n_boot, seed=config.seed, groups=r["claims"])
-            drops.append({"statistic": "flip layer of the notice-annotated claim in context (reads true from here)",
-                          "layer": _layer(layers, value), "ci_low": _layer(layers, low), "ci_high": _layer(layers, high),
-                          "note": "gated out: truth probe fails validity" if not gate.passed.any() else ""})
-    drop_table = pd.DataFrame(drops)
-    drop_table.to_csv(out / "drop_layers.csv", index=False)
-
-    # 3. patching heatmap and steering
-    if causal.get("heatmap") is not None:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        im = ax.imshow(causal["heatmap"], aspect="auto", cmap="RdBu_r", origin="lower")
-        ax.set_yticks(range(len(causal["patch_layers"])), causal["patch_layers"], fontsize=6)
-        ax.set(xlabel=f"position (last {config.patch_positions} tokens of the question)", ylabel="layer",
-               title=f"Belief margin after patching notice -> plain (clean {causal['clean']:+.2f}, corrupt {causal['corrupt']:+.2f})")
-        fig.colorbar(im, ax=ax, label="log P(yes) - log P(no)")
-        figures.append(("Activation patching", _png(fig, out / "patching.png")))
-        plt.close(fig)
-        np.savetxt(out / "patching.csv", causal["heatmap"], delimiter=",")
-    if causal.get("steer") is not None:
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-        ax.plot(causal["steer_alphas"], causal["steer"], marker="o")
-        ax.set(xlabel="alpha (x truth direction, std units)", ylabel="belief margin",
-               title=f"Steering at layer {causal['steer_layer']}")
-        figures.append(("Steering", _png(fig, out / "steering.png")))
-        plt.close(fig)
-
-    # 4. behaviour beside representation
-    belief_html, rho_text = "", ""
-    if belief is not None and len(belief):
-        joined = _join_belief(belief, table, probe, gate, layers)
-        joined.to_csv(out / "belief_vs_readout.csv", index=False)
-        belief_html = joined.to_html(index=False, float_format=lambda v: f"{v:.3f}")
-        if len(joined) >= 3:
-            from scipy.stats import spearmanr
-
-            rho, p = spearmanr(joined["belief_rate"], joined["readout"])
-            rho_text = f"Spearman rank correlation of belief rate and readout across conditions: {rho:+.2f} (p = {p:.2f}, n = {len(joined)})."
-
-    paragraph = _findings(drop_table, gate, table, probe, layers)
-    versions = {}
-    for pkg in ("negprobe", "torch", "transformers"):
-        try:
-            versions[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    gate_rows = "".join(f"<tr><td>{l}</td><td>{gate.heldout_topic_auroc[i]:.2f}</td><td>{gate.counterpart_auroc[i]:.2f}</td>"
-                        f"<td>{'valid' if gate.passed[i] else 'uninformative'}</td></tr>" for i, l in enumerate(layers))
-    body = [
-        f"<h1>negprobe localize: {html.escape(base.name)}</h1>",
-        f"<p>{html.escape(paragraph)}</p>", f"<p>{html.escape(rho_text)}</p>" if rho_text else "",
-        "<h2>Drop layers</h2>", drop_table.to_html(index=False),
-        *[f"<h2>{t}</h2><img src='data:image/png;base64,{b64}'/>" for t, b64 in figures],
-        f"<h2>Validity gate ({probe}, threshold {gate.threshold})</h2>",
-        "<table><tr><th>layer</th><th>held-out-topic AUROC</th><th>counterpart AUROC</th><th>readout</th></tr>", gate_rows, "</table>",
-        "<h2>Belief beside readout</h2>", belief_html or "<p>No belief table given (negprobe belief --out FILE).</p>",
-        "<h2>Provenance</h2><pre>", html.escape(json.dumps({
-            "model": base.name, "fingerprint": base.fingerprint, "adapters": config.adapters, "claims": config.claims,
-            "probes": config.probes, "seed": config.seed, "truth datasets": "cities, elements, animals, larger_than + neg_*",
-            "versions": versions}, indent=1)), "</pre>",
-    ]
-    page = "<html><head><meta charset='utf-8'><title>negprobe localize</title><style>body{font-family:sans-serif;max-width:1000px;margin:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}</style></head><body>" + "\n".join(body) + "</body></html>"
-    path = out / "report.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(page)
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_suffix(".csv.tmp")
+    frame.to_csv(tmp, index=False)
     tmp.replace(path)
-    return path
 
 
 def _layer(layers, slot) -> int:
@@ -182,8 +108,232 @@ def _layer(layers, slot) -> int:
     return layers[slot] if slot < len(layers) else layers[-1] + 1  # len(layers) means "never"
 
 
-def _join_belief(belief: pd.DataFrame, table: pd.DataFrame, probe: str, gate, layers) -> pd.DataFrame:
+def _annotation_drop(cond: str, position: str, curve, layers) -> dict:
+    what = f"annotation drop layer ({cond}, {position})"
+    if curve.drop_layer is None:  # never decodable: nothing was dropped
+        return {"statistic": what, "layer": None, "ci_low": None, "ci_high": None,
+                "note": "annotation not decodable at any layer"}
+    # the range of drop layers over the AUROC curve's 95% band
+    lo = decodability_drop_layer(curve.auroc.ci_low, 0.5) if curve.auroc.ci_low.max() > 0.5 else 0
+    hi = decodability_drop_layer(curve.auroc.ci_high, 0.5)
+    return {"statistic": what, "layer": _layer(layers, curve.drop_layer), "ci_low": _layer(layers, min(lo, hi)),
+            "ci_high": _layer(layers, max(lo, hi)), "note": f"peak AUROC {curve.auroc.value.max():.2f}"}
+
+
+def write_report(out: Path, config, base, rows, gates, readers, primary, curves, causal, belief, layers) -> Path:
+    from .localize import ANNOTATION_POSITIONS
+
+    plt = pyplot()
+    figures: list[tuple[str, str, str]] = []  # (title, caption, base64 png)
+    table = readout_table(rows, layers, config.n_boot, config.seed)
+    _csv(table, out / "readouts.csv")
+    paired = paired_table(rows, layers, config.n_boot, config.seed)
+    _csv(paired, out / "paired_readouts.csv")
+    _csv(gate_table(gates, readers, layers), out / "gates.csv")
+    gate = gates[primary]
+
+    # 1. annotation decodability, at the claim's last token and at the prompt's last token
+    drops = []
+    fig, axes = plt.subplots(1, len(ANNOTATION_POSITIONS), figsize=(12, 4), sharey=True, squeeze=False)
+    for (cond, position), curve in curves.items():
+        ax = axes[0, list(ANNOTATION_POSITIONS).index(position)]
+        line, = ax.plot(layers, curve.auroc.value, label=cond)
+        ax.fill_between(layers, curve.auroc.ci_low, curve.auroc.ci_high, color=line.get_color(), alpha=0.15)
+        drops.append(_annotation_drop(cond, position, curve, layers))
+    for ax, (position, where) in zip(axes[0], ANNOTATION_POSITIONS.items()):
+        ax.axhline(0.5, color="grey", ls=":")
+        ax.set(xlabel="layer", title=f"at {where}")
+        ax.legend(fontsize=7)
+    axes[0, 0].set_ylabel("AUROC annotated vs plain (held-out claims)")
+    figures.append(("Annotation decodability", "A probe for annotated vs plain versions of the same claims, split by "
+                    "claim; 95% CIs resample claims. Needs no truth probe.", _png(fig, out / "annotation_decodability.png")))
+    plt.close(fig)
+
+    # 2. truth readouts per reader (dashed where the reader fails the validity gate)
+    labels = list(gates)
+    fig, axes = plt.subplots(len(labels), 1, figsize=(8, 3.6 * len(labels)), squeeze=False, sharex=True)
+    for ax, label in zip(axes[:, 0], labels):
+        passed = gates[label].passed
+        sub = table[(table["probe"] == label) & table["condition"].isin(READOUT_CONDITIONS)]
+        for (model, cond), curve in sub.groupby(["model", "condition"], sort=False):
+            values = curve["readout"].to_numpy()
+            line, = ax.plot(layers, np.where(passed, values, np.nan), label=f"{model} / {cond}")
+            ax.plot(layers, np.where(passed, np.nan, values), color=line.get_color(), alpha=0.3, ls="--")
+        ax.axhline(0.5, color="grey", ls=":")
+        ax.set_ylim(-2.0, 3.0)  # out-of-topic claims can sit far outside the training scale; see readouts.csv
+        ax.set(ylabel="readout (0 false .. 1 true)",
+               title=f"{label}: {int(passed.sum())}/{len(layers)} layers pass the validity gate")
+        ax.legend(fontsize=5, ncol=3)
+    axes[-1, 0].set_xlabel("layer")
+    figures.append(("Truth readouts", "Claim readouts per reader (general = four topics + negated twins; @domain = the "
+                    "claim's own domain). Solid where the reader passes the validity gate, dashed where it is "
+                    "uninformative.", _png(fig, out / "truth_readouts.png")))
+    plt.close(fig)
+    _interactive_readouts(table, out / "readouts.html")
+
+    # 2b. paired readouts of the primary reader
+    sub = paired[paired["probe"] == primary] if len(paired) else paired
+    if len(sub):
+        fig, ax = plt.subplots(figsize=(8, 4))
+        for (model, pair), curve in sub.groupby(["model", "pair"], sort=False):
+            line, = ax.plot(layers, curve["difference"], label=f"{model}: {pair}")
+            ax.fill_between(layers, curve["ci_low"], curve["ci_high"], color=line.get_color(), alpha=0.12)
+        ax.axhline(0, color="grey", ls=":")
+        ax.set(xlabel="layer", ylabel="paired readout difference", title=f"Paired readouts ({primary})")
+        ax.legend(fontsize=6)
+        figures.append(("Paired readouts", "Claim minus its true counterpart (negative: the claim reads less true) and "
+                        "affirmed minus locally negated claim, per pair of aligned paraphrases; 95% CIs resample pairs.",
+                        _png(fig, out / "paired_readouts.png")))
+        plt.close(fig)
+
+    # flip layer of the notice-annotated claim in context (last layer it still reads false = flip - 1)
+    for r in rows:
+        if r["model"] == "base" and r["condition"] == "in_context_notice" and r["probe"] == primary:
+            value, low, high = bootstrap_layer_ci(r["readout"].T, lambda c: flip_layer(c, 0.5, direction="up"),
+                                                  n_boot=config.n_boot, seed=config.seed, groups=r["claims"])
+            drops.append({"statistic": f"flip layer of the notice-annotated claim in context ({primary}; reads true from here)",
+                          "layer": _layer(layers, value), "ci_low": _layer(layers, low), "ci_high": _layer(layers, high),
+                          "note": "" if gate.passed.any() else "gated out: the truth probe fails validity at every layer"})
+    drop_table = pd.DataFrame(drops)
+    _csv(drop_table, out / "drop_layers.csv")
+
+    figures += _causal_figures(plt, out, config, causal, primary, layers)
+
+    # 4. behaviour beside representation
+    belief_html, rho_text = "", ""
     best = int(np.argmax(np.minimum(gate.heldout_topic_auroc, gate.counterpart_auroc)))
+    if belief is not None and len(belief):
+        joined = _join_belief(belief, table, primary, gate, layers, best)
+        _csv(joined, out / "belief_vs_readout.csv")
+        belief_html = joined.to_html(index=False, float_format=lambda v: f"{v:.3f}")
+        if len(joined) >= 3 and joined["readout"].nunique() > 1 and joined["belief_rate"].nunique() > 1:
+            from scipy.stats import spearmanr
+
+            rho, p = spearmanr(joined["belief_rate"], joined["readout"])
+            rho_text = (f"Spearman rank correlation of belief rate and {primary} readout (layer {layers[best]}) across "
+                        f"conditions and claims: {rho:+.2f} (p = {p:.2f}, n = {len(joined)}).")
+
+    paragraph = _findings(drop_table, gates, primary, layers, causal)
+    versions = {}
+    for pkg in ("negprobe", "torch", "transformers"):
+        try:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    gate_rows = "".join(
+        f"<tr><td>{html.escape(label)}</td><td>{html.escape(readers[label].heldout_what)}</td>"
+        f"<td>{g.heldout_topic_auroc.max():.2f}</td><td>{g.counterpart_auroc.max():.2f}</td>"
+        f"<td>{np.minimum(g.heldout_topic_auroc, g.counterpart_auroc).max():.2f}</td>"
+        f"<td>{', '.join(str(layers[i]) for i in np.flatnonzero(g.passed)) or 'none (uninformative)'}</td></tr>"
+        for label, g in gates.items())
+    body = [
+        f"<h1>negprobe localize: {html.escape(base.name)}</h1>",
+        f"<p>{html.escape(paragraph)}</p>", f"<p>{html.escape(rho_text)}</p>" if rho_text else "",
+        "<h2>Drop layers</h2>", drop_table.to_html(index=False),
+        f"<h2>Validity gate (threshold AUROC {gate.threshold})</h2>",
+        "<table><tr><th>reader</th><th>held out</th><th>max held-out AUROC</th><th>max counterpart AUROC</th>"
+        "<th>max of the smaller</th><th>layers that pass</th></tr>", gate_rows, "</table>",
+        "<p>Per-layer values: gates.csv. A readout is a finding only at layers where its reader passes.</p>",
+        *[f"<h2>{t}</h2><p>{html.escape(c)}</p><img src='data:image/png;base64,{b64}'/>" for t, c, b64 in figures],
+        "<p>Every readout curve, interactive: readouts.html.</p>",
+        "<h2>Belief beside readout</h2>", belief_html or "<p>No belief table given (negprobe belief --out FILE).</p>",
+        "<h2>Provenance</h2><pre>", html.escape(json.dumps({
+            "model": base.name, "fingerprint": base.fingerprint, "adapters": config.adapters, "claims": config.claims,
+            "probes": config.probes, "probe data": config.probe_data, "seed": config.seed, "n_boot": config.n_boot,
+            "truth datasets": "general: cities, elements, animals, larger_than + neg_*; domain: domain_<claim's domain> + neg_",
+            "versions": versions}, indent=1)), "</pre>",
+    ]
+    page = ("<html><head><meta charset='utf-8'><title>negprobe localize</title><style>body{font-family:sans-serif;"
+            "max-width:1000px;margin:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
+            "img{max-width:100%}</style></head><body>" + "\n".join(body) + "</body></html>")
+    path = out / "report.html"
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(page)
+    tmp.replace(path)
+    return path
+
+
+def _causal_figures(plt, out: Path, config, causal, primary, layers) -> list[tuple[str, str, str]]:
+    figures = []
+    patch_layers = causal["patch_layers"]
+    if causal.get("heatmap") is not None:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        im = ax.imshow(causal["heatmap"], aspect="auto", cmap="RdBu_r", origin="lower")
+        ax.set_yticks(range(len(patch_layers)), patch_layers, fontsize=6)
+        ax.set(xlabel=f"position (last {config.patch_positions} tokens of the question)", ylabel="layer",
+               title=f"Belief margin after patching notice -> plain (clean {causal['clean']:+.2f}, corrupt {causal['corrupt']:+.2f})")
+        fig.colorbar(im, ax=ax, label="log P(yes) - log P(no)")
+        figures.append(("Activation patching", "One question token at a time, notice-annotated run -> plain run.",
+                        _png(fig, out / "patching.png")))
+        plt.close(fig)
+        frame = pd.DataFrame(causal["heatmap"], columns=[f"pos{p}" for p in range(-config.patch_positions, 0)])
+        frame.insert(0, "layer", patch_layers)
+        _csv(frame, out / "patching.csv")
+    if causal.get("claim_patch_margin"):
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        frame = pd.DataFrame({"layer": patch_layers})
+        for direction, curve in causal["claim_patch_margin"].items():
+            ax.plot(patch_layers, curve, marker="o", label=direction)
+            frame[direction] = curve
+        ax.axhline(causal["clean"], color="tab:red", ls=":", label="notice run (unpatched)")
+        ax.axhline(causal["corrupt"], color="tab:blue", ls=":", label="plain run (unpatched)")
+        ax.set(xlabel="patched layer", ylabel="belief margin", title="Patching every claim token")
+        ax.legend(fontsize=7)
+        figures.append(("Claim-position patching: behaviour", "All tokens of the claim (in the document and in the "
+                        "question) patched after one layer; both directions.", _png(fig, out / "claim_patching.png")))
+        plt.close(fig)
+        _csv(frame, out / "claim_patching.csv")
+    if causal.get("patched_readout"):
+        long = []
+        for item in causal["patched_readout"]:
+            for i, pl in enumerate(patch_layers):
+                for j, rl in enumerate(layers):
+                    long.append({"reader": item["reader"], "direction": item["direction"], "claim": item["claim"],
+                                 "patch_layer": pl, "read_layer": rl, "readout_change": item["change"][i, j]})
+        long = pd.DataFrame(long)
+        _csv(long, out / "patched_readouts.csv")
+        sub = long[long["reader"] == primary]
+        if len(sub):
+            directions = list(dict.fromkeys(sub["direction"]))
+            fig, axes = plt.subplots(1, len(directions), figsize=(6 * len(directions), 4), squeeze=False)
+            for ax, direction in zip(axes[0], directions):
+                mat = (sub[sub["direction"] == direction].groupby(["patch_layer", "read_layer"])["readout_change"].mean()
+                       .unstack().reindex(index=patch_layers, columns=layers).to_numpy())
+                bound = float(np.nanmax(np.abs(mat))) or 1.0
+                im = ax.imshow(mat, aspect="auto", cmap="RdBu_r", origin="lower", vmin=-bound, vmax=bound)
+                ax.set_yticks(range(len(patch_layers)), patch_layers, fontsize=6)
+                ax.set_xticks(range(0, len(layers), max(1, len(layers) // 10)), layers[:: max(1, len(layers) // 10)])
+                ax.set(xlabel="read layer", ylabel="patched layer", title=direction)
+                fig.colorbar(im, ax=ax, label="readout change")
+            figures.append(("Claim-position patching: truth readout", f"Change of the {primary} readout of the claim's "
+                            "last token at every layer after patching all claim tokens at one layer (in-context "
+                            "statements). Only meaningful where the reader passes the gate.",
+                            _png(fig, out / "patched_readouts.png")))
+            plt.close(fig)
+    if causal.get("steer") is not None:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        ax.plot(causal["steer_alphas"], causal["steer"], marker="o")
+        ax.set(xlabel="alpha (readout units along the truth direction)", ylabel="belief margin",
+               title=f"Steering with {causal['steer_reader']} at layer {causal['steer_layer']}")
+        figures.append(("Steering", "alpha = +1 moves the reader's readout from a typical false to a typical true "
+                        "statement at that layer; normalised indirect effect in steering.csv.", _png(fig, out / "steering.png")))
+        plt.close(fig)
+        _csv(pd.DataFrame({"alpha": causal["steer_alphas"], "belief_margin": causal["steer"],
+                           "normalized_indirect_effect": causal["steer_nie"], "notice_run_margin": causal["clean"],
+                           "plain_run_margin": causal["corrupt"]}), out / "steering.csv")
+    return figures
+
+
+def _interactive_readouts(table: pd.DataFrame, path: Path) -> None:
+    import plotly.express as px
+
+    frame = table.assign(curve=table["model"] + " / " + table["condition"])
+    fig = px.line(frame, x="layer", y="readout", color="curve", facet_row="probe", hover_data=["ci_low", "ci_high", "n"],
+                  height=320 * max(1, frame["probe"].nunique()))
+    write_html(fig, path)
+
+
+def _join_belief(belief: pd.DataFrame, table: pd.DataFrame, probe: str, gate, layers, best: int) -> pd.DataFrame:
     rows = []
     cloze = belief[belief["measure"] == "cloze"]
     for _, b in cloze.iterrows():
@@ -194,12 +344,14 @@ def _join_belief(belief: pd.DataFrame, table: pd.DataFrame, probe: str, gate, la
                   & (table["layer"] == layers[best])]
         if len(r):
             rows.append({"model": model, "claim": b["claim"], "belief_rate": b["belief_rate"],
-                         "mean_margin": b["mean_margin"], "readout": float(r["readout"].iloc[0]), "layer": layers[best],
-                         "gate": "valid" if gate.passed[best] else "uninformative"})
+                         "rate_ci_low": b["rate_ci_low"], "rate_ci_high": b["rate_ci_high"],
+                         "mean_margin": b["mean_margin"], "readout": float(r["readout"].iloc[0]),
+                         "readout_ci_low": float(r["ci_low"].iloc[0]), "readout_ci_high": float(r["ci_high"].iloc[0]),
+                         "layer": layers[best], "gate": "valid" if gate.passed[best] else "uninformative"})
     return pd.DataFrame(rows)
 
 
-def _findings(drops: pd.DataFrame, gate, table: pd.DataFrame, probe: str, layers) -> str:
+def _findings(drops: pd.DataFrame, gates, primary: str, layers, causal) -> str:
     parts = []
     for _, d in drops.iterrows():
         if d["layer"] is None or pd.isna(d["layer"]):
@@ -208,8 +360,19 @@ def _findings(drops: pd.DataFrame, gate, table: pd.DataFrame, probe: str, layers
         never = d["layer"] > layers[-1]
         parts.append(f"{d['statistic']}: {'never within the network' if never else 'layer ' + str(d['layer'])}"
                      f" (95% CI {d['ci_low']}-{d['ci_high']})")
-    valid = [layers[i] for i in np.flatnonzero(gate.passed)]
-    gate_text = (f"The {probe} truth probe passes the validity gate at layers {valid}." if valid else
-                 f"The {probe} truth probe fails the validity gate (held-out-topic and counterpart AUROC >= {gate.threshold})"
-                 " at every layer, so its readouts of the claims are reported but are not findings.")
-    return "; ".join(parts) + ". " + gate_text
+    gate_parts = []
+    for label, gate in gates.items():
+        valid = [layers[i] for i in np.flatnonzero(gate.passed)]
+        gate_parts.append(f"{label} passes at layers {valid}" if valid else f"{label} fails at every layer")
+    text = "; ".join(parts) + ". Validity gate (held-out and counterpart AUROC >= " \
+        f"{next(iter(gates.values())).threshold}): " + "; ".join(gate_parts) + "."
+    if not any(g.passed.any() for g in gates.values()):
+        text += " No truth readout is a finding here; annotation decodability and patching do not depend on it."
+    else:
+        text += f" Readouts in the figures and the belief join use {primary}, the reader that transfers best."
+    margins = causal.get("claim_patch_margin") or {}
+    if "notice -> plain" in margins and causal.get("clean") is not None:
+        curve = np.asarray(margins["notice -> plain"])
+        text += (f" Patching every claim token notice -> plain moves the belief margin from {causal['corrupt']:+.2f} to "
+                 f"{curve.min():+.2f}..{curve.max():+.2f} nats across layers (notice run {causal['clean']:+.2f}).")
+    return text

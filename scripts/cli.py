@@ -357,6 +357,8 @@ def localize(
     adapters: Optional[str] = typer.Option(None, help="Fine-tuned adapters as condition=DIR pairs, comma-separated."),
     claims: Optional[str] = typer.Option(None, help="Claim ids, comma-separated (default all six)."),
     probes: str = typer.Option("logistic,ttpd", help="Truth probe families."),
+    probe_data: str = typer.Option("general,domain", help="Truth data the probes train on: general (four topics"
+                                   " + negated twins) and/or domain (each claim's own domain)."),
     layers: Optional[str] = typer.Option(None, help="Layers, e.g. '0-29' (default all)."),
     belief_csv: Optional[Path] = typer.Option(None, help="Belief table from `negprobe belief --out`."),
     gate: float = typer.Option(0.65, help="Validity gate: minimum AUROC for a readout to count as a finding."),
@@ -373,7 +375,8 @@ def localize(
         condition, folder = item.split("=", 1)
         pairs[condition.strip()] = folder.strip()
     cfg = LocalizeConfig(model=model, adapters=pairs, claims=claims.split(",") if claims else None,
-                         probes=probes.split(","), layers=parse_int_list(layers, "layers"),
+                         probes=probes.split(","), probe_data=probe_data.split(","),
+                         layers=parse_int_list(layers, "layers"),
                          belief_csv=str(belief_csv) if belief_csv else None, gate=gate, seed=seed, out=str(out))
     report = run_localize(cfg)
     print(report.resolve())

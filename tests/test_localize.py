@@ -56,6 +56,32 @@ def test_localize_writes_a_report(long_tiny, tmp_path):
     known = drops.dropna(subset=["layer"])
     assert (known["ci_low"] <= known["ci_high"]).all()
     assert (tmp_path / "out" / "patching.csv").exists() and (tmp_path / "out" / "belief_vs_readout.csv").exists()
+    # annotation decodability at both read positions, for every annotation the claims carry
+    for position in ("claim_last", "last"):
+        for cond in ("doc_notice", "dense", "sentence_annotation", "local_negation"):
+            assert drops["statistic"].str.contains(f"({cond}, {position})", regex=False).any(), (cond, position)
+    # general and claim-domain readers, each gated at every layer
+    gates = pd.read_csv(tmp_path / "out" / "gates.csv")
+    assert set(gates["probe"]) == {"logistic", "ttpd", "logistic@domain", "ttpd@domain"}
+    assert len(gates) == 4 * 3 and gates["heldout_auroc"].between(0, 1).all()
+    assert {"logistic", "logistic@domain"} <= set(readouts.loc[readouts["model"] == "fine-tuned:positive (refit)", "probe"])
+    paired = pd.read_csv(tmp_path / "out" / "paired_readouts.csv")
+    assert {"claim - true counterpart", "affirmed - local negation"} <= set(paired["pair"])
+    # patching every claim token, both directions; readouts at every later layer
+    claim_patch = pd.read_csv(tmp_path / "out" / "claim_patching.csv")
+    assert {"notice -> plain", "plain -> notice"} <= set(claim_patch.columns)
+    patched = pd.read_csv(tmp_path / "out" / "patched_readouts.csv")
+    assert set(patched["direction"]) == {"notice -> plain", "plain -> notice"}
+    assert set(patched["read_layer"]) == {0, 1, 2}
+    # a patch at layer l cannot change the readout at earlier layers (causality of the residual stream)
+    before = patched[patched["read_layer"] < patched["patch_layer"]]
+    assert len(before) and before["readout_change"].abs().max() < 1e-6
+    steering = pd.read_csv(tmp_path / "out" / "steering.csv")
+    assert list(steering["alpha"]) == cfg.steer_alphas
+    # alpha = 0 adds nothing: the steered margin is the unpatched plain run's margin, computed separately
+    zero = steering[steering["alpha"] == 0].iloc[0]
+    assert zero["belief_margin"] == pytest.approx(zero["plain_run_margin"], abs=1e-4)
+    assert steering["belief_margin"].nunique() > 1
 
 
 def test_localize_bad_input(long_tiny, tmp_path, tiny_llama_dir):

@@ -15,6 +15,7 @@ from analysis.patching import (
     normalized_indirect_effect,
     patch_sweep,
     patch_sweep_all_positions,
+    patched_residuals,
     prompt_ids,
     run_with_addition,
     run_with_patch,
@@ -128,6 +129,32 @@ def test_patch_sweep_heatmap(tiny):
     assert nie[-1, -1].item() == pytest.approx(1.0, abs=1e-4)
     assert nie[-1, :-1].abs().max().item() < 1e-4
     assert _no_hooks_left(tiny)
+
+
+def test_patched_residuals_follow_the_source_after_the_patch(tiny):
+    """Patching every position at layer l: reads at layers >= l equal the source run, reads before it the target."""
+    src, tgt = _ids(tiny, SOURCE), _ids(tiny, TARGET)
+    seq = tgt.shape[1]
+    everything = list(range(seq))
+    read = [-1, -3]
+    source_cache, target_cache = cache_residuals(tiny, src)[:, 0], cache_residuals(tiny, tgt)[:, 0]
+    patch_layers = [0, 1, tiny.n_layers - 1]
+    out = patched_residuals(tiny, SOURCE, TARGET, everything, everything, read, patch_layers)
+    assert out.shape == (len(patch_layers), tiny.n_layers, len(read), tiny.d_model)
+    rows = [seq + r for r in read]
+    for i, patched_at in enumerate(patch_layers):
+        for layer in range(tiny.n_layers):
+            reference = source_cache if layer >= patched_at else target_cache
+            torch.testing.assert_close(out[i, layer], reference[layer, rows], atol=1e-5, rtol=1e-5)
+    # patching one aligned token changes only later tokens of the target
+    src2, tgt2 = _ids(tiny, ANNOTATED), _ids(tiny, PLAIN)
+    one = patched_residuals(tiny, ANNOTATED, PLAIN, [-3], [-3], [-4, -1], [1], read_layers=[1, 2])
+    plain_cache = cache_residuals(tiny, tgt2)[:, 0]
+    torch.testing.assert_close(one[0, :, 0], plain_cache[[1, 2], tgt2.shape[1] - 4], atol=1e-6, rtol=1e-6)
+    assert not torch.allclose(one[0, 1, 1], plain_cache[2, tgt2.shape[1] - 1])
+    assert _no_hooks_left(tiny)
+    with pytest.raises(NegprobeError, match="read position"):
+        patched_residuals(tiny, SOURCE, TARGET, [0], [0], [seq + 5], [0])
 
 
 def test_steering(tiny):
