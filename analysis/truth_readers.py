@@ -81,27 +81,22 @@ class TruthReader:
         return (gap * w / (w @ w)).float()
 
 
-def general_truth_data():
-    from activations.datasets.dataset import PromptDataset
+def _stacked_datasets(model, names: list[str], layers, store_root):
+    """Activations ``[L, n, d]`` and row table of several built-in datasets, one cached store each.
+
+    Read at the statement's last token, where every truth dataset's claim span ends (so the sweep's
+    stores of the same datasets are reused rather than recomputed).
+    """
+    import pandas as pd
+
     from activations.datasets.registry import load_dataset
 
-    parts = [load_dataset(n) for t in TOPICS for n in (t, f"neg_{t}")]
-    topic = np.concatenate([[t] * len(p) for t, p in zip(np.repeat(TOPICS, 2), parts)])
-    return PromptDataset.concat(*parts, name="truth"), topic
-
-
-def domain_truth_data(claims: list[str]):
-    """The domain datasets (+ negated twins) of ``claims``, and each row's claim."""
-    from activations.datasets.dataset import PromptDataset
-    from activations.datasets.registry import claim_domain, load_dataset
-
-    parts, owner = [], []
-    for claim in claims:
-        name = claim_domain(claim)
-        for dataset in (load_dataset(name), load_dataset(f"neg_{name}")):
-            parts.append(dataset)
-            owner += [claim] * len(dataset)
-    return PromptDataset.concat(*parts, name="claim_domains"), np.array(owner)
+    blocks, metas = [], []
+    for name in names:
+        store = cached_store(model, load_dataset(name), "last", layers, store_root)
+        blocks.append(stacked(store))
+        metas.append(store.metadata.assign(dataset=name))
+    return torch.cat(blocks, dim=1), pd.concat(metas, ignore_index=True)
 
 
 def _fit(name: str, X, y, polarity, domain, seed: int) -> tuple[LinearProbe, ReadoutScale]:
@@ -112,9 +107,8 @@ def _fit(name: str, X, y, polarity, domain, seed: int) -> tuple[LinearProbe, Rea
 def fit_general_readers(model, probes: list[str], layers, store_root, seed: int = 0,
                         validity: bool = True) -> dict[str, TruthReader]:
     """One reader per probe family on the general truth datasets (+ leave-one-topic-out AUROC)."""
-    data, topic = general_truth_data()
-    store = cached_store(model, data, "claim_last", layers, store_root)
-    X, meta = stacked(store), store.metadata
+    X, meta = _stacked_datasets(model, [n for t in TOPICS for n in (t, f"neg_{t}")], layers, store_root)
+    topic = meta["dataset"].str.replace("^neg_", "", regex=True).to_numpy()
     y = meta["label"].to_numpy()
     polarity = (meta["polarity"] == "affirmed").to_numpy(int)
     readers = {}
@@ -135,9 +129,11 @@ def fit_general_readers(model, probes: list[str], layers, store_root, seed: int 
 def fit_domain_readers(model, probes: list[str], claims: list[str], layers, store_root, seed: int = 0,
                        validity: bool = True, n_folds: int = 5) -> dict[str, TruthReader]:
     """Per claim, a probe on its domain's true/false statements (+ held-out-entity AUROC)."""
-    data, owner = domain_truth_data(claims)
-    store = cached_store(model, data, "claim_last", layers, store_root)
-    X, meta = stacked(store), store.metadata
+    from activations.datasets.registry import claim_domain
+
+    names = [n for c in claims for n in (claim_domain(c), f"neg_{claim_domain(c)}")]
+    X, meta = _stacked_datasets(model, list(dict.fromkeys(names)), layers, store_root)
+    domain = meta["dataset"].str.replace("^neg_", "", regex=True).to_numpy()
     y = meta["label"].to_numpy()
     polarity = (meta["polarity"] == "affirmed").to_numpy(int)
     groups = meta["group"].astype(str).to_numpy()
@@ -145,7 +141,7 @@ def fit_domain_readers(model, probes: list[str], claims: list[str], layers, stor
     for name in probes:
         fitted, curves = {}, []
         for claim in claims:
-            rows = np.flatnonzero(owner == claim)
+            rows = np.flatnonzero(domain == claim_domain(claim))
             Xc, yc, pc, gc = X[:, rows], y[rows], polarity[rows], groups[rows]
             one_domain = np.zeros(len(rows), dtype=int)  # TTPD centres per domain: here there is one
             fitted[claim] = _fit(name, Xc, yc, pc, one_domain, seed)

@@ -132,6 +132,13 @@ def demo(
     from probes import PROBES
     from probes.sweep import SweepConfig, run_sweep
 
+    import time
+
+    started = time.perf_counter()
+
+    def elapsed() -> str:
+        return f"{time.perf_counter() - started:.0f} s"
+
     topics = ["cities", "elements", "animals", "larger_than"]
     every = [name for topic in topics for name in (topic, f"neg_{topic}")]
     cfg = SweepConfig(models=[model], train=[["cities", "neg_cities"], ["cities"]], test=every, probes=list(PROBES),
@@ -142,7 +149,7 @@ def demo(
         console.print("[1/3] sweep")
         run_sweep(cfg)
         _mark_done(out / "sweep", cfg)
-    console.print(f"      summary: {out / 'sweep' / 'summary.md'}")
+    console.print(f"      summary: {out / 'sweep' / 'summary.md'}  ({elapsed()})")
     if sweep_only:
         print(out.resolve())
         return
@@ -165,6 +172,7 @@ def demo(
             run_finetune(FinetuneConfig(model=model, claim=claim, condition=condition, out=str(folder)))
         adapters[condition] = str(folder)
         rows.append(measure_belief(load_model(model, adapter=folder), claim, condition=condition))
+        console.print(f"      {condition}: fine-tuned and belief measured ({elapsed()})")
     import pandas as pd
 
     belief_table = pd.concat(rows, ignore_index=True)
@@ -181,7 +189,7 @@ def demo(
         console.print("[3/3] localize")
         run_localize(lcfg)
         _mark_done(out / "localize", lcfg)
-    console.print(f"      report: {out / 'localize' / 'report.html'}")
+    console.print(f"      report: {out / 'localize' / 'report.html'}  (total {elapsed()})")
     print(out.resolve())
 
 
