@@ -186,14 +186,20 @@ def write_report(out: Path, config, base, rows, gates, readers, primary, curves,
                         _png(fig, out / "paired_readouts.png")))
         plt.close(fig)
 
-    # flip layer of the notice-annotated claim in context (last layer it still reads false = flip - 1)
+    # flip layers (first layer from which the claim reads true through the last layer; the last layer it
+    # still reads false is flip - 1): the notice-annotated claim in context, beside the bare claim in
+    # the base model and in every fine-tuned model, all with the primary reader
     for r in rows:
-        if r["model"] == "base" and r["condition"] == "in_context_notice" and r["probe"] == primary:
-            value, low, high = bootstrap_layer_ci(r["readout"].T, lambda c: flip_layer(c, 0.5, direction="up"),
-                                                  n_boot=config.n_boot, seed=config.seed, groups=r["claims"])
-            drops.append({"statistic": f"flip layer of the notice-annotated claim in context ({primary}; reads true from here)",
-                          "layer": _layer(layers, value), "ci_low": _layer(layers, low), "ci_high": _layer(layers, high),
-                          "note": "" if gate.passed.any() else "gated out: the truth probe fails validity at every layer"})
+        in_context_notice = r["model"] == "base" and r["condition"] == "in_context_notice"
+        bare_plain = r["kind"] == "bare" and r["condition"] == "plain" and not r["model"].endswith("(refit)")
+        if r["probe"] != primary or not (in_context_notice or bare_plain):
+            continue
+        value, low, high = bootstrap_layer_ci(r["readout"].T, lambda c: flip_layer(c, 0.5, direction="up"),
+                                              n_boot=config.n_boot, seed=config.seed, groups=r["claims"])
+        what = "notice-annotated claim in context" if in_context_notice else f"bare claim, {r['model']}"
+        drops.append({"statistic": f"flip layer: {what} ({primary}; reads true from here)",
+                      "layer": _layer(layers, value), "ci_low": _layer(layers, low), "ci_high": _layer(layers, high),
+                      "note": "" if gate.passed.any() else "gated out: the truth probe fails validity at every layer"})
     drop_table = pd.DataFrame(drops)
     _csv(drop_table, out / "drop_layers.csv")
 
