@@ -104,15 +104,20 @@ def causal_checks(model, ic_statements, ic_questions, readers, config, steer_rea
 
     # 2a. claim positions -> belief margin, both directions
     curves = {"notice -> plain": [], "plain -> notice": []}
-    for _, notice, plain in question_pairs:
+    shifts = {"notice -> plain": [], "plain -> notice": []}  # per claim: patched margin moved toward the source run
+    for k, (_, notice, plain) in enumerate(question_pairs):
         pos_n, pos_p = claim_token_positions(model, notice), claim_token_positions(model, plain)
         if len(pos_n) != len(pos_p):
             continue  # the claim tokenised differently in the two documents; no one-to-one alignment
-        curves["notice -> plain"].append(
-            patch_sweep_all_positions(model, notice.text, plain.text, pos_n, pos_p, margin, layers=patch_layers).numpy())
-        curves["plain -> notice"].append(
-            patch_sweep_all_positions(model, plain.text, notice.text, pos_p, pos_n, margin, layers=patch_layers).numpy())
+        to_plain = patch_sweep_all_positions(model, notice.text, plain.text, pos_n, pos_p, margin, layers=patch_layers)
+        to_notice = patch_sweep_all_positions(model, plain.text, notice.text, pos_p, pos_n, margin, layers=patch_layers)
+        curves["notice -> plain"].append(to_plain.numpy())
+        curves["plain -> notice"].append(to_notice.numpy())
+        toward = np.sign(clean[k] - corrupt[k]) or 1.0  # the side of the notice run's margin
+        shifts["notice -> plain"].append((to_plain.numpy() - corrupt[k]) * toward)
+        shifts["plain -> notice"].append((clean[k] - to_notice.numpy()) * toward)
     result["claim_patch_margin"] = {k: np.mean(v, 0) for k, v in curves.items() if v}
+    result["claim_patch_shift"] = {k: np.array(v) for k, v in shifts.items() if v}
 
     # 2b. claim positions -> truth readout at every later layer, both directions
     readout_rows = []

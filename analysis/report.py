@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .drop_layer import bootstrap_layer_ci, decodability_drop_layer, flip_layer
+from .patching import normalized_indirect_effect
 from .plots import pyplot, write_html
 from .readout import inversion_rate, paired_difference
 
@@ -30,11 +31,19 @@ TRUTH = {"plain": 0, "true_counterpart": 1, "local_negation": 1, "in_context_pla
          "in_context_dense": 0, "in_context_local": 0}  # the truth of each condition's statement
 
 
+def _resampling_units(claims: np.ndarray) -> np.ndarray:
+    """Bootstrap units: whole claims (paraphrases move together), or single rows when there is one claim
+    (a fine-tuned model is read on its own claim only; its uncertainty is over paraphrases)."""
+    claims = np.asarray(claims).astype(str)
+    return claims if len(np.unique(claims)) > 1 else np.arange(len(claims)).astype(str)
+
+
 def _curve_ci(values: np.ndarray, claims: np.ndarray, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean over rows per layer with a CI from resampling claims (paraphrases move together)."""
+    """Mean over rows per layer with a CI from resampling claims (see :func:`_resampling_units`)."""
     mean = values.mean(1)
-    uniq = np.unique(claims)
-    members = [np.flatnonzero(claims == c) for c in uniq]
+    units = _resampling_units(claims)
+    uniq = np.unique(units)
+    members = [np.flatnonzero(units == c) for c in uniq]
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(n_boot):
@@ -195,12 +204,16 @@ def write_report(out: Path, config, base, rows, gates, readers, primary, curves,
         if r["probe"] != primary or not (in_context_notice or bare_plain):
             continue
         value, low, high = bootstrap_layer_ci(r["readout"].T, lambda c: flip_layer(c, 0.5, direction="up"),
-                                              n_boot=config.n_boot, seed=config.seed, groups=r["claims"])
+                                              n_boot=config.n_boot, seed=config.seed,
+                                              groups=_resampling_units(r["claims"]))
         what = "notice-annotated claim in context" if in_context_notice else f"bare claim, {r['model']}"
         drops.append({"statistic": f"flip layer: {what} ({primary}; reads true from here)",
                       "layer": _layer(layers, value), "ci_low": _layer(layers, low), "ci_high": _layer(layers, high),
                       "note": "" if gate.passed.any() else "gated out: the truth probe fails validity at every layer"})
+    drops += _causal_drop_layers(causal, config)
     drop_table = pd.DataFrame(drops)
+    for column in ("layer", "ci_low", "ci_high"):
+        drop_table[column] = pd.array(drop_table[column], dtype="Int64")
     _csv(drop_table, out / "drop_layers.csv")
 
     figures += _causal_figures(plt, out, config, causal, primary, layers)
@@ -259,6 +272,33 @@ def write_report(out: Path, config, base, rows, gates, readers, primary, curves,
     return path
 
 
+def _causal_drop_layers(causal, config) -> list[dict]:
+    """Where the annotation's effect stops flowing through the claim's tokens (claim-position patching).
+
+    Per claim, the patched margin's shift toward the source run (notice -> plain: toward the notice
+    run's margin; plain -> notice: toward the plain run's) is a curve over patched layers; the
+    statistic is :func:`decodability_drop_layer` of its claim-mean with chance at 0 (the first patched
+    layer after the peak from which the shift stays below half its peak), CI over claims.
+    """
+    items, patch_layers = causal.get("claim_patch_shift") or {}, causal["patch_layers"]
+    rows = []
+    for direction, shifts in items.items():
+        def statistic(curve):
+            return decodability_drop_layer(curve, 0.0) if curve.max() > 0 else np.nan
+
+        if np.asarray(shifts).mean(0).max() <= 0:
+            rows.append({"statistic": f"causal drop layer ({direction}, claim tokens -> belief margin)", "layer": None,
+                         "ci_low": None, "ci_high": None, "note": "patching the claim tokens never moves the margin "
+                         "toward the source run"})
+            continue
+        value, low, high = bootstrap_layer_ci(np.asarray(shifts), statistic, n_boot=config.n_boot, seed=config.seed)
+        rows.append({"statistic": f"causal drop layer ({direction}, claim tokens -> belief margin)",
+                     "layer": _layer(patch_layers, value), "ci_low": _layer(patch_layers, low),
+                     "ci_high": _layer(patch_layers, high),
+                     "note": f"patched every {config.patch_layer_stride} layers; {len(shifts)} claims"})
+    return rows
+
+
 def _causal_figures(plt, out: Path, config, causal, primary, layers) -> list[tuple[str, str, str]]:
     figures = []
     patch_layers = causal["patch_layers"]
@@ -281,6 +321,9 @@ def _causal_figures(plt, out: Path, config, causal, primary, layers) -> list[tup
         for direction, curve in causal["claim_patch_margin"].items():
             ax.plot(patch_layers, curve, marker="o", label=direction)
             frame[direction] = curve
+            source, target = ((causal["clean"], causal["corrupt"]) if direction.startswith("notice")
+                              else (causal["corrupt"], causal["clean"]))
+            frame[f"{direction} NIE"] = normalized_indirect_effect(source, np.asarray(curve), target)
         ax.axhline(causal["clean"], color="tab:red", ls=":", label="notice run (unpatched)")
         ax.axhline(causal["corrupt"], color="tab:blue", ls=":", label="plain run (unpatched)")
         ax.set(xlabel="patched layer", ylabel="belief margin", title="Patching every claim token")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -95,3 +96,20 @@ def test_localize_bad_input(long_tiny, tmp_path, tiny_llama_dir):
                            "--adapters", f"positive={tmp_path / 'adapter'}", "--out", str(tmp_path / "o2")],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_causal_drop_layer_finds_a_planted_route(tmp_path):
+    """Claim tokens carry the notice's effect while patched at layers 0..8 and not from 10 on."""
+    from analysis.report import _causal_drop_layers
+
+    patch_layers = list(range(0, 20, 2))
+    rng = np.random.default_rng(0)
+    effect = np.where(np.array(patch_layers) <= 8, 0.3, 0.0)
+    shifts = effect[None] + rng.normal(0, 0.02, size=(6, len(patch_layers)))
+    causal = {"patch_layers": patch_layers, "claim_patch_shift": {"notice -> plain": shifts,
+                                                                 "plain -> notice": -np.abs(shifts)}}
+    rows = _causal_drop_layers(causal, LocalizeConfig(n_boot=100))
+    found = {r["statistic"].split("(")[1].split(",")[0]: r for r in rows}
+    assert found["notice -> plain"]["layer"] == 10
+    assert found["notice -> plain"]["ci_low"] <= 10 <= found["notice -> plain"]["ci_high"]
+    assert found["plain -> notice"]["layer"] is None  # never moved toward the source: no route to drop
