@@ -120,6 +120,14 @@ def annotation_curves(cl_store, config) -> dict[tuple[str, str], object]:
     return out
 
 
+def _gates(readers, claims_store, config):
+    """Validity gates of ``readers`` on one model: held-out AUROC and its claims vs their true counterparts."""
+    meta = claims_store.metadata
+    pairs = np.flatnonzero(meta["condition"].isin(["plain", "true_counterpart"]).to_numpy())
+    return validity_gates(readers, stacked(claims_store, "claim_last")[:, pairs], meta["claim"].to_numpy()[pairs],
+                          meta["condition"].to_numpy()[pairs] == "true_counterpart", config.gate)
+
+
 def primary_reader(gates) -> tuple[str, int]:
     """The reader that transfers best (most layers past the gate, then the highest worst-case AUROC)
     and its best layer slot (the highest min(held-out AUROC, counterpart AUROC))."""
@@ -154,10 +162,8 @@ def run_localize(config: LocalizeConfig) -> Path:
     claim_ids = sorted({r.claim for r in claims})
     readers = fit_readers(base, config.probes, config.probe_data, claim_ids, config.layers, config.store, config.seed)
     rows, base_claims = readouts(base, "base", claims, ic_statements, readers, config)
-    meta = base_claims.metadata
-    pairs = np.flatnonzero(meta["condition"].isin(["plain", "true_counterpart"]).to_numpy())
-    gates = validity_gates(readers, stacked(base_claims, "claim_last")[:, pairs], meta["claim"].to_numpy()[pairs],
-                           (meta["condition"].to_numpy()[pairs] == "true_counterpart"), config.gate)
+    gates = _gates(readers, base_claims, config)
+    gates_by_model = {"base": gates}  # refitted readers are gated on their own model
     for condition, adapter in config.adapters.items():
         tuned = load_model(config.model, adapter=adapter)
         if tuned.base_fingerprint != base.base_fingerprint:
@@ -165,20 +171,23 @@ def run_localize(config: LocalizeConfig) -> Path:
         own = _adapter_claims(adapter, claims)  # read a fine-tuned model on the claim(s) it was trained on
         tuned_claims = claims.filter(claim=own) if own else claims
         tuned_ic = ic_statements.filter(claim=own) if own else ic_statements
-        more, _ = readouts(tuned, f"fine-tuned:{condition}",
-                           tuned_claims.filter(condition=["plain", "true_counterpart", "local_negation"]),
-                           tuned_ic.filter(condition=["in_context_plain"]), readers, config)
+        more, tuned_store = readouts(tuned, f"fine-tuned:{condition}",
+                                     tuned_claims.filter(condition=["plain", "true_counterpart", "local_negation"]),
+                                     tuned_ic.filter(condition=["in_context_plain"]), readers, config)
         rows += more
-        # probes refitted on the fine-tuned model's own truth activations (no validity fits: only read)
+        # probes refitted on the fine-tuned model's own truth activations, gated on that model
         refit = fit_readers(tuned, config.probes[:1], config.probe_data, own or claim_ids, config.layers, config.store,
-                            config.seed, validity=False)
-        more, _ = readouts(tuned, f"fine-tuned:{condition} (refit)", tuned_claims.filter(condition=["plain"]),
+                            config.seed)
+        label = f"fine-tuned:{condition} (refit)"
+        more, _ = readouts(tuned, label, tuned_claims.filter(condition=["plain"]),
                            tuned_ic.filter(condition=["in_context_plain"]), refit, config)
         rows += more
+        gates_by_model[label] = _gates(refit, tuned_store, config)
         del tuned
     curves = annotation_curves(base_claims, config)
     primary, best_slot = primary_reader(gates)
     causal = causal_checks(base, ic_statements, ic_questions, readers, config, steer_reader=primary,
                            steer_slot=best_slot)
     belief = pd.read_csv(config.belief_csv, keep_default_na=False) if config.belief_csv else None
-    return write_report(out, config, base, rows, gates, readers, primary, curves, causal, belief, base_claims.layers)
+    return write_report(out, config, base, rows, gates_by_model, readers, primary, curves, causal, belief,
+                        base_claims.layers)

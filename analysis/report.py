@@ -90,11 +90,13 @@ def paired_table(rows, layers, n_boot: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def gate_table(gates, readers, layers) -> pd.DataFrame:
-    return pd.DataFrame([{"probe": label, "layer": layer, "heldout_auroc": gate.heldout_topic_auroc[i],
-                          "heldout": readers[label].heldout_what, "counterpart_auroc": gate.counterpart_auroc[i],
-                          "threshold": gate.threshold, "passed": bool(gate.passed[i])}
-                         for label, gate in gates.items() for i, layer in enumerate(layers)])
+def gate_table(gates_by_model, readers, layers) -> pd.DataFrame:
+    return pd.DataFrame([{"model": model, "probe": label, "layer": layer, "heldout_auroc": gate.heldout_topic_auroc[i],
+                          "heldout": readers[label].heldout_what if label in readers else "",
+                          "counterpart_auroc": gate.counterpart_auroc[i], "threshold": gate.threshold,
+                          "passed": bool(gate.passed[i])}
+                         for model, gates in gates_by_model.items() for label, gate in gates.items()
+                         for i, layer in enumerate(layers)])
 
 
 def _png(fig, path: Path) -> str:
@@ -129,7 +131,10 @@ def _annotation_drop(cond: str, position: str, curve, layers) -> dict:
             "ci_high": _layer(layers, max(lo, hi)), "note": f"peak AUROC {curve.auroc.value.max():.2f}"}
 
 
-def write_report(out: Path, config, base, rows, gates, readers, primary, curves, causal, belief, layers) -> Path:
+def write_report(out: Path, config, base, rows, gates_by_model, readers, primary, curves, causal, belief,
+                 layers) -> Path:
+    """``gates_by_model``: ``{"base": {reader: gate}, "<fine-tuned model> (refit)": {reader: gate}, ...}``;
+    every readout is drawn solid only where the reader it came from passes its own model's gate."""
     from .localize import ANNOTATION_POSITIONS
 
     plt = pyplot()
@@ -138,7 +143,8 @@ def write_report(out: Path, config, base, rows, gates, readers, primary, curves,
     _csv(table, out / "readouts.csv")
     paired = paired_table(rows, layers, config.n_boot, config.seed)
     _csv(paired, out / "paired_readouts.csv")
-    _csv(gate_table(gates, readers, layers), out / "gates.csv")
+    _csv(gate_table(gates_by_model, readers, layers), out / "gates.csv")
+    gates = gates_by_model["base"]
     gate = gates[primary]
 
     # 1. annotation decodability, at the claim's last token and at the prompt's last token
@@ -162,16 +168,17 @@ def write_report(out: Path, config, base, rows, gates, readers, primary, curves,
     labels = list(gates)
     fig, axes = plt.subplots(len(labels), 1, figsize=(8, 3.6 * len(labels)), squeeze=False, sharex=True)
     for ax, label in zip(axes[:, 0], labels):
-        passed = gates[label].passed
         sub = table[(table["probe"] == label) & table["condition"].isin(READOUT_CONDITIONS)]
         for (model, cond), curve in sub.groupby(["model", "condition"], sort=False):
+            own = gates_by_model.get(model, {}).get(label)  # refitted readers: their own model's gate
+            passed = (own or gates[label]).passed
             values = curve["readout"].to_numpy()
             line, = ax.plot(layers, np.where(passed, values, np.nan), label=f"{model} / {cond}")
             ax.plot(layers, np.where(passed, np.nan, values), color=line.get_color(), alpha=0.3, ls="--")
         ax.axhline(0.5, color="grey", ls=":")
         ax.set_ylim(-2.0, 3.0)  # out-of-topic claims can sit far outside the training scale; see readouts.csv
         ax.set(ylabel="readout (0 false .. 1 true)",
-               title=f"{label}: {int(passed.sum())}/{len(layers)} layers pass the validity gate")
+               title=f"{label}: {int(gates[label].passed.sum())}/{len(layers)} layers pass the validity gate (base)")
         ax.legend(fontsize=5, ncol=3)
     axes[-1, 0].set_xlabel("layer")
     figures.append(("Truth readouts", "Claim readouts per reader (general = four topics + negated twins; @domain = the "
@@ -232,7 +239,7 @@ def write_report(out: Path, config, base, rows, gates, readers, primary, curves,
             rho_text = (f"Spearman rank correlation of belief rate and {primary} readout (layer {layers[best]}) across "
                         f"conditions and claims: {rho:+.2f} (p = {p:.2f}, n = {len(joined)}).")
 
-    paragraph = _findings(drop_table, gates, primary, layers, causal)
+    paragraph = _findings(drop_table, gates_by_model, primary, layers, causal)
     versions = {}
     for pkg in ("negprobe", "torch", "transformers"):
         try:
@@ -240,17 +247,17 @@ def write_report(out: Path, config, base, rows, gates, readers, primary, curves,
         except PackageNotFoundError:
             pass
     gate_rows = "".join(
-        f"<tr><td>{html.escape(label)}</td><td>{html.escape(readers[label].heldout_what)}</td>"
+        f"<tr><td>{html.escape(model)}</td><td>{html.escape(label)}</td><td>{html.escape(readers[label].heldout_what)}</td>"
         f"<td>{g.heldout_topic_auroc.max():.2f}</td><td>{g.counterpart_auroc.max():.2f}</td>"
         f"<td>{np.minimum(g.heldout_topic_auroc, g.counterpart_auroc).max():.2f}</td>"
         f"<td>{', '.join(str(layers[i]) for i in np.flatnonzero(g.passed)) or 'none (uninformative)'}</td></tr>"
-        for label, g in gates.items())
+        for model, model_gates in gates_by_model.items() for label, g in model_gates.items())
     body = [
         f"<h1>negprobe localize: {html.escape(base.name)}</h1>",
         f"<p>{html.escape(paragraph)}</p>", f"<p>{html.escape(rho_text)}</p>" if rho_text else "",
         "<h2>Drop layers</h2>", drop_table.to_html(index=False),
         f"<h2>Validity gate (threshold AUROC {gate.threshold})</h2>",
-        "<table><tr><th>reader</th><th>held out</th><th>max held-out AUROC</th><th>max counterpart AUROC</th>"
+        "<table><tr><th>readers fitted on</th><th>reader</th><th>held out</th><th>max held-out AUROC</th><th>max counterpart AUROC</th>"
         "<th>max of the smaller</th><th>layers that pass</th></tr>", gate_rows, "</table>",
         "<p>Per-layer values: gates.csv. A readout is a finding only at layers where its reader passes.</p>",
         *[f"<h2>{t}</h2><p>{html.escape(c)}</p><img src='data:image/png;base64,{b64}'/>" for t, c, b64 in figures],
@@ -400,7 +407,8 @@ def _join_belief(belief: pd.DataFrame, table: pd.DataFrame, probe: str, gate, la
     return pd.DataFrame(rows)
 
 
-def _findings(drops: pd.DataFrame, gates, primary: str, layers, causal) -> str:
+def _findings(drops: pd.DataFrame, gates_by_model, primary: str, layers, causal) -> str:
+    gates = gates_by_model["base"]
     parts = []
     for _, d in drops.iterrows():
         if d["layer"] is None or pd.isna(d["layer"]):
@@ -410,9 +418,11 @@ def _findings(drops: pd.DataFrame, gates, primary: str, layers, causal) -> str:
         parts.append(f"{d['statistic']}: {'never within the network' if never else 'layer ' + str(d['layer'])}"
                      f" (95% CI {d['ci_low']}-{d['ci_high']})")
     gate_parts = []
-    for label, gate in gates.items():
-        valid = [layers[i] for i in np.flatnonzero(gate.passed)]
-        gate_parts.append(f"{label} passes at layers {valid}" if valid else f"{label} fails at every layer")
+    for model, model_gates in gates_by_model.items():
+        for label, gate in model_gates.items():
+            valid = [layers[i] for i in np.flatnonzero(gate.passed)]
+            name = label if model == "base" else f"{label} refitted on {model.removesuffix(' (refit)')}"
+            gate_parts.append(f"{name} passes at layers {valid}" if valid else f"{name} fails at every layer")
     text = "; ".join(parts) + ". Validity gate (held-out and counterpart AUROC >= " \
         f"{next(iter(gates.values())).threshold}): " + "; ".join(gate_parts) + "."
     if not any(g.passed.any() for g in gates.values()):

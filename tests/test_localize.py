@@ -63,8 +63,12 @@ def test_localize_writes_a_report(long_tiny, tmp_path):
             assert drops["statistic"].str.contains(f"({cond}, {position})", regex=False).any(), (cond, position)
     # general and claim-domain readers, each gated at every layer
     gates = pd.read_csv(tmp_path / "out" / "gates.csv")
-    assert set(gates["probe"]) == {"logistic", "ttpd", "logistic@domain", "ttpd@domain"}
-    assert len(gates) == 4 * 3 and gates["heldout_auroc"].between(0, 1).all()
+    base_gates = gates[gates["model"] == "base"]
+    assert set(base_gates["probe"]) == {"logistic", "ttpd", "logistic@domain", "ttpd@domain"}
+    assert len(base_gates) == 4 * 3 and gates["heldout_auroc"].between(0, 1).all()
+    # refitted readers are gated on the fine-tuned model itself
+    refit_gates = gates[gates["model"] == "fine-tuned:positive (refit)"]
+    assert set(refit_gates["probe"]) == {"logistic", "logistic@domain"} and len(refit_gates) == 2 * 3
     assert {"logistic", "logistic@domain"} <= set(readouts.loc[readouts["model"] == "fine-tuned:positive (refit)", "probe"])
     paired = pd.read_csv(tmp_path / "out" / "paired_readouts.csv")
     assert {"claim - true counterpart", "affirmed - local negation"} <= set(paired["pair"])
