@@ -105,6 +105,7 @@ def causal_checks(model, ic_statements, ic_questions, readers, config, steer_rea
     # 2a. claim positions -> belief margin, both directions
     curves = {"notice -> plain": [], "plain -> notice": []}
     shifts = {"notice -> plain": [], "plain -> notice": []}  # per claim: patched margin moved toward the source run
+    used: list[int] = []
     for k, (_, notice, plain) in enumerate(question_pairs):
         pos_n, pos_p = claim_token_positions(model, notice), claim_token_positions(model, plain)
         if len(pos_n) != len(pos_p):
@@ -116,8 +117,12 @@ def causal_checks(model, ic_statements, ic_questions, readers, config, steer_rea
         toward = np.sign(clean[k] - corrupt[k]) or 1.0  # the side of the notice run's margin
         shifts["notice -> plain"].append((to_plain.numpy() - corrupt[k]) * toward)
         shifts["plain -> notice"].append((clean[k] - to_notice.numpy()) * toward)
+        used.append(k)
     result["claim_patch_margin"] = {k: np.mean(v, 0) for k, v in curves.items() if v}
     result["claim_patch_shift"] = {k: np.array(v) for k, v in shifts.items() if v}
+    # unpatched margins over the same claims as the curves (the NIE's baselines)
+    result["claim_patch_clean"] = float(np.mean([clean[k] for k in used])) if used else None
+    result["claim_patch_corrupt"] = float(np.mean([corrupt[k] for k in used])) if used else None
 
     # 2b. claim positions -> truth readout at every later layer, both directions
     readout_rows = []
@@ -142,16 +147,19 @@ def causal_checks(model, ic_statements, ic_questions, readers, config, steer_rea
     # 3. steering along a reader's truth direction
     if steer_reader is not None and question_pairs:
         reader, slot = readers[steer_reader], steer_slot
-        responses = []
-        for claim, _, plain in question_pairs:
+        responses, steered = [], []
+        for k, (claim, _, plain) in enumerate(question_pairs):
             if reader.covers(claim):
                 vector = reader.steering_vector(claim, slot)
                 responses.append(steer(model, [plain.text], layers[slot], vector, config.steer_alphas, margin).numpy())
+                steered.append(k)
         if responses:
             response = np.mean(responses, 0)
             result["steer"] = response
             result["steer_layer"] = layers[slot]
             result["steer_alphas"] = list(config.steer_alphas)
             result["steer_reader"] = steer_reader
-            result["steer_nie"] = normalized_indirect_effect(result["clean"], response, result["corrupt"])
+            result["steer_clean"] = float(np.mean([clean[k] for k in steered]))
+            result["steer_corrupt"] = float(np.mean([corrupt[k] for k in steered]))
+            result["steer_nie"] = normalized_indirect_effect(result["steer_clean"], response, result["steer_corrupt"])
     return result

@@ -103,9 +103,10 @@ def readouts(model, label, claims, ic_statements, readers, config):
 
 
 def annotation_curves(cl_store, config) -> dict[tuple[str, str], object]:
-    """Annotation decodability per (annotation, read position), split by claim."""
+    """Annotation decodability per (annotation, read position), split by claim (leave-one-claim-out
+    up to six folds); with a single claim, split by paraphrase (its plain and annotated versions
+    share a pair id, so they stay on one side)."""
     meta = cl_store.metadata
-    n_claims = meta["claim"].nunique()
     out = {}
     for position in ANNOTATION_POSITIONS:
         X = stacked(cl_store, position)
@@ -114,9 +115,11 @@ def annotation_curves(cl_store, config) -> dict[tuple[str, str], object]:
                 continue
             idx = np.flatnonzero(meta["condition"].isin(["plain", cond]).to_numpy())
             annotated = (meta["condition"].to_numpy()[idx] == cond).astype(int)
+            claims = meta["claim"].astype(str).to_numpy()[idx]
+            groups = claims if len(np.unique(claims)) > 1 else meta["pair_id"].astype(str).to_numpy()[idx]
             out[cond, position] = annotation_decodability(
-                X[:, idx], annotated, meta["claim"].to_numpy()[idx], layers=cl_store.layers, probe="logistic",
-                n_folds=min(3, n_claims) if n_claims > 1 else 2, seed=config.seed, n_boot=config.n_boot)
+                X[:, idx], annotated, groups, layers=cl_store.layers, probe="logistic",
+                n_folds=min(6, len(np.unique(groups))), seed=config.seed, n_boot=config.n_boot)
     return out
 
 
@@ -129,13 +132,16 @@ def _gates(readers, claims_store, config):
 
 
 def primary_reader(gates) -> tuple[str, int]:
-    """The reader that transfers best (most layers past the gate, then the highest worst-case AUROC)
-    and its best layer slot (the highest min(held-out AUROC, counterpart AUROC))."""
-    def worst_case(gate):
-        return np.minimum(gate.heldout_topic_auroc, gate.counterpart_auroc)
+    """The reader that passes the gate at the most layers (ties: the highest held-out AUROC) and its
+    layer slot with the highest held-out AUROC among the layers that pass (among all layers if none
+    does). Layers are chosen on held-out data, not on the claims' own counterpart labels."""
+    def heldout(gate):
+        return np.nan_to_num(np.asarray(gate.heldout_topic_auroc, dtype=float), nan=-np.inf)
 
-    label = max(gates, key=lambda k: (int(gates[k].passed.sum()), float(worst_case(gates[k]).max())))
-    return label, int(np.argmax(worst_case(gates[label])))
+    label = max(gates, key=lambda k: (int(gates[k].passed.sum()), float(heldout(gates[k]).max())))
+    gate = gates[label]
+    candidates = np.where(gate.passed, heldout(gate), -np.inf) if gate.passed.any() else heldout(gate)
+    return label, int(np.argmax(candidates))
 
 
 def _adapter_claims(adapter: str, claims) -> list[str]:
@@ -189,5 +195,5 @@ def run_localize(config: LocalizeConfig) -> Path:
     causal = causal_checks(base, ic_statements, ic_questions, readers, config, steer_reader=primary,
                            steer_slot=best_slot)
     belief = pd.read_csv(config.belief_csv, keep_default_na=False) if config.belief_csv else None
-    return write_report(out, config, base, rows, gates_by_model, readers, primary, curves, causal, belief,
+    return write_report(out, config, base, rows, gates_by_model, readers, primary, best_slot, curves, causal, belief,
                         base_claims.layers)

@@ -53,14 +53,22 @@ def inversion_rate(readout: np.ndarray, truth, threshold: float = 0.5) -> np.nda
 
 
 def paired_difference(readout_a: np.ndarray, readout_b: np.ndarray, n_boot: int = 1000, seed: int = 0,
-                      level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean per layer of ``a - b`` over aligned pairs, with a percentile CI from resampling pairs."""
+                      level: float = 0.95, groups=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean per layer of ``a - b`` over aligned pairs, with a percentile CI from resampling pairs
+    (or whole ``groups`` of pairs, e.g. the paraphrases of one claim, with replacement)."""
     a, b = np.atleast_2d(readout_a), np.atleast_2d(readout_b)
     if a.shape != b.shape:
         raise NegprobeError(f"paired readouts must align: {a.shape} vs {b.shape}")
     diff = a - b  # [L, n_pairs]
+    _, inverse = np.unique(np.asarray(groups).astype(str), return_inverse=True) if groups is not None else \
+        (None, np.arange(diff.shape[1]))
+    if len(inverse) != diff.shape[1]:
+        raise NegprobeError(f"{len(inverse)} groups for {diff.shape[1]} pairs")
+    n_units = int(inverse.max()) + 1
     rng = np.random.default_rng(seed)
-    draws = np.stack([diff[:, rng.integers(0, diff.shape[1], diff.shape[1])].mean(1) for _ in range(n_boot)])
+    counts = rng.multinomial(n_units, np.full(n_units, 1.0 / n_units), size=n_boot).astype(np.float64)
+    weights = counts[:, inverse]  # [n_boot, n_pairs]
+    draws = weights @ diff.T / weights.sum(1, keepdims=True)  # [n_boot, L]
     alpha = (1 - level) / 2
     return diff.mean(1), np.quantile(draws, alpha, axis=0), np.quantile(draws, 1 - alpha, axis=0)
 

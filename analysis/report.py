@@ -81,9 +81,10 @@ def paired_table(rows, layers, n_boot: int, seed: int) -> pd.DataFrame:
             common = sorted(set(r["pair"]) & set(o["pair"]))
             if not common:
                 continue
-            a = r["readout"][:, [list(r["pair"]).index(p) for p in common]]
-            b = o["readout"][:, [list(o["pair"]).index(p) for p in common]]
-            mean, low, high = paired_difference(a, b, n_boot=n_boot, seed=seed)
+            rows_a = [list(r["pair"]).index(p) for p in common]
+            a, b = r["readout"][:, rows_a], o["readout"][:, [list(o["pair"]).index(p) for p in common]]
+            mean, low, high = paired_difference(a, b, n_boot=n_boot, seed=seed,
+                                                groups=_resampling_units(r["claims"][rows_a]))
             for slot, layer in enumerate(layers):
                 records.append({"model": model, "probe": probe, "pair": name, "layer": layer, "difference": mean[slot],
                                 "ci_low": low[slot], "ci_high": high[slot], "n_pairs": len(common)})
@@ -131,8 +132,8 @@ def _annotation_drop(cond: str, position: str, curve, layers) -> dict:
             "ci_high": _layer(layers, max(lo, hi)), "note": f"peak AUROC {curve.auroc.value.max():.2f}"}
 
 
-def write_report(out: Path, config, base, rows, gates_by_model, readers, primary, curves, causal, belief,
-                 layers) -> Path:
+def write_report(out: Path, config, base, rows, gates_by_model, readers, primary, primary_slot, curves, causal,
+                 belief, layers) -> Path:
     """``gates_by_model``: ``{"base": {reader: gate}, "<fine-tuned model> (refit)": {reader: gate}, ...}``;
     every readout is drawn solid only where the reader it came from passes its own model's gate."""
     from .localize import ANNOTATION_POSITIONS
@@ -223,13 +224,13 @@ def write_report(out: Path, config, base, rows, gates_by_model, readers, primary
         drop_table[column] = pd.array(drop_table[column], dtype="Int64")
     _csv(drop_table, out / "drop_layers.csv")
 
-    figures += _causal_figures(plt, out, config, causal, primary, layers)
+    figures += _causal_figures(plt, out, config, causal, primary, layers, steer_valid=bool(gate.passed[primary_slot]))
 
     # 4. behaviour beside representation
     belief_html, rho_text = "", ""
-    best = int(np.argmax(np.minimum(gate.heldout_topic_auroc, gate.counterpart_auroc)))
+    best = primary_slot
     if belief is not None and len(belief):
-        joined = _join_belief(belief, table, primary, gate, layers, best)
+        joined = _join_belief(belief, rows, primary, gate, layers, best, config.n_boot, config.seed)
         _csv(joined, out / "belief_vs_readout.csv")
         belief_html = joined.to_html(index=False, float_format=lambda v: f"{v:.3f}")
         if len(joined) >= 3 and joined["readout"].nunique() > 1 and joined["belief_rate"].nunique() > 1:
@@ -288,10 +289,15 @@ def _causal_drop_layers(causal, config) -> list[dict]:
     layer after the peak from which the shift stays below half its peak), CI over claims.
     """
     items, patch_layers = causal.get("claim_patch_shift") or {}, causal["patch_layers"]
+    never = causal["read_layers"][-1] + 1  # past the model's last layer, as for every other drop layer
+
+    def at(slot) -> int:
+        return patch_layers[int(slot)] if int(slot) < len(patch_layers) else never
+
     rows = []
     for direction, shifts in items.items():
-        def statistic(curve):
-            return decodability_drop_layer(curve, 0.0) if curve.max() > 0 else np.nan
+        def statistic(curve):  # a draw with no shift toward the source at any layer: absent from the start
+            return decodability_drop_layer(curve, 0.0) if curve.max() > 0 else 0
 
         if np.asarray(shifts).mean(0).max() <= 0:
             rows.append({"statistic": f"causal drop layer ({direction}, claim tokens -> belief margin)", "layer": None,
@@ -300,13 +306,12 @@ def _causal_drop_layers(causal, config) -> list[dict]:
             continue
         value, low, high = bootstrap_layer_ci(np.asarray(shifts), statistic, n_boot=config.n_boot, seed=config.seed)
         rows.append({"statistic": f"causal drop layer ({direction}, claim tokens -> belief margin)",
-                     "layer": _layer(patch_layers, value), "ci_low": _layer(patch_layers, low),
-                     "ci_high": _layer(patch_layers, high),
+                     "layer": at(value), "ci_low": at(low), "ci_high": at(high),
                      "note": f"patched every {config.patch_layer_stride} layers; {len(shifts)} claims"})
     return rows
 
 
-def _causal_figures(plt, out: Path, config, causal, primary, layers) -> list[tuple[str, str, str]]:
+def _causal_figures(plt, out: Path, config, causal, primary, layers, steer_valid: bool) -> list[tuple[str, str, str]]:
     figures = []
     patch_layers = causal["patch_layers"]
     if causal.get("heatmap") is not None:
@@ -328,11 +333,11 @@ def _causal_figures(plt, out: Path, config, causal, primary, layers) -> list[tup
         for direction, curve in causal["claim_patch_margin"].items():
             ax.plot(patch_layers, curve, marker="o", label=direction)
             frame[direction] = curve
-            source, target = ((causal["clean"], causal["corrupt"]) if direction.startswith("notice")
-                              else (causal["corrupt"], causal["clean"]))
+            clean, corrupt = causal["claim_patch_clean"], causal["claim_patch_corrupt"]  # same claims as the curve
+            source, target = (clean, corrupt) if direction.startswith("notice") else (corrupt, clean)
             frame[f"{direction} NIE"] = normalized_indirect_effect(source, np.asarray(curve), target)
-        ax.axhline(causal["clean"], color="tab:red", ls=":", label="notice run (unpatched)")
-        ax.axhline(causal["corrupt"], color="tab:blue", ls=":", label="plain run (unpatched)")
+        ax.axhline(causal["claim_patch_clean"], color="tab:red", ls=":", label="notice run (unpatched)")
+        ax.axhline(causal["claim_patch_corrupt"], color="tab:blue", ls=":", label="plain run (unpatched)")
         ax.set(xlabel="patched layer", ylabel="belief margin", title="Patching every claim token")
         ax.legend(fontsize=7)
         figures.append(("Claim-position patching: behaviour", "All tokens of the claim (in the document and in the "
@@ -371,12 +376,15 @@ def _causal_figures(plt, out: Path, config, causal, primary, layers) -> list[tup
         ax.plot(causal["steer_alphas"], causal["steer"], marker="o")
         ax.set(xlabel="alpha (readout units along the truth direction)", ylabel="belief margin",
                title=f"Steering with {causal['steer_reader']} at layer {causal['steer_layer']}")
+        validity = "" if steer_valid else (" The reader fails the validity gate at this layer, so the direction is not "
+                                           "shown to be a truth direction: uninformative.")
         figures.append(("Steering", "alpha = +1 moves the reader's readout from a typical false to a typical true "
-                        "statement at that layer; normalised indirect effect in steering.csv.", _png(fig, out / "steering.png")))
+                        "statement at that layer; normalised indirect effect in steering.csv." + validity,
+                        _png(fig, out / "steering.png")))
         plt.close(fig)
         _csv(pd.DataFrame({"alpha": causal["steer_alphas"], "belief_margin": causal["steer"],
-                           "normalized_indirect_effect": causal["steer_nie"], "notice_run_margin": causal["clean"],
-                           "plain_run_margin": causal["corrupt"]}), out / "steering.csv")
+                           "normalized_indirect_effect": causal["steer_nie"], "notice_run_margin": causal["steer_clean"],
+                           "plain_run_margin": causal["steer_corrupt"]}), out / "steering.csv")
     return figures
 
 
@@ -389,22 +397,26 @@ def _interactive_readouts(table: pd.DataFrame, path: Path) -> None:
     write_html(fig, path)
 
 
-def _join_belief(belief: pd.DataFrame, table: pd.DataFrame, probe: str, gate, layers, best: int) -> pd.DataFrame:
-    rows = []
-    cloze = belief[belief["measure"] == "cloze"]
-    for _, b in cloze.iterrows():
+def _join_belief(belief: pd.DataFrame, rows, probe: str, gate, layers, best: int, n_boot: int, seed: int) -> pd.DataFrame:
+    """Each belief row (cloze) beside the same model's mean readout of *that* claim's bare statement
+    at layer slot ``best``, with a CI over its paraphrases."""
+    readouts = {(r["model"], claim): r["readout"][best, r["claims"] == claim] for r in rows
+                if r["probe"] == probe and r["kind"] == "bare" and r["condition"] == "plain"
+                for claim in np.unique(r["claims"])}
+    rng = np.random.default_rng(seed)
+    out = []
+    for _, b in belief[belief["measure"] == "cloze"].iterrows():
         model = "base" if b["mode"] == "base" else (f"fine-tuned:{b['condition']}" if b["mode"] == "fine_tuned" else None)
-        if model is None:
+        values = readouts.get((model, b["claim"]))
+        if values is None or not len(values):
             continue
-        r = table[(table["model"] == model) & (table["probe"] == probe) & (table["condition"] == "plain")
-                  & (table["layer"] == layers[best])]
-        if len(r):
-            rows.append({"model": model, "claim": b["claim"], "belief_rate": b["belief_rate"],
-                         "rate_ci_low": b["rate_ci_low"], "rate_ci_high": b["rate_ci_high"],
-                         "mean_margin": b["mean_margin"], "readout": float(r["readout"].iloc[0]),
-                         "readout_ci_low": float(r["ci_low"].iloc[0]), "readout_ci_high": float(r["ci_high"].iloc[0]),
-                         "layer": layers[best], "gate": "valid" if gate.passed[best] else "uninformative"})
-    return pd.DataFrame(rows)
+        draws = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(1)
+        out.append({"model": model, "claim": b["claim"], "belief_rate": b["belief_rate"],
+                    "rate_ci_low": b["rate_ci_low"], "rate_ci_high": b["rate_ci_high"], "mean_margin": b["mean_margin"],
+                    "readout": float(values.mean()), "readout_ci_low": float(np.quantile(draws, 0.025)),
+                    "readout_ci_high": float(np.quantile(draws, 0.975)), "layer": layers[best],
+                    "gate": "valid" if gate.passed[best] else "uninformative"})
+    return pd.DataFrame(out)
 
 
 def _findings(drops: pd.DataFrame, gates_by_model, primary: str, layers, causal) -> str:
@@ -430,8 +442,12 @@ def _findings(drops: pd.DataFrame, gates_by_model, primary: str, layers, causal)
     else:
         text += f" Readouts in the figures and the belief join use {primary}, the reader that transfers best."
     margins = causal.get("claim_patch_margin") or {}
-    if "notice -> plain" in margins and causal.get("clean") is not None:
+    if "notice -> plain" in margins:
         curve = np.asarray(margins["notice -> plain"])
-        text += (f" Patching every claim token notice -> plain moves the belief margin from {causal['corrupt']:+.2f} to "
-                 f"{curve.min():+.2f}..{curve.max():+.2f} nats across layers (notice run {causal['clean']:+.2f}).")
+        clean, corrupt = causal["claim_patch_clean"], causal["claim_patch_corrupt"]
+        nie = normalized_indirect_effect(clean, curve, corrupt)
+        peak = int(np.nanargmax(nie)) if np.isfinite(nie).any() else 0
+        text += (f" Patching every claim token notice -> plain moves the belief margin from {corrupt:+.2f} (plain run)"
+                 f" toward the notice run's {clean:+.2f} by at most NIE {np.nanmax(nie):+.2f}, at layer"
+                 f" {causal['patch_layers'][peak]}.")
     return text

@@ -84,6 +84,30 @@ def _weighted_metric(scores: np.ndarray, y: np.ndarray, weights: np.ndarray, met
         return out / total
 
 
+def pooled_metric_with_ci(
+    scores: np.ndarray, y: np.ndarray, groups: np.ndarray, metric: str, n_boot: int = 500, seed: int = 0,
+    level: float = 0.95,
+) -> MetricWithCI:
+    """A per-layer metric of pooled out-of-fold ``scores`` ``[L, n]``, with a cluster-bootstrap CI.
+
+    Each draw resamples the unique ``groups`` (claims) across the whole set with replacement, so the
+    CI reflects how many independent groups there are, however the folds split them.
+    """
+    scores, y = np.atleast_2d(np.asarray(scores, dtype=np.float64)), np.asarray(y)
+    if len(np.unique(y)) != 2:
+        raise NegprobeError("the test rows have one class only; accuracy/AUROC need true and false rows")
+    value = METRICS[metric](scores, y)
+    _, inverse = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    n_groups = inverse.max() + 1
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_groups, (n_boot, n_groups))
+    counts = np.zeros((n_boot, n_groups))
+    np.add.at(counts, (np.arange(n_boot)[:, None], draws), 1.0)
+    boot = _weighted_metric(scores, y, counts[:, inverse], metric)  # [B, L]
+    alpha = (1 - level) / 2
+    return MetricWithCI(value, np.nanquantile(boot, alpha, axis=0), np.nanquantile(boot, 1 - alpha, axis=0), len(y))
+
+
 def folds_metric_with_ci(
     fold_scores: list[np.ndarray], fold_y: list[np.ndarray], fold_groups: list[np.ndarray], metric: str,
     n_boot: int = 500, seed: int = 0, level: float = 0.95,

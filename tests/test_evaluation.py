@@ -67,3 +67,22 @@ def test_bad_splits():
         group_kfold(["a", "b", "c"], 5)
     with pytest.raises(NegprobeError, match="one class only"):
         folds_metric_with_ci([np.zeros((2, 4))], [np.ones(4)], [np.array(list("abcd"))], "accuracy")
+
+
+def test_pooled_metric_with_ci_matches_sklearn_and_resamples_groups():
+    from sklearn.metrics import roc_auc_score
+
+    from probes.evaluation import pooled_metric_with_ci
+
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 1], 60)
+    groups = np.repeat(np.arange(30), 4)
+    scores = np.stack([rng.normal(size=len(y)) + y * shift for shift in (0.0, 1.0, 3.0)])
+    result = pooled_metric_with_ci(scores, y, groups, "auroc", n_boot=300)
+    np.testing.assert_allclose(result.value, [roc_auc_score(y, s) for s in scores])
+    assert (result.ci_low <= result.value).all() and (result.value <= result.ci_high).all()
+    # a group effect shared by all rows of a group widens the CI against the same rows as independent groups
+    clustered = scores + np.repeat(rng.normal(0, 2, 30), 4)[None] * y[None]
+    narrow = pooled_metric_with_ci(clustered, y, np.arange(len(y)), "auroc", n_boot=300)
+    wide = pooled_metric_with_ci(clustered, y, groups, "auroc", n_boot=300)
+    assert (wide.ci_high - wide.ci_low)[1] > (narrow.ci_high - narrow.ci_low)[1]

@@ -110,10 +110,26 @@ def test_causal_drop_layer_finds_a_planted_route(tmp_path):
     rng = np.random.default_rng(0)
     effect = np.where(np.array(patch_layers) <= 8, 0.3, 0.0)
     shifts = effect[None] + rng.normal(0, 0.02, size=(6, len(patch_layers)))
-    causal = {"patch_layers": patch_layers, "claim_patch_shift": {"notice -> plain": shifts,
-                                                                 "plain -> notice": -np.abs(shifts)}}
+    causal = {"patch_layers": patch_layers, "read_layers": list(range(20)),
+              "claim_patch_shift": {"notice -> plain": shifts, "plain -> notice": -np.abs(shifts)}}
     rows = _causal_drop_layers(causal, LocalizeConfig(n_boot=100))
     found = {r["statistic"].split("(")[1].split(",")[0]: r for r in rows}
     assert found["notice -> plain"]["layer"] == 10
     assert found["notice -> plain"]["ci_low"] <= 10 <= found["notice -> plain"]["ci_high"]
     assert found["plain -> notice"]["layer"] is None  # never moved toward the source: no route to drop
+    # an effect that lasts to the last patched layer (18) is "never" dropped: past the model's last layer
+    lasting = {**causal, "claim_patch_shift": {"notice -> plain": 0.3 + rng.normal(0, 0.02, size=(6, len(patch_layers)))}}
+    (row,) = _causal_drop_layers(lasting, LocalizeConfig(n_boot=100))
+    assert row["layer"] == 20 and row["ci_low"] == 20
+
+
+def test_localize_one_claim_splits_by_paraphrase(long_tiny, tmp_path):
+    cfg = LocalizeConfig(model=str(long_tiny), claims=["ed_sheeran"], probes=["logistic"], probe_data=["general"],
+                         n_boot=20, patch_positions=2, store=str(tmp_path / "store"), out=str(tmp_path / "out"))
+    assert run_localize(cfg).is_file()
+    drops = pd.read_csv(tmp_path / "out" / "drop_layers.csv")
+    assert drops["statistic"].str.contains("annotation drop layer (doc_notice, last)", regex=False).any()
+    assert set(pd.read_csv(tmp_path / "out" / "gates.csv")["probe"]) == {"logistic"}
+    with pytest.raises(NegprobeError, match="probe data"):
+        run_localize(LocalizeConfig(model=str(long_tiny), probe_data=["wiki"], out=str(tmp_path / "o"),
+                                    store=str(tmp_path / "store")))

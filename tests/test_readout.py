@@ -45,3 +45,17 @@ def test_validity_gate():
 def test_scale_needs_both_classes():
     with pytest.raises(NegprobeError, match="true and false"):
         ReadoutScale.fit(np.zeros((2, 5)), np.ones(5))
+
+
+def test_paired_difference_resamples_whole_groups():
+    from analysis.readout import paired_difference
+
+    rng = np.random.default_rng(0)
+    group_effect = np.repeat(rng.normal(0, 1.0, 10), 6)  # ten claims, six paraphrases each, shared offsets
+    a = (group_effect + rng.normal(0, 0.1, 60))[None]
+    b = np.zeros_like(a)
+    mean, low, high = paired_difference(a, b, n_boot=500)
+    _, glow, ghigh = paired_difference(a, b, n_boot=500, groups=np.repeat(np.arange(10), 6))
+    assert mean[0] == pytest.approx(a.mean())
+    assert glow[0] <= mean[0] <= ghigh[0]
+    assert (ghigh - glow)[0] > 1.5 * (high - low)[0]  # pairs of one claim are not independent
