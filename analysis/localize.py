@@ -40,7 +40,6 @@ ANNOTATIONS = {  # claims-dataset condition -> what annotates it
     "sentence_annotation": "sentence annotation", "local_negation": "local negation",
 }
 ANNOTATION_POSITIONS = {"claim_last": "the claim's last token", "last": "the prompt's last token"}
-IN_CONTEXT = ["in_context_plain", "in_context_notice", "in_context_dense", "in_context_local"]
 
 
 @dataclass

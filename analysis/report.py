@@ -25,10 +25,8 @@ from .patching import normalized_indirect_effect
 from .plots import pyplot, write_html
 from .readout import inversion_rate, paired_difference
 
-READOUT_CONDITIONS = ["plain", "true_counterpart", "local_negation", *(f"in_context_{c}" for c in
-                                                                      ("plain", "notice", "dense", "local"))]
 TRUTH = {"plain": 0, "true_counterpart": 1, "local_negation": 1, "in_context_plain": 0, "in_context_notice": 0,
-         "in_context_dense": 0, "in_context_local": 0}  # the truth of each condition's statement
+         "in_context_dense": 0, "in_context_local": 0}  # the truth of each readout condition's statement
 
 
 def _resampling_units(claims: np.ndarray) -> np.ndarray:
@@ -169,7 +167,7 @@ def write_report(out: Path, config, base, rows, gates_by_model, readers, primary
     labels = list(gates)
     fig, axes = plt.subplots(len(labels), 1, figsize=(8, 3.6 * len(labels)), squeeze=False, sharex=True)
     for ax, label in zip(axes[:, 0], labels):
-        sub = table[(table["probe"] == label) & table["condition"].isin(READOUT_CONDITIONS)]
+        sub = table[(table["probe"] == label) & table["condition"].isin(list(TRUTH))]
         for (model, cond), curve in sub.groupby(["model", "condition"], sort=False):
             own = gates_by_model.get(model, {}).get(label)  # refitted readers: their own model's gate
             passed = (own or gates[label]).passed

@@ -16,7 +16,7 @@ Every reader maps probe scores to the 0 (typical false) .. 1 (typical true) read
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -44,7 +44,6 @@ class TruthReader:
     fitted: dict[str, tuple[LinearProbe, ReadoutScale]]  # claim id (or EVERY_CLAIM) -> (probe, scale)
     heldout_auroc: np.ndarray | None = None  # [L]: AUROC on data the probe did not see
     heldout_what: str = ""
-    extra: dict = field(default_factory=dict)
 
     def covers(self, claim: str) -> bool:
         return claim in self.fitted or EVERY_CLAIM in self.fitted

@@ -143,26 +143,21 @@ def demo(
     every = [name for topic in topics for name in (topic, f"neg_{topic}")]
     cfg = SweepConfig(models=[model], train=[["cities", "neg_cities"], ["cities"]], test=every, probes=list(PROBES),
                       n_folds=folds, n_boot=200, out=str(out / "sweep"))
-    if _stage_done(out / "sweep", cfg):
-        console.print(f"[1/3] sweep: reusing {out / 'sweep'}")
-    else:
-        console.print("[1/3] sweep")
-        run_sweep(cfg)
-        _mark_done(out / "sweep", cfg)
+    _run_stage(out / "sweep" / STAGE_MARKER, cfg, "[1/3] sweep", lambda: run_sweep(cfg))
     console.print(f"      summary: {out / 'sweep' / 'summary.md'}  ({elapsed()})")
     if sweep_only:
         print(out.resolve())
         return
+
+    import hashlib
+
+    import pandas as pd
 
     from activations.finetune.belief_table import append_results, measure_belief
     from activations.finetune.train import TRAINING_CARD, FinetuneConfig, finetune as run_finetune
     from activations.models import load_model
 
     adapters = {}
-    belief_csv = out / "belief.csv"
-    rows = []
-    loaded = load_model(model)
-    rows.append(measure_belief(loaded, claim))
     for condition in ("positive", "dense", "local"):
         folder = out / "adapters" / f"{claim}-{condition}"
         if (folder / TRAINING_CARD).is_file():
@@ -170,42 +165,50 @@ def demo(
         else:
             console.print(f"[2/3] fine-tune {claim} / {condition}")
             run_finetune(FinetuneConfig(model=model, claim=claim, condition=condition, out=str(folder)))
+            console.print(f"      {condition}: fine-tuned ({elapsed()})")
         adapters[condition] = str(folder)
-        rows.append(measure_belief(load_model(model, adapter=folder), claim, condition=condition))
-        console.print(f"      {condition}: fine-tuned and belief measured ({elapsed()})")
-    import pandas as pd
 
-    belief_table = pd.concat(rows, ignore_index=True)
-    if belief_csv.exists():
-        belief_csv.unlink()
-    append_results(belief_table, belief_csv)
-    for _, r in belief_table.iterrows():
+    belief_csv = out / "belief.csv"
+    # the belief table is keyed by the adapters' training cards, so a retrained adapter is measured again
+    belief_key = {"model": model, "claim": claim, "csv": str(belief_csv), "adapters": {
+        condition: hashlib.sha256((Path(folder) / TRAINING_CARD).read_bytes()).hexdigest()
+        for condition, folder in adapters.items()}}
+
+    def measure() -> None:
+        rows = [measure_belief(load_model(model), claim)]
+        rows += [measure_belief(load_model(model, adapter=folder), claim, condition=condition)
+                 for condition, folder in adapters.items()]
+        if belief_csv.exists():
+            belief_csv.unlink()
+        append_results(pd.concat(rows, ignore_index=True), belief_csv)
+
+    _run_stage(out / ".negprobe-belief.json", belief_key, "[2/3] belief", measure, needs=belief_csv)
+    for _, r in pd.read_csv(belief_csv, keep_default_na=False).iterrows():
         console.print(f"      belief {r['mode']:10s} {r['condition']:9s} {r['measure']:9s} rate {r['belief_rate']:.2f}"
                       f" [{r['rate_ci_low']:.2f}, {r['rate_ci_high']:.2f}]  margin {r['mean_margin']:+.2f} nats")
     lcfg = LocalizeConfig(model=model, adapters=adapters, belief_csv=str(belief_csv), out=str(out / "localize"))
-    if _stage_done(out / "localize", lcfg):
-        console.print(f"[3/3] localize: reusing {out / 'localize'}")
-    else:
-        console.print("[3/3] localize")
-        run_localize(lcfg)
-        _mark_done(out / "localize", lcfg)
+    _run_stage(out / "localize" / STAGE_MARKER, lcfg, "[3/3] localize", lambda: run_localize(lcfg))
     console.print(f"      report: {out / 'localize' / 'report.html'}  (total {elapsed()})")
     print(out.resolve())
 
 
-def _stage_done(folder: Path, config) -> bool:
+STAGE_MARKER = ".negprobe-stage.json"
+
+
+def _run_stage(marker: Path, config, title: str, run, needs: Optional[Path] = None) -> None:
+    """Run one demo stage unless ``marker`` records a finished run with the same ``config``
+    (a dataclass or a dict) and the output ``needs`` (if given) is still there."""
     import dataclasses
     import json
 
-    marker = folder / ".negprobe-stage.json"
-    return marker.is_file() and marker.read_text() == json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
-
-
-def _mark_done(folder: Path, config) -> None:
-    import dataclasses
-    import json
-
-    (folder / ".negprobe-stage.json").write_text(json.dumps(dataclasses.asdict(config), sort_keys=True, default=str))
+    key = json.dumps(config if isinstance(config, dict) else dataclasses.asdict(config), sort_keys=True, default=str)
+    if marker.is_file() and marker.read_text() == key and (needs is None or needs.is_file()):
+        console.print(f"{title}: reusing {marker.parent if needs is None else needs}")
+        return
+    console.print(title)
+    run()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(key)
 
 
 @app.command()

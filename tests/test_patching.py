@@ -147,7 +147,7 @@ def test_patched_residuals_follow_the_source_after_the_patch(tiny):
             reference = source_cache if layer >= patched_at else target_cache
             torch.testing.assert_close(out[i, layer], reference[layer, rows], atol=1e-5, rtol=1e-5)
     # patching one aligned token changes only later tokens of the target
-    src2, tgt2 = _ids(tiny, ANNOTATED), _ids(tiny, PLAIN)
+    tgt2 = _ids(tiny, PLAIN)
     one = patched_residuals(tiny, ANNOTATED, PLAIN, [-3], [-3], [-4, -1], [1], read_layers=[1, 2])
     plain_cache = cache_residuals(tiny, tgt2)[:, 0]
     torch.testing.assert_close(one[0, :, 0], plain_cache[[1, 2], tgt2.shape[1] - 4], atol=1e-6, rtol=1e-6)
