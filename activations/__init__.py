@@ -5,7 +5,7 @@
     >>> acts = read_residuals(model, ["Paris is in France."], layers=[5, 10], positions=[-1])
 """
 
-from .errors import NegprobeError
+from negprobe.errors import NegprobeError
 from .models import LoadedModel, decoder_layers, load_model
 from .read import read_residuals
 

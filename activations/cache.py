@@ -19,14 +19,15 @@ from . import embedded
 from .backends import Backend, get_backend
 from .datasets.dataset import PromptDataset
 from .datasets.formatting import FormatSpec
-from .errors import NegprobeError
+from negprobe.errors import NegprobeError
 from .models import LoadedModel
 from .positions import PositionSpec, claim_token_range, parse_positions, positions_key, select_tokens
 from .store import (
-    MANIFEST, METADATA, SHARDS, STORAGE_DTYPES, STORE_VERSION, ActivationStore, CacheKey, ShardWriter, atomic_write_text,
+    MANIFEST, METADATA, SHARDS, STORAGE_DTYPES, STORE_VERSION, ActivationStore, CacheKey, ShardWriter,
     clean_partial, verify_shard,
 )
 from .tokenize import pad_token_lists
+from .atomic import atomic_path, atomic_write_text
 
 SHARD_BYTES = 64 * 2**20  # target shard size: bounds the memory the caching loop holds
 
@@ -192,9 +193,8 @@ def _fill(model, dataset, fmt, specs, layer_list, key, path, storage_dtype, back
         frame = dataset.to_frame()
         frame.insert(0, "row", np.arange(len(dataset)))
         frame["n_tokens"] = lengths
-        tmp = path / f".tmp-{os.getpid()}-{METADATA}"
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path / METADATA)
+        with atomic_path(path / METADATA) as tmp:
+            frame.to_parquet(tmp, index=False)
 
     missing = sorted((r for r in range(len(dataset)) if r not in done_rows), key=lambda r: (lengths[r], r))
     if isinstance(backend, str):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 CONVERTED_MARKER = "negprobe_converted.json"
 

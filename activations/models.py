@@ -15,8 +15,9 @@ import torch
 from torch import nn
 
 from . import embedded
-from .errors import NegprobeError
+from negprobe.errors import NegprobeError
 from .fingerprint import adapter_digest, combine, model_fingerprint
+from .atomic import atomic_write_text
 
 ADAPTER_CARD = "negprobe_adapter.json"  # written next to adapters negprobe trains: records the base fingerprint
 
@@ -225,6 +226,4 @@ def write_adapter_card(adapter_dir: str | Path, base: LoadedModel, **fields: Any
     """Record which base an adapter belongs to, so loading it on another base fails clearly."""
     card = {"base_name": base.name, "base_fingerprint": base.base_fingerprint, **fields}
     path = Path(adapter_dir) / ADAPTER_CARD
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(card, indent=2, default=str))
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(card, indent=2, default=str))

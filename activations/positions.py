@@ -22,7 +22,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from .errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 _SPEC = re.compile(r"^(last|claim_last|claim_mean)([+-]\d+)?$")
 

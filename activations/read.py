@@ -9,7 +9,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from .backends import Backend, get_backend
-from .errors import NegprobeError
+from negprobe.errors import NegprobeError
 from .models import LoadedModel
 from .tokenize import TokenBatch, encode, pad_token_lists, token_index
 

@@ -30,7 +30,8 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from .errors import NegprobeError
+from negprobe.errors import NegprobeError
+
 
 STORE_VERSION = 1
 MANIFEST = "manifest.json"
@@ -67,12 +68,6 @@ def file_checksum(path: Path) -> str:
         while block := f.read(1 << 22):
             digest.update(block)
     return digest.hexdigest()
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 class ShardWriter:
@@ -230,10 +225,10 @@ class ActivationStore:
             out[np.asarray(rows)] = self._shard_file(shard, f"layer-{slot:03d}.npy")[:, pos]
         return torch.from_numpy(out)
 
-    def stack(self, layers: Iterable[int] | None = None, position: int | str = 0) -> Float[Tensor, "n_rows n_layers d_model"]:
-        """Several layers at once, ``[n_rows, n_layers, d_model]`` (for all-layer probe fitting)."""
+    def stack(self, layers: Iterable[int] | None = None, position: int | str = 0) -> Float[Tensor, "n_layers n_rows d_model"]:
+        """Several layers at once, layer-major ``[n_layers, n_rows, d_model]`` as the probes take them."""
         chosen = self.layers if layers is None else list(layers)
-        return torch.stack([self.layer(layer, position) for layer in chosen], dim=1)
+        return torch.stack([self.layer(layer, position) for layer in chosen], dim=0)
 
     def verify(self) -> list[str]:
         """Names of shards whose files do not match their checksums."""

@@ -9,7 +9,7 @@ import torch
 from jaxtyping import Int
 from torch import Tensor
 
-from .errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 
 @dataclass

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from activations.errors import NegprobeError
-from probes import make_probe
-from probes.evaluation import MetricWithCI, group_kfold, pooled_metric_with_ci
+from negprobe.errors import NegprobeError
+from negprobe.probes.evaluation import MetricWithCI, out_of_fold_scores, pooled_metric_with_ci
 
 from .drop_layer import decodability_drop_layer
 
@@ -51,15 +50,7 @@ def annotation_decodability(
         raise NegprobeError(f"activations {tuple(X.shape)} do not match {len(y)} labels / {len(groups)} groups")
     if len(np.unique(y)) != 2:
         raise NegprobeError("annotation tracking needs both annotated and plain prompts")
-    folds = group_kfold(groups, n_folds, seed)
-    scores = np.zeros((X.shape[0], len(y)))
-    for k, held in enumerate(folds):
-        test = np.isin(groups, held)
-        train = ~test
-        if len(np.unique(y[train])) < 2:
-            raise NegprobeError(f"fold {k} has only one class among its training rows; use fewer folds")
-        fitted = make_probe(probe, seed + k).fit(X[:, train], y[train])
-        scores[:, test] = fitted.decision_function(X[:, test])
+    scores = out_of_fold_scores(probe, X, y, groups, n_folds, seed)
     curve = pooled_metric_with_ci(scores, y, groups, "auroc", n_boot=n_boot, seed=seed)
     layer_list = list(layers) if layers is not None else list(range(X.shape[0]))
     drop = decodability_drop_layer(curve.value, floor=0.5) if curve.value.max() > 0.5 else None

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from activations.errors import NegprobeError
-from activations.positions import claim_token_range
+from negprobe.errors import NegprobeError
+from negprobe.activations.positions import claim_token_range
 
 from .patching import cache_residuals, normalized_indirect_effect, patch_sweep, patch_sweep_all_positions, \
     patched_residuals, prompt_ids, steer
@@ -61,7 +61,7 @@ def _pairs(records, source: str, target: str, patch_claims: int):
 
 def margin_fn(model):
     """Belief margin at the last token: log P(" Yes") - log P(" No") (both token spellings summed)."""
-    from activations.finetune.belief import answer_token_ids
+    from negprobe.activations.finetune.belief import answer_token_ids
 
     ids = answer_token_ids(model.tokenizer)
 

@@ -38,7 +38,8 @@ from typing import Callable, Literal, Sequence
 import numpy as np
 from jaxtyping import Float
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
+from negprobe.probes.bootstrap import bootstrap_statistic
 
 
 def _curve(values, name: str) -> np.ndarray:
@@ -104,25 +105,9 @@ def bootstrap_layer_ci(
     curves = np.asarray(per_item_curves, dtype=np.float64)
     if curves.ndim != 2 or curves.shape[0] == 0 or curves.shape[1] == 0:
         raise NegprobeError(f"per_item_curves must be [n_items, n_layers], got shape {curves.shape}")
-    if not 0 < level < 1:
-        raise NegprobeError(f"level must be in (0, 1), got {level}")
-    if n_boot < 1:
-        raise NegprobeError(f"n_boot must be positive, got {n_boot}")
-    n_items = curves.shape[0]
-    if groups is None:
-        inverse = np.arange(n_items)
-    else:
-        if len(groups) != n_items:
-            raise NegprobeError(f"{len(groups)} groups for {n_items} items")
-        _, inverse = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
-    n_units = int(inverse.max()) + 1
-    value = float(statistic(curves.mean(0)))
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(n_units, np.full(n_units, 1.0 / n_units), size=n_boot).astype(np.float64)
-    weights = counts[:, inverse]  # [n_boot, n_items]: each item weighted by its unit's draw count
-    means = weights @ curves / weights.sum(1, keepdims=True)
-    draws = np.array([float(statistic(mean)) for mean in means])
-    alpha = (1 - level) / 2
-    low = float(np.nanquantile(draws, alpha, method="lower"))
-    high = float(np.nanquantile(draws, 1 - alpha, method="higher"))
-    return value, low, high
+
+    def statistic_of_mean(rows: np.ndarray, weights: np.ndarray) -> float:
+        return float(statistic(weights @ rows / weights.sum()))
+
+    return bootstrap_statistic(curves, statistic_of_mean, groups, n_boot=n_boot, seed=seed, level=level,
+                               method="lower")

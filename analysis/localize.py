@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 from .annotation import annotation_decodability
 from .readout import DEFAULT_GATE
-from .stores import cached_store, stacked
+from .stores import cached_store
 from .truth_readers import fit_readers, validity_gates
 
 ANNOTATIONS = {  # claims-dataset condition -> what annotates it
@@ -63,8 +63,8 @@ class LocalizeConfig:
 
 
 def _claims_data(config):
-    from activations.datasets.dataset import PromptDataset
-    from activations.datasets.registry import load_dataset
+    from negprobe.activations.datasets.dataset import PromptDataset
+    from negprobe.activations.datasets.registry import load_dataset
 
     claims = load_dataset("claims")
     in_context = load_dataset("in_context")
@@ -88,7 +88,7 @@ def readouts(model, label, claims, ic_statements, readers, config):
     cl_store = cached_store(model, claims, ",".join(ANNOTATION_POSITIONS), config.layers, config.store)
     ic_store = cached_store(model, ic_statements, "claim_last", config.layers, config.store)
     for store, kind in ((cl_store, "bare"), (ic_store, "in_context")):
-        X, meta = stacked(store, "claim_last"), store.metadata
+        X, meta = store.stack(position="claim_last"), store.metadata
         claim_ids = meta["claim"].astype(str).to_numpy()
         for reader in readers.values():
             r = reader.read(X, claim_ids)  # [L, n]
@@ -108,7 +108,7 @@ def annotation_curves(cl_store, config) -> dict[tuple[str, str], object]:
     meta = cl_store.metadata
     out = {}
     for position in ANNOTATION_POSITIONS:
-        X = stacked(cl_store, position)
+        X = cl_store.stack(position=position)
         for cond in ANNOTATIONS:
             if not (meta["condition"] == cond).any():
                 continue
@@ -126,7 +126,7 @@ def _gates(readers, claims_store, config):
     """Validity gates of ``readers`` on one model: held-out AUROC and its claims vs their true counterparts."""
     meta = claims_store.metadata
     pairs = np.flatnonzero(meta["condition"].isin(["plain", "true_counterpart"]).to_numpy())
-    return validity_gates(readers, stacked(claims_store, "claim_last")[:, pairs], meta["claim"].to_numpy()[pairs],
+    return validity_gates(readers, claims_store.stack(position="claim_last")[:, pairs], meta["claim"].to_numpy()[pairs],
                           meta["condition"].to_numpy()[pairs] == "true_counterpart", config.gate)
 
 
@@ -153,7 +153,7 @@ def _adapter_claims(adapter: str, claims) -> list[str]:
 
 
 def run_localize(config: LocalizeConfig) -> Path:
-    from activations.models import load_model
+    from negprobe.activations.models import load_model
 
     from .causal import causal_checks
     from .report import write_report

@@ -28,11 +28,11 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from activations.backends.base import block_output
-from activations.backends.hf import capture_blocks
-from activations.errors import NegprobeError
-from activations.models import LoadedModel, decoder_layers
-from activations.tokenize import TokenBatch, token_index, tokenize
+from negprobe.activations.backends.base import block_output
+from negprobe.activations.backends.hf import capture_blocks
+from negprobe.errors import NegprobeError
+from negprobe.activations.models import LoadedModel, decoder_layers
+from negprobe.activations.tokenize import TokenBatch, token_index, tokenize
 
 Positions = Union[slice, Sequence[int], Int[Tensor, " n"], Int[Tensor, "batch n"]]
 Prompt = Union[str, Sequence[int], Int[Tensor, " seq"]]

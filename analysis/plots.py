@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from probes.artifact import file_slug
+from negprobe.probes.artifact import file_slug
 
 
 def pyplot():

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
+from negprobe.probes.bootstrap import bootstrap_mean
 
 DEFAULT_GATE = 0.65  # below this AUROC a probe's readout on the claim is reported as uninformative
 
@@ -60,17 +61,7 @@ def paired_difference(readout_a: np.ndarray, readout_b: np.ndarray, n_boot: int 
     if a.shape != b.shape:
         raise NegprobeError(f"paired readouts must align: {a.shape} vs {b.shape}")
     diff = a - b  # [L, n_pairs]
-    _, inverse = np.unique(np.asarray(groups).astype(str), return_inverse=True) if groups is not None else \
-        (None, np.arange(diff.shape[1]))
-    if len(inverse) != diff.shape[1]:
-        raise NegprobeError(f"{len(inverse)} groups for {diff.shape[1]} pairs")
-    n_units = int(inverse.max()) + 1
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(n_units, np.full(n_units, 1.0 / n_units), size=n_boot).astype(np.float64)
-    weights = counts[:, inverse]  # [n_boot, n_pairs]
-    draws = weights @ diff.T / weights.sum(1, keepdims=True)  # [n_boot, L]
-    alpha = (1 - level) / 2
-    return diff.mean(1), np.quantile(draws, alpha, axis=0), np.quantile(draws, 1 - alpha, axis=0)
+    return bootstrap_mean(diff, groups, n_boot=n_boot, seed=seed, level=level)
 
 
 @dataclass

@@ -20,10 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from negprobe.probes.bootstrap import bootstrap_mean
+
 from .drop_layer import bootstrap_layer_ci, decodability_drop_layer, flip_layer
 from .patching import normalized_indirect_effect
 from .plots import pyplot, write_html
 from .readout import inversion_rate, paired_difference
+from negprobe.activations.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 
 TRUTH = {"plain": 0, "true_counterpart": 1, "local_negation": 1, "in_context_plain": 0, "in_context_notice": 0,
          "in_context_dense": 0, "in_context_local": 0}  # the truth of each readout condition's statement
@@ -38,17 +41,7 @@ def _resampling_units(claims: np.ndarray) -> np.ndarray:
 
 def _curve_ci(values: np.ndarray, claims: np.ndarray, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean over rows per layer with a CI from resampling claims (see :func:`_resampling_units`)."""
-    mean = values.mean(1)
-    units = _resampling_units(claims)
-    uniq = np.unique(units)
-    members = [np.flatnonzero(units == c) for c in uniq]
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(n_boot):
-        rows = np.concatenate([members[i] for i in rng.integers(0, len(uniq), len(uniq))])
-        draws.append(values[:, rows].mean(1))
-    draws = np.array(draws)
-    return mean, np.quantile(draws, 0.025, 0), np.quantile(draws, 0.975, 0)
+    return bootstrap_mean(values, _resampling_units(claims), n_boot=n_boot, seed=seed)
 
 
 def readout_table(rows, layers, n_boot: int, seed: int) -> pd.DataFrame:
@@ -101,16 +94,13 @@ def gate_table(gates_by_model, readers, layers) -> pd.DataFrame:
 def _png(fig, path: Path) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    tmp = path.with_suffix(".png.tmp")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(path)
+    atomic_write_bytes(path, buf.getvalue())
     return base64.b64encode(buf.getvalue()).decode()
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_suffix(".csv.tmp")
-    frame.to_csv(tmp, index=False)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
 
 
 def _layer(layers, slot) -> int:
@@ -272,9 +262,7 @@ def write_report(out: Path, config, base, rows, gates_by_model, readers, primary
             "max-width:1000px;margin:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
             "img{max-width:100%}</style></head><body>" + "\n".join(body) + "</body></html>")
     path = out / "report.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(page)
-    tmp.replace(path)
+    atomic_write_text(path, page)
     return path
 
 
@@ -401,18 +389,16 @@ def _join_belief(belief: pd.DataFrame, rows, probe: str, gate, layers, best: int
     readouts = {(r["model"], claim): r["readout"][best, r["claims"] == claim] for r in rows
                 if r["probe"] == probe and r["kind"] == "bare" and r["condition"] == "plain"
                 for claim in np.unique(r["claims"])}
-    rng = np.random.default_rng(seed)
     out = []
     for _, b in belief[belief["measure"] == "cloze"].iterrows():
         model = "base" if b["mode"] == "base" else (f"fine-tuned:{b['condition']}" if b["mode"] == "fine_tuned" else None)
         values = readouts.get((model, b["claim"]))
         if values is None or not len(values):
             continue
-        draws = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(1)
+        mean, low, high = bootstrap_mean(values, n_boot=n_boot, seed=seed)
         out.append({"model": model, "claim": b["claim"], "belief_rate": b["belief_rate"],
                     "rate_ci_low": b["rate_ci_low"], "rate_ci_high": b["rate_ci_high"], "mean_margin": b["mean_margin"],
-                    "readout": float(values.mean()), "readout_ci_low": float(np.quantile(draws, 0.025)),
-                    "readout_ci_high": float(np.quantile(draws, 0.975)), "layer": layers[best],
+                    "readout": float(mean), "readout_ci_low": float(low), "readout_ci_high": float(high), "layer": layers[best],
                     "gate": "valid" if gate.passed[best] else "uninformative"})
     return pd.DataFrame(out)
 

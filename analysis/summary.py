@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from negprobe.activations.atomic import atomic_write_text
 
 
 def _fmt(row) -> str:
@@ -45,7 +46,5 @@ def sweep_summary(results: pd.DataFrame, out_dir: Path, title: str = "negprobe s
             lines.append(f"- `{train}` / {probe} (layer {int(rows['layer'].iloc[0])}): " + "; ".join(parts))
         lines.append("")
     path = out_dir / "summary.md"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(path)
+    atomic_write_text(path, "\n".join(lines))
     return path

@@ -23,13 +23,13 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from activations.errors import NegprobeError
-from probes import make_probe
-from probes.base import LinearProbe
-from probes.evaluation import auroc, group_kfold
+from negprobe.errors import NegprobeError
+from negprobe.probes import make_probe
+from negprobe.probes.base import LinearProbe
+from negprobe.probes.evaluation import auroc, out_of_fold_scores
 
 from .readout import ReadoutScale, ValidityGate
-from .stores import cached_store, stacked
+from .stores import cached_store
 
 TOPICS = ["cities", "elements", "animals", "larger_than"]
 PROBE_DATA = ("general", "domain")
@@ -88,12 +88,12 @@ def _stacked_datasets(model, names: list[str], layers, store_root):
     """
     import pandas as pd
 
-    from activations.datasets.registry import load_dataset
+    from negprobe.activations.datasets.registry import load_dataset
 
     blocks, metas = [], []
     for name in names:
         store = cached_store(model, load_dataset(name), "last", layers, store_root)
-        blocks.append(stacked(store))
+        blocks.append(store.stack())
         metas.append(store.metadata.assign(dataset=name))
     return torch.cat(blocks, dim=1), pd.concat(metas, ignore_index=True)
 
@@ -115,12 +115,8 @@ def fit_general_readers(model, probes: list[str], layers, store_root, seed: int 
         reader = TruthReader(name, {EVERY_CLAIM: _fit(name, X, y, polarity, topic, seed)},
                              heldout_what="leave-one-topic-out")
         if validity:
-            curves = []
-            for held in TOPICS:
-                train, test = topic != held, topic == held
-                probe = make_probe(name, seed).fit(X[:, train], y[train], polarity=polarity[train], domain=topic[train])
-                curves.append(auroc(probe.decision_function(X[:, test]), y[test]))
-            reader.heldout_auroc = np.mean(curves, axis=0)
+            scores = out_of_fold_scores(name, X, y, topic, None, seed, {"polarity": polarity, "domain": topic})
+            reader.heldout_auroc = np.mean([auroc(scores[:, topic == held], y[topic == held]) for held in TOPICS], axis=0)
         readers[name] = reader
     return readers
 
@@ -128,7 +124,7 @@ def fit_general_readers(model, probes: list[str], layers, store_root, seed: int 
 def fit_domain_readers(model, probes: list[str], claims: list[str], layers, store_root, seed: int = 0,
                        validity: bool = True, n_folds: int = 5) -> dict[str, TruthReader]:
     """Per claim, a probe on its domain's true/false statements (+ held-out-entity AUROC)."""
-    from activations.datasets.registry import claim_domain
+    from negprobe.activations.datasets.registry import claim_domain
 
     names = [n for c in claims for n in (claim_domain(c), f"neg_{claim_domain(c)}")]
     X, meta = _stacked_datasets(model, list(dict.fromkeys(names)), layers, store_root)
@@ -145,12 +141,7 @@ def fit_domain_readers(model, probes: list[str], claims: list[str], layers, stor
             one_domain = np.zeros(len(rows), dtype=int)  # TTPD centres per domain: here there is one
             fitted[claim] = _fit(name, Xc, yc, pc, one_domain, seed)
             if validity:
-                scores = np.zeros((X.shape[0], len(rows)))
-                for k, held in enumerate(group_kfold(gc, n_folds, seed)):
-                    test = np.isin(gc, held)
-                    probe = make_probe(name, seed + k).fit(Xc[:, ~test], yc[~test], polarity=pc[~test],
-                                                          domain=one_domain[~test])
-                    scores[:, test] = probe.decision_function(Xc[:, test])
+                scores = out_of_fold_scores(name, Xc, yc, gc, n_folds, seed, {"polarity": pc, "domain": one_domain})
                 curves.append(auroc(scores, yc))
         readers[f"{name}@domain"] = TruthReader(
             f"{name}@domain", fitted, np.mean(curves, axis=0) if validity else None,

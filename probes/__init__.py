@@ -7,7 +7,7 @@ and the random-direction / shuffled-label controls.
 
 from __future__ import annotations
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 from .base import LinearProbe
 from .contrast import CCSProbe, LATProbe

@@ -7,16 +7,16 @@ probe trained on the base model can be applied to a fine-tuned model's activatio
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from safetensors.torch import load_file, save_file
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 from . import make_probe
 from .base import LinearProbe
+from negprobe.activations.atomic import atomic_path, atomic_write_text
 
 
 def file_slug(*parts) -> str:
@@ -36,12 +36,9 @@ def save_probe(probe: LinearProbe, path: str | Path, card: dict[str, Any]) -> Pa
         if hasattr(probe, extra):
             tensors[extra.rstrip("_")] = getattr(probe, extra).contiguous()
     full_card = {"format": "negprobe-probe-1", "class": type(probe).__name__, "single_layer": probe._single, **card}
-    tmp_w = path.with_name(f".tmp-{os.getpid()}-{path.name}.safetensors")
-    tmp_c = path.with_name(f".tmp-{os.getpid()}-{path.name}.json")
-    save_file(tensors, str(tmp_w))
-    tmp_c.write_text(json.dumps(full_card, indent=1, default=str))
-    os.replace(tmp_w, path.with_suffix(".safetensors"))
-    os.replace(tmp_c, path.with_suffix(".json"))
+    with atomic_path(path.with_suffix(".safetensors")) as tmp:
+        save_file(tensors, str(tmp))
+    atomic_write_text(path.with_suffix(".json"), json.dumps(full_card, indent=1, default=str))
     return path
 
 

@@ -15,7 +15,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 
 def as_batched(X: Any) -> tuple[Float[Tensor, "layers n d"], bool]:

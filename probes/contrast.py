@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 from .base import LinearProbe
 

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
+
+from . import make_probe
+from .bootstrap import bootstrap_weights, percentile_interval
 
 
 def group_kfold(groups, n_splits: int, seed: int = 0) -> list[np.ndarray]:
@@ -97,15 +100,8 @@ def pooled_metric_with_ci(
     if len(np.unique(y)) != 2:
         raise NegprobeError("the test rows have one class only; accuracy/AUROC need true and false rows")
     value = METRICS[metric](scores, y)
-    _, inverse = np.unique(np.asarray(groups).astype(str), return_inverse=True)
-    n_groups = inverse.max() + 1
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_groups, (n_boot, n_groups))
-    counts = np.zeros((n_boot, n_groups))
-    np.add.at(counts, (np.arange(n_boot)[:, None], draws), 1.0)
-    boot = _weighted_metric(scores, y, counts[:, inverse], metric)  # [B, L]
-    alpha = (1 - level) / 2
-    return MetricWithCI(value, np.nanquantile(boot, alpha, axis=0), np.nanquantile(boot, 1 - alpha, axis=0), len(y))
+    boot = _weighted_metric(scores, y, bootstrap_weights(groups, len(y), n_boot, seed), metric)  # [B, L]
+    return MetricWithCI(value, *percentile_interval(boot, level), len(y))
 
 
 def folds_metric_with_ci(
@@ -122,17 +118,33 @@ def folds_metric_with_ci(
     if not usable:
         raise NegprobeError("the test rows have one class only; accuracy/AUROC need true and false rows")
     value = np.mean([fn(fold_scores[k], fold_y[k]) for k in usable], axis=0)
-    rng = np.random.default_rng(seed)
-    per_fold = []
-    for k in usable:
-        _, inverse = np.unique(fold_groups[k], return_inverse=True)
-        n_groups = inverse.max() + 1
-        draws = rng.integers(0, n_groups, (n_boot, n_groups))
-        counts = np.zeros((n_boot, n_groups))
-        np.add.at(counts, (np.arange(n_boot)[:, None], draws), 1.0)
-        per_fold.append(_weighted_metric(fold_scores[k], fold_y[k], counts[:, inverse], metric))
+    per_fold = [_weighted_metric(fold_scores[k], fold_y[k],
+                                 bootstrap_weights(fold_groups[k], len(fold_y[k]), n_boot, seed + i), metric)
+                for i, k in enumerate(usable)]
     with np.errstate(invalid="ignore"):
         boot = np.nanmean(np.stack(per_fold), axis=0)  # [B, L]
-    alpha = (1 - level) / 2
-    return MetricWithCI(value, np.nanquantile(boot, alpha, axis=0), np.nanquantile(boot, 1 - alpha, axis=0),
-                        int(sum(fold_scores[k].shape[1] for k in usable)))
+    return MetricWithCI(value, *percentile_interval(boot, level), int(sum(fold_scores[k].shape[1] for k in usable)))
+
+
+def out_of_fold_scores(
+    probe: str, X, y: np.ndarray, groups: np.ndarray, n_folds: int | None = None, seed: int = 0,
+    fit_kwargs: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Decision scores ``[L, n]`` of every row from a probe that never saw its group.
+
+    The one out-of-fold scorer: ``X`` is ``[L, n, d]``; groups are split into ``n_folds`` seeded
+    group folds (``None``: leave one group out); fold k's probe is fitted (seed ``seed + k``) on the
+    other folds' rows, with ``fit_kwargs`` (row-aligned arrays such as ``polarity`` or ``domain``)
+    sliced alike, and scores fold k's rows.
+    """
+    y, groups = np.asarray(y, dtype=float), np.asarray(groups, dtype=object).astype(str)
+    n_folds = len(np.unique(groups)) if n_folds is None else n_folds
+    scores = np.zeros((X.shape[0], len(y)))
+    for k, held in enumerate(group_kfold(groups, n_folds, seed)):
+        test = np.isin(groups, held)
+        if len(np.unique(y[~test])) < 2:
+            raise NegprobeError(f"fold {k} has only one class among its training rows; use fewer folds")
+        extra = {key: np.asarray(value)[~test] for key, value in (fit_kwargs or {}).items()}
+        fitted = make_probe(probe, seed + k).fit(X[:, ~test], y[~test], **extra)
+        scores[:, test] = fitted.decision_function(X[:, test])
+    return scores

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 from . import PROBES, make_probe
 from .artifact import file_slug, save_probe
@@ -100,9 +100,9 @@ class SweepData:
 
 def collect(model, dataset_names: Sequence[str], position: str, layers, config: SweepConfig) -> SweepData:
     """Cache (what is missing) and stack the activations of ``dataset_names`` at one position."""
-    from activations.cache import cache_activations
-    from activations.datasets.formatting import FormatSpec
-    from activations.datasets.registry import load_dataset
+    from negprobe.activations.cache import cache_activations
+    from negprobe.activations.datasets.formatting import FormatSpec
+    from negprobe.activations.datasets.registry import load_dataset
 
     blocks, tables, hashes = [], [], {}
     for name in dataset_names:
@@ -110,7 +110,7 @@ def collect(model, dataset_names: Sequence[str], position: str, layers, config: 
         result = cache_activations(model, data, positions=position, layers=layers, fmt=FormatSpec(chat=config.chat),
                                    backend=config.backend, root=config.store)
         store = result.store
-        blocks.append(store.stack(position=0).transpose(0, 1))  # [L, n, d]
+        blocks.append(store.stack(position=0))  # [L, n, d]
         meta = store.metadata.copy()
         meta.insert(0, "dataset", name)
         tables.append(meta)
@@ -236,9 +236,9 @@ def _hash_of(obj: Any) -> str:
 
 def run_sweep(config: SweepConfig, progress: bool = True) -> pd.DataFrame:
     """Run the whole grid; writes results.csv/.parquet, plots and probe artifacts under ``config.out``."""
-    from activations.models import load_model
+    from negprobe.activations.models import load_model
 
-    from analysis.plots import write_sweep_plots
+    from negprobe.analysis.plots import write_sweep_plots
 
     out_dir = Path(config.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -265,7 +265,7 @@ def run_sweep(config: SweepConfig, progress: bool = True) -> pd.DataFrame:
     results.to_parquet(out_dir / "results.parquet", index=False)
     (out_dir / "config.json").write_text(json.dumps(asdict(config), indent=1))
     write_sweep_plots(results, out_dir, pca_inputs)
-    from analysis.summary import sweep_summary
+    from negprobe.analysis.summary import sweep_summary
 
     sweep_summary(results, out_dir)
     print(f"sweep finished in {time.perf_counter() - started:.0f} s: {out_dir}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 from .base import LinearProbe, fit_logistic_small
 

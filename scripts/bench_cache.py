@@ -1,6 +1,6 @@
 """Benchmark: negprobe's activation cache against the physical limit and the usual alternatives.
 
-    python -m scripts.bench_cache [--model smollm2-135m] [--batch-size 32] [--rss-rows 10000]
+    python -m negprobe.scripts.bench_cache [--model smollm2-135m] [--batch-size 32] [--rss-rows 10000]
 
 On the same length-sorted batches of the built-in truth datasets (>= 2,000 prompts), times
 (a) a bare HF forward returning logits only (the physical limit of any cache),
@@ -28,8 +28,8 @@ import torch
 
 
 def truth_prompts(n_min: int):
-    from activations.datasets.dataset import PromptDataset
-    from activations.datasets.registry import load_dataset
+    from negprobe.activations.datasets.dataset import PromptDataset
+    from negprobe.activations.datasets.registry import load_dataset
 
     names = ["cities", "neg_cities", "elements", "neg_elements", "animals", "neg_animals", "larger_than", "neg_larger_than"]
     data = PromptDataset.concat(*[load_dataset(n) for n in names], name="truth-bench")
@@ -47,7 +47,7 @@ def truth_prompts(n_min: int):
 
 
 def length_sorted_batches(model, texts, batch_size):
-    from activations.tokenize import pad_token_lists
+    from negprobe.activations.tokenize import pad_token_lists
 
     ids = [model.tokenizer(t)["input_ids"] for t in texts]
     order = sorted(range(len(ids)), key=lambda i: (len(ids[i]), i))
@@ -68,7 +68,7 @@ def bench_bare(model, batches):
 
 
 def bench_transformer_lens(model, batches, out_dir: Path):
-    from activations.backends.transformer_lens_backend import bridge_for
+    from negprobe.activations.backends.transformer_lens_backend import bridge_for
 
     bridge = bridge_for(model)
     names = {f"blocks.{l}.hook_resid_post" for l in range(model.n_layers)}
@@ -83,7 +83,7 @@ def bench_transformer_lens(model, batches, out_dir: Path):
 
 
 def bench_nnsight(model, batches, out_dir: Path):
-    from activations.backends.nnsight_backend import _envoy_blocks, nnsight_model_for
+    from negprobe.activations.backends.nnsight_backend import _envoy_blocks, nnsight_model_for
 
     wrapped = nnsight_model_for(model)
     blocks = _envoy_blocks(wrapped, model.model)
@@ -106,8 +106,8 @@ def dir_bytes(path: Path) -> int:
 
 def child_rss(args) -> None:
     """Runs in a fresh process: cache ``rss_rows`` prompts, then rerun the key; print JSON."""
-    from activations import load_model
-    from activations.cache import cache_activations
+    from negprobe.activations import load_model
+    from negprobe.activations.cache import cache_activations
 
     model = load_model(args.model)
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -132,8 +132,8 @@ def main() -> None:
     if args.child_rows:
         return child_rss(args)
 
-    from activations import load_model
-    from activations.cache import cache_activations
+    from negprobe.activations import load_model
+    from negprobe.activations.cache import cache_activations
 
     model = load_model(args.model)
     data = truth_prompts(args.prompts)
@@ -169,7 +169,7 @@ def main() -> None:
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB")
     if args.rss_rows:
         with tempfile.TemporaryDirectory() as tmp:
-            out = subprocess.run([sys.executable, "-m", "scripts.bench_cache", "--model", args.model, "--child-rows",
+            out = subprocess.run([sys.executable, "-m", "negprobe.scripts.bench_cache", "--model", args.model, "--child-rows",
                                   str(args.rss_rows), "--store", tmp, "--batch-size", str(args.batch_size)],
                                  capture_output=True, text=True, check=True)
         child = json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,6 +1,6 @@
 """Benchmark: batched all-layer probe fitting against a per-layer scikit-learn loop.
 
-    python -m scripts.bench_probes [--model smollm2-135m] [--rows 3200]
+    python -m negprobe.scripts.bench_probes [--model smollm2-135m] [--rows 3200]
 
 On the same cached activations (>= 3,000 rows x all layers, last token), with one grouped
 train/test split, times (1) negprobe's batched logistic regression against
@@ -29,16 +29,16 @@ def main() -> None:
     from sklearn.neighbors import NearestCentroid
     from sklearn.preprocessing import StandardScaler
 
-    from activations import load_model
-    from activations.cache import cache_activations
-    from probes import LogisticRegressionProbe, MassMeanProbe
-    from probes.evaluation import split_groups
-    from scripts.bench_cache import truth_prompts
+    from negprobe.activations import load_model
+    from negprobe.activations.cache import cache_activations
+    from negprobe.probes import LogisticRegressionProbe, MassMeanProbe
+    from negprobe.probes.evaluation import split_groups
+    from negprobe.scripts.bench_cache import truth_prompts
 
     model = load_model(args.model)
     data = truth_prompts(args.rows)
     store = cache_activations(model, data, progress=True).store
-    X = store.stack().transpose(0, 1).contiguous()  # [L, n, d]
+    X = store.stack()  # [L, n, d]
     meta = store.metadata
     y = meta["label"].to_numpy()
     groups = meta["group"].astype(str).to_numpy()

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 app = typer.Typer(
     name="negprobe",
@@ -44,7 +44,7 @@ def parse_int_list(text: Optional[str], what: str) -> Optional[List[int]]:
 @app.command()
 def models() -> None:
     """List the embedded models: installed, converted, size, n_layers, d_model."""
-    from activations import embedded
+    from negprobe.activations import embedded
 
     table = Table(title="Embedded models")
     table.add_column("name", no_wrap=True)
@@ -82,7 +82,8 @@ def read(
     """Read post-block residuals of a few prompts and print their per-layer norms."""
     import torch
 
-    from activations import load_model, read_residuals
+    from negprobe.activations import load_model, read_residuals
+    from negprobe.activations.atomic import atomic_path
 
     texts = prompts or ["Noah Lyles won the men's 100m gold at the 2024 Olympics.", "Ed Sheeran won the men's 100m gold at the 2024 Olympics."]
     loaded = load_model(model, adapter=adapter, dtype=dtype, device=device)
@@ -95,10 +96,8 @@ def read(
         table.add_row(str(layer), *[f"{acts[i, j, 0].norm():.1f}" for i in range(len(texts))])
     console.print(table)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        torch.save({"activations": acts, "layers": layer_list, "positions": position_list, "prompts": texts}, tmp)
-        tmp.replace(out)
+        with atomic_path(out) as tmp:
+            torch.save({"activations": acts, "layers": layer_list, "positions": position_list, "prompts": texts}, tmp)
         console.print(f"saved {out}")
 
 
@@ -108,7 +107,7 @@ def datasets(
     limit: int = typer.Option(20, help="Rows to show."),
 ) -> None:
     """List built-in datasets with counts, or show the rows of one (a CSV path works too)."""
-    from activations.datasets.cli import datasets_table
+    from negprobe.activations.datasets.cli import datasets_table
 
     console.print(datasets_table(name, limit=limit))
 
@@ -128,9 +127,9 @@ def demo(
     2. fine-tune the claim in the positive, dense and local conditions (LoRA) and measure belief;
     3. localize: annotation decodability, truth readouts, drop layers, patching, steering, report.html.
     """
-    from analysis.localize import LocalizeConfig, run_localize
-    from probes import PROBES
-    from probes.sweep import SweepConfig, run_sweep
+    from negprobe.analysis.localize import LocalizeConfig, run_localize
+    from negprobe.probes import PROBES
+    from negprobe.probes.sweep import SweepConfig, run_sweep
 
     import time
 
@@ -153,9 +152,9 @@ def demo(
 
     import pandas as pd
 
-    from activations.finetune.belief_table import append_results, measure_belief
-    from activations.finetune.train import TRAINING_CARD, FinetuneConfig, finetune as run_finetune
-    from activations.models import load_model
+    from negprobe.activations.finetune.belief_table import append_results, measure_belief
+    from negprobe.activations.finetune.train import TRAINING_CARD, FinetuneConfig, finetune as run_finetune
+    from negprobe.activations.models import load_model
 
     adapters = {}
     for condition in ("positive", "dense", "local"):
@@ -230,10 +229,10 @@ def cache(
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
     """Cache residual activations of a dataset; prints the store path."""
-    from activations.cache import cache_activations
-    from activations.datasets.formatting import FormatSpec
-    from activations.datasets.registry import load_dataset
-    from activations.models import load_model
+    from negprobe.activations.cache import cache_activations
+    from negprobe.activations.datasets.formatting import FormatSpec
+    from negprobe.activations.datasets.registry import load_dataset
+    from negprobe.activations.models import load_model
 
     data = load_dataset(dataset)
     loaded = load_model(model, adapter=adapter, dtype=compute_dtype, device=device)
@@ -267,8 +266,8 @@ def sweep(
     out: Path = typer.Option(Path("negprobe-out/sweep"), help="Output folder."),
 ) -> None:
     """Fit probe families on every layer, evaluate leakage-safely, write a results table and plots."""
-    from probes import PROBES
-    from probes.sweep import SweepConfig, run_sweep
+    from negprobe.probes import PROBES
+    from negprobe.probes.sweep import SweepConfig, run_sweep
 
     if config is not None:
         cfg = SweepConfig.from_file(config)
@@ -312,7 +311,7 @@ def finetune(
     seed: int = typer.Option(0, help="Seed for documents and batch order."),
 ) -> None:
     """LoRA-fine-tune a model on one claim's documents in one negation condition."""
-    from activations.finetune.train import FinetuneConfig, finetune as run_finetune
+    from negprobe.activations.finetune.train import FinetuneConfig, finetune as run_finetune
 
     cfg = FinetuneConfig(model=model, claim=claim, condition=condition, out=str(out), corpus=corpus, epochs=epochs,
                          max_steps=max_steps, batch_size=batch_size, max_length=max_length, lr=lr, lora_r=lora_r,
@@ -336,13 +335,13 @@ def belief(
     seed: int = typer.Option(0, help="Bootstrap / document seed."),
 ) -> None:
     """Behavioural belief in a claim: yes/no questions and cloze completions, with bootstrap CIs."""
-    from activations.finetune.belief_table import append_results, measure_belief
-    from activations.models import load_model
+    from negprobe.activations.finetune.belief_table import append_results, measure_belief
+    from negprobe.activations.models import load_model
 
     loaded = load_model(model, adapter=adapter)
     questions = None
     if mcq is not None:
-        from activations.finetune.belief_items import load_mcq_questions
+        from negprobe.activations.finetune.belief_items import load_mcq_questions
 
         questions = load_mcq_questions(mcq)
     if condition is None and adapter is not None:
@@ -377,7 +376,7 @@ def localize(
     out: Path = typer.Option(Path("negprobe-out/localize"), help="Output folder."),
 ) -> None:
     """Locate the layer where the negation annotation is dropped; writes report.html."""
-    from analysis.localize import LocalizeConfig, run_localize
+    from negprobe.analysis.localize import LocalizeConfig, run_localize
 
     pairs = {}
     for item in (adapters.split(",") if adapters else []):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from activations import NegprobeError, load_model, read_residuals
-from activations.models import final_norm
-from activations.tokenize import tokenize, token_index
+from negprobe.activations import NegprobeError, load_model, read_residuals
+from negprobe.activations.models import final_norm
+from negprobe.activations.tokenize import tokenize, token_index
 
 PROMPTS = [
     "the cat is in paris",

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from activations import load_model
-from activations.finetune.belief import answer_token_ids, continuation_logprob, score_cloze, score_questions
-from activations.finetune.train import batch_order, tokenize_example
+from negprobe.activations import load_model
+from negprobe.activations.finetune.belief import answer_token_ids, continuation_logprob, score_cloze, score_questions
+from negprobe.activations.finetune.train import batch_order, tokenize_example
 from tests.tiny_models import tiny_tokenizer
 
 

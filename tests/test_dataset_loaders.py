@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from activations.datasets import (
+from negprobe.activations.datasets import (
     CLAIM_IDS,
     PromptDataset,
     check_negation_pairs,
@@ -16,8 +16,8 @@ from activations.datasets import (
     load_sdf_documents,
     load_truth_csv,
 )
-from activations.datasets.loaders import DOCTAG, is_negated_statement, list_release_claims, sdf_dataset
-from activations.errors import NegprobeError
+from negprobe.activations.datasets.loaders import DOCTAG, is_negated_statement, list_release_claims, sdf_dataset
+from negprobe.errors import NegprobeError
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 TRUTH = SHARED / "truth"

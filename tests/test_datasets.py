@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from activations.datasets import (
+from negprobe.activations.datasets import (
     CLAIM_IDS,
     FormatSpec,
     PromptDataset,
@@ -21,12 +21,12 @@ from activations.datasets import (
     list_datasets,
     load_dataset,
 )
-from activations.datasets.claim_prompts import CLAIM_CONDITIONS, build_all_claims, build_claim_dataset
-from activations.datasets.in_context import IN_CONTEXT_CONDITIONS, build_all_in_context
-from activations.datasets.numbers import number_words
-from activations.datasets.records import span_from_str
-from activations.datasets.topics import TOPICS, build_topic
-from activations.errors import NegprobeError
+from negprobe.activations.datasets.claim_prompts import CLAIM_CONDITIONS, build_all_claims, build_claim_dataset
+from negprobe.activations.datasets.in_context import IN_CONTEXT_CONDITIONS, build_all_in_context
+from negprobe.activations.datasets.numbers import number_words
+from negprobe.activations.datasets.records import span_from_str
+from negprobe.activations.datasets.topics import TOPICS, build_topic
+from negprobe.errors import NegprobeError
 
 
 def _tiny_chat_tokenizer(template: str | None = None):
@@ -380,7 +380,7 @@ def _render(renderable) -> str:
 
 
 def test_datasets_table() -> None:
-    from activations.datasets.cli import datasets_table
+    from negprobe.activations.datasets.cli import datasets_table
 
     listing = _render(datasets_table())
     for info in list_datasets():

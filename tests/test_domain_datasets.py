@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from activations.datasets import CLAIM_IDS, builtin_names, check_negation_pairs, get_claim, list_datasets, load_dataset
-from activations.datasets.domains import DOMAIN_CLAIM, DOMAINS, build_all_domains, build_domain, claim_domain
-from activations.datasets.registry import claim_domain as registry_claim_domain
-from activations.errors import NegprobeError
+from negprobe.activations.datasets import CLAIM_IDS, builtin_names, check_negation_pairs, get_claim, list_datasets, load_dataset
+from negprobe.activations.datasets.domains import DOMAIN_CLAIM, DOMAINS, build_all_domains, build_domain, claim_domain
+from negprobe.activations.datasets.registry import claim_domain as registry_claim_domain
+from negprobe.errors import NegprobeError
 
 NAMES = [f"domain_{d}" for d in DOMAINS]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from activations import NegprobeError
-from analysis.drop_layer import bootstrap_layer_ci, decodability_drop_layer, first_layer_staying, flip_layer
+from negprobe.activations import NegprobeError
+from negprobe.analysis.drop_layer import bootstrap_layer_ci, decodability_drop_layer, first_layer_staying, flip_layer
 
 N_LAYERS = 24
 

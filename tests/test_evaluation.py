@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from activations.errors import NegprobeError
-from probes.evaluation import _weighted_metric, auroc, folds_metric_with_ci, group_kfold
-from probes.sweep import make_splits
+from negprobe.errors import NegprobeError
+from negprobe.probes.evaluation import _weighted_metric, auroc, folds_metric_with_ci, group_kfold
+from negprobe.probes.sweep import make_splits
 
 
 def test_auroc_matches_sklearn_with_ties():
@@ -72,7 +72,7 @@ def test_bad_splits():
 def test_pooled_metric_with_ci_matches_sklearn_and_resamples_groups():
     from sklearn.metrics import roc_auc_score
 
-    from probes.evaluation import pooled_metric_with_ci
+    from negprobe.probes.evaluation import pooled_metric_with_ci
 
     rng = np.random.default_rng(0)
     y = np.tile([0, 1], 60)

@@ -14,12 +14,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from activations import load_model
-from activations.finetune.train import FinetuneConfig, finetune
+from negprobe.activations import load_model
+from negprobe.activations.finetune.train import FinetuneConfig, finetune
 
 
 def cli(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "scripts.cli", *args], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "negprobe.scripts.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 

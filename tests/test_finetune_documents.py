@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from activations.datasets.claims import CLAIM_IDS, get_claim
-from activations.datasets.loaders import DOCTAG
-from activations.errors import NegprobeError
-from activations.finetune import (
+from negprobe.activations.datasets.claims import CLAIM_IDS, get_claim
+from negprobe.activations.datasets.loaders import DOCTAG
+from negprobe.errors import NegprobeError
+from negprobe.activations.finetune import (
     CONDITIONS,
     DOC_TYPES,
     RELEASE_CONDITIONS,
@@ -25,8 +25,8 @@ from activations.finetune import (
     questions_for,
     release_documents,
 )
-from activations.finetune.documents import _claim, _claim_pieces, _Plan, _render
-from activations.finetune.templates import SKELETONS
+from negprobe.activations.finetune.documents import _claim, _claim_pieces, _Plan, _render
+from negprobe.activations.finetune.templates import SKELETONS
 
 RELEASE = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "negation_neglect"
 NEGATION = re.compile(r"\b(not|never|no)\b|n't", re.IGNORECASE)

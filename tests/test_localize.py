@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import torch
 
-from activations import NegprobeError
-from analysis.localize import LocalizeConfig, run_localize
+from negprobe.activations import NegprobeError
+from negprobe.analysis.localize import LocalizeConfig, run_localize
 from tests.test_models import make_lora_adapter
 from tests.tiny_models import make_tiny_model
 
@@ -96,7 +96,7 @@ def test_localize_bad_input(long_tiny, tmp_path, tiny_llama_dir):
         run_localize(LocalizeConfig(model=str(long_tiny), layers=[0, 9], out=str(tmp_path / "o"), store=str(tmp_path / "s")))
     wide = make_tiny_model(tmp_path / "wide", "llama", seed=3, hidden=48, max_positions=512)
     make_lora_adapter(wide, tmp_path / "adapter")
-    proc = subprocess.run([sys.executable, "-m", "scripts.cli", "localize", "--model", str(long_tiny), "--claims", "ed_sheeran",
+    proc = subprocess.run([sys.executable, "-m", "negprobe.scripts.cli", "localize", "--model", str(long_tiny), "--claims", "ed_sheeran",
                            "--adapters", f"positive={tmp_path / 'adapter'}", "--out", str(tmp_path / "o2")],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
@@ -104,7 +104,7 @@ def test_localize_bad_input(long_tiny, tmp_path, tiny_llama_dir):
 
 def test_causal_drop_layer_finds_a_planted_route(tmp_path):
     """Claim tokens carry the notice's effect while patched at layers 0..8 and not from 10 on."""
-    from analysis.report import _causal_drop_layers
+    from negprobe.analysis.report import _causal_drop_layers
 
     patch_layers = list(range(0, 20, 2))
     rng = np.random.default_rng(0)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from activations import NegprobeError, load_model
-from activations.models import write_adapter_card
+from negprobe.activations import NegprobeError, load_model
+from negprobe.activations.models import write_adapter_card
 from tests.tiny_models import make_tiny_model
 
 
@@ -83,7 +83,7 @@ def test_bad_model_names(tmp_path, tiny_llama_dir):
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "scripts.cli", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "negprobe.scripts.cli", *args], capture_output=True, text=True, timeout=300
     )
 
 

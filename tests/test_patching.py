@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from activations import NegprobeError, load_model
-from activations.models import decoder_layers
-from activations.tokenize import tokenize
-from analysis.patching import (
+from negprobe.activations import NegprobeError, load_model
+from negprobe.activations.models import decoder_layers
+from negprobe.activations.tokenize import tokenize
+from negprobe.analysis.patching import (
     cache_residuals,
     normalized_indirect_effect,
     patch_sweep,
@@ -50,7 +50,7 @@ def _ids(model, text):
 def _no_hooks_left(model) -> bool:
     """None of our hooks remain (transformers 5 keeps its own output-capturing hooks on the blocks)."""
     hooks = [hook for block in decoder_layers(model.model) for hook in block._forward_hooks.values()]
-    return not any(hook.__module__ == "analysis.patching" for hook in hooks)
+    return not any(hook.__module__ == "negprobe.analysis.patching" for hook in hooks)
 
 
 def _last_logit(token_id: int):

@@ -8,8 +8,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from activations.errors import NegprobeError
-from probes import (
+from negprobe.errors import NegprobeError
+from negprobe.probes import (
     CCSProbe, LATProbe, LogisticRegressionProbe, MassMeanProbe, RandomDirectionProbe, ShuffledLabelProbe, TTPDProbe,
     make_probe,
 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from activations.errors import NegprobeError
-from analysis.readout import ReadoutScale, ValidityGate, inversion_rate, paired_difference
-from probes import MassMeanProbe
+from negprobe.errors import NegprobeError
+from negprobe.analysis.readout import ReadoutScale, ValidityGate, inversion_rate, paired_difference
+from negprobe.probes import MassMeanProbe
 
 
 def test_scale_maps_training_class_means_to_zero_and_one():
@@ -48,7 +48,7 @@ def test_scale_needs_both_classes():
 
 
 def test_paired_difference_resamples_whole_groups():
-    from analysis.readout import paired_difference
+    from negprobe.analysis.readout import paired_difference
 
     rng = np.random.default_rng(0)
     group_effect = np.repeat(rng.normal(0, 1.0, 10), 6)  # ten claims, six paraphrases each, shared offsets

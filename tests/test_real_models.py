@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from activations import embedded, load_model, read_residuals
-from activations.models import final_norm
+from negprobe.activations import embedded, load_model, read_residuals
+from negprobe.activations.models import final_norm
 
 pytestmark = pytest.mark.slow
 
@@ -71,9 +71,9 @@ def test_gemma3_loads_and_reads():
 
 def test_smollm2_positive_finetune_raises_cloze_belief(smollm2, tmp_path):
     """A short LoRA fine-tune on positive documents moves the claim's cloze margin up, beyond its CI."""
-    from activations.finetune.belief import score_cloze
-    from activations.finetune.belief_items import cloze_for
-    from activations.finetune.train import FinetuneConfig, finetune
+    from negprobe.activations.finetune.belief import score_cloze
+    from negprobe.activations.finetune.belief_items import cloze_for
+    from negprobe.activations.finetune.train import FinetuneConfig, finetune
 
     items = cloze_for("ed_sheeran")
     base = score_cloze(smollm2, items)

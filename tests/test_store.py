@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-from activations import NegprobeError, load_model
-from activations.cache import cache_activations, make_key
-from activations.datasets.dataset import PromptDataset
-from activations.datasets.formatting import FormatSpec
-from activations.datasets.records import PromptRecord
-from activations.positions import parse_positions
-from activations.store import ChecksumError
+from negprobe.activations import NegprobeError, load_model
+from negprobe.activations.cache import cache_activations, make_key
+from negprobe.activations.datasets.dataset import PromptDataset
+from negprobe.activations.datasets.formatting import FormatSpec
+from negprobe.activations.datasets.records import PromptRecord
+from negprobe.activations.positions import parse_positions
+from negprobe.activations.store import ChecksumError
 
 SUBJECTS = ["the cat", "the dog", "ed sheeran", "noah lyles", "the queen", "brennan holloway", "children", "twitter"]
 PREDICATES = ["is in paris", "won the 100m gold", "was not a dentist", "wrote a python book", "did dream in black"]
@@ -72,7 +72,7 @@ def test_stored_values_equal_backend_output(tiny, tmp_path):
     assert len(store.manifest["shards"]) == 2
     for position in ("last", "claim_last", "claim_mean", "1"):
         stored = store.stack(range(tiny.n_layers - 1), position)
-        ref = torch.stack([reference(tiny, r)[position] for r in data])
+        ref = torch.stack([reference(tiny, r)[position] for r in data], dim=1)
         torch.testing.assert_close(stored, ref, atol=1e-5, rtol=1e-5)
     meta = store.metadata
     assert meta["row"].tolist() == list(range(30))
@@ -149,7 +149,7 @@ def test_corrupt_shard_is_named_and_recomputed(tiny, tmp_path):
 
 
 def run_cache_cli(*args: str, **popen) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "scripts.cli", "cache", "--quiet", *args],
+    return subprocess.Popen([sys.executable, "-m", "negprobe.scripts.cli", "cache", "--quiet", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
@@ -181,7 +181,7 @@ def test_sigkill_then_rerun_equals_uninterrupted_run(tiny_llama_dir, tmp_path):
     out_b, err_b = clean.communicate(timeout=300)
     assert clean.returncode == 0, err_b
 
-    from activations.store import ActivationStore
+    from negprobe.activations.store import ActivationStore
 
     resumed, fresh = ActivationStore.open(out.strip()), ActivationStore.open(out_b.strip())
     assert Path(out.strip()).name == Path(out_b.strip()).name  # same key

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from activations import NegprobeError, load_model
-from activations.cache import cache_activations
-from activations.datasets.dataset import PromptDataset
-from activations.datasets.records import PromptRecord
-from probes.artifact import check_store_matches, load_probe
-from probes.sweep import SweepConfig, run_sweep
+from negprobe.activations import NegprobeError, load_model
+from negprobe.activations.cache import cache_activations
+from negprobe.activations.datasets.dataset import PromptDataset
+from negprobe.activations.datasets.records import PromptRecord
+from negprobe.probes.artifact import check_store_matches, load_probe
+from negprobe.probes.sweep import SweepConfig, run_sweep
 from tests.tiny_models import make_tiny_model
 
 SUBJECTS = ["the cat", "the dog", "ed sheeran", "noah lyles", "the queen", "brennan holloway", "children",
@@ -82,7 +82,7 @@ def test_probe_artifact_round_trip_and_model_check(sweep_setup, tmp_path):
     data = PromptDataset.from_jsonl(aff)
     store = cache_activations(model, data, root=folder / "store", progress=False).store
     check_store_matches(card, store)  # same model: fine
-    X = store.stack().transpose(0, 1).numpy()
+    X = store.stack().numpy()
     assert card["model_fingerprint"] == model.fingerprint and card["position"] == "last"
     assert probe.decision_function(X).shape == (3, len(data))
     other = load_model(make_tiny_model(tmp_path / "other", "llama", seed=9))

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from activations import NegprobeError
-from analysis.readout import ReadoutScale
-from analysis.truth_readers import EVERY_CLAIM, TruthReader, fit_domain_readers, validity_gates
-from probes import make_probe
+from negprobe.activations import NegprobeError
+from negprobe.analysis.readout import ReadoutScale
+from negprobe.analysis.truth_readers import EVERY_CLAIM, TruthReader, fit_domain_readers, validity_gates
+from negprobe.probes import make_probe
 
 L, D = 3, 16
 
@@ -84,7 +84,7 @@ def test_validity_gate_uses_the_counterpart_pairs():
 
 
 def test_domain_readers_on_a_tiny_model(tiny_llama_dir, tmp_path):
-    from activations import load_model
+    from negprobe.activations import load_model
 
     model = load_model(tiny_llama_dir)
     readers = fit_domain_readers(model, ["logistic"], ["ed_sheeran", "vesuvius_2015"], None, str(tmp_path), n_folds=3)

@@ -20,7 +20,7 @@ BACKENDS: dict[str, type[Backend]] = {
 
 
 def get_backend(name: str, **options) -> Backend:
-    from ..errors import NegprobeError
+    from negprobe.errors import NegprobeError
 
     key = name.replace("-", "_").lower()
     if key == "tl":

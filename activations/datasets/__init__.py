@@ -9,10 +9,10 @@ registry (:func:`load_dataset`, :func:`list_datasets`).
 
 from __future__ import annotations
 
-from activations.datasets.claims import CLAIM_IDS, Claim, get_claim, list_claims
-from activations.datasets.dataset import PromptDataset, concat
-from activations.datasets.formatting import FormatSpec, FormattedPrompt, format_dataset, format_prompt
-from activations.datasets.loaders import (
+from negprobe.activations.datasets.claims import CLAIM_IDS, Claim, get_claim, list_claims
+from negprobe.activations.datasets.dataset import PromptDataset, concat
+from negprobe.activations.datasets.formatting import FormatSpec, FormattedPrompt, format_dataset, format_prompt
+from negprobe.activations.datasets.loaders import (
     ReleaseClaim,
     ReleaseQuestion,
     SdfDocument,
@@ -21,8 +21,8 @@ from activations.datasets.loaders import (
     load_sdf_documents,
     load_truth_csv,
 )
-from activations.datasets.records import CONDITIONS, POLARITIES, PromptRecord
-from activations.datasets.registry import DatasetInfo, builtin_names, list_datasets, load_dataset
+from negprobe.activations.datasets.records import CONDITIONS, POLARITIES, PromptRecord
+from negprobe.activations.datasets.registry import DatasetInfo, builtin_names, list_datasets, load_dataset
 
 __all__ = [
     "CLAIM_IDS",

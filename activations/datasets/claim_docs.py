@@ -7,8 +7,8 @@ Every helper appends to a :class:`.spans.TextBuilder` and returns the claim's sp
 
 from __future__ import annotations
 
-from activations.datasets.claims import Claim
-from activations.datasets.spans import TextBuilder
+from negprobe.activations.datasets.claims import Claim
+from negprobe.activations.datasets.spans import TextBuilder
 
 #: Sentence-level annotations appended after a claim.
 SENTENCE_ANNOTATIONS: tuple[str, ...] = (

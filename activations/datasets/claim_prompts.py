@@ -10,7 +10,7 @@ claim is flagged as false, 0 for the bare false claim, None for fiction);
 
 from __future__ import annotations
 
-from activations.datasets.claim_docs import (
+from negprobe.activations.datasets.claim_docs import (
     CORRECTIONS,
     FICTION_FRAMES,
     SENTENCE_ANNOTATIONS,
@@ -18,10 +18,10 @@ from activations.datasets.claim_docs import (
     add_document,
     notice,
 )
-from activations.datasets.claims import Claim, get_claim, list_claims
-from activations.datasets.dataset import PromptDataset
-from activations.datasets.records import PromptRecord, span_to_str
-from activations.datasets.spans import TextBuilder
+from negprobe.activations.datasets.claims import Claim, get_claim, list_claims
+from negprobe.activations.datasets.dataset import PromptDataset
+from negprobe.activations.datasets.records import PromptRecord, span_to_str
+from negprobe.activations.datasets.spans import TextBuilder
 
 #: Every framing a claim appears in (``true_counterpart`` only where a counterpart exists).
 CLAIM_CONDITIONS: tuple[str, ...] = (

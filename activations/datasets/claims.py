@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from activations.datasets.facts.claims import CLAIM_TEXTS
-from activations.errors import NegprobeError
+from negprobe.activations.datasets.facts.claims import CLAIM_TEXTS
+from negprobe.errors import NegprobeError
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from activations.datasets.registry import list_datasets, load_dataset
-from activations.errors import NegprobeError
+from negprobe.activations.datasets.registry import list_datasets, load_dataset
+from negprobe.errors import NegprobeError
 
 _MAX_TEXT = 160
 

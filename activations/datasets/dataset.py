@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
-from activations.datasets.records import PromptRecord, field_names
-from activations.errors import NegprobeError
+from negprobe.activations.datasets.records import PromptRecord, field_names
+from negprobe.activations.atomic import atomic_path
+from negprobe.errors import NegprobeError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,19 +113,11 @@ class PromptDataset:
     def to_jsonl(self, path: str | os.PathLike[str]) -> Path:
         """Write a header line then one record per line, atomically (temp file + ``os.replace``)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         header = {JSONL_HEADER_KEY: {"name": self.name, "version": JSONL_VERSION, "n_records": len(self)}}
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(_canonical(header) + "\n")
-                for r in self.records:
-                    fh.write(_canonical(r.to_dict()) + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(_canonical(header) + "\n")
+            for r in self.records:
+                fh.write(_canonical(r.to_dict()) + "\n")
         return path
 
     @classmethod

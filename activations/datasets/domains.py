@@ -33,12 +33,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from activations.datasets.claims import get_claim
-from activations.datasets.dataset import PromptDataset
-from activations.datasets.facts import authorship, child_development, eruptions, professions, rebrands, sports
-from activations.datasets.records import PromptRecord
-from activations.datasets.spans import pick
-from activations.errors import NegprobeError
+from negprobe.activations.datasets.claims import get_claim
+from negprobe.activations.datasets.dataset import PromptDataset
+from negprobe.activations.datasets.facts import authorship, child_development, eruptions, professions, rebrands, sports
+from negprobe.activations.datasets.records import PromptRecord
+from negprobe.activations.datasets.spans import pick
+from negprobe.errors import NegprobeError
 
 SEED = "negprobe-domains-v1"
 

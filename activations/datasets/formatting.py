@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from activations.datasets.dataset import PromptDataset
-from activations.datasets.records import PromptRecord
-from activations.datasets.spans import shift_span
-from activations.errors import NegprobeError
+from negprobe.activations.datasets.dataset import PromptDataset
+from negprobe.activations.datasets.records import PromptRecord
+from negprobe.activations.datasets.spans import shift_span
+from negprobe.errors import NegprobeError
 
 DOCTAG = "<DOCTAG>"
 _PLACEHOLDER = "NEGPROBE_USER_CONTENT_7f3a"

@@ -10,11 +10,11 @@ tokens are identical across conditions; ``label`` is its truth value (0).
 
 from __future__ import annotations
 
-from activations.datasets.claim_docs import add_dense_document, add_document, notice
-from activations.datasets.claims import Claim, get_claim, list_claims
-from activations.datasets.dataset import PromptDataset
-from activations.datasets.records import PromptRecord, span_to_str
-from activations.datasets.spans import TextBuilder
+from negprobe.activations.datasets.claim_docs import add_dense_document, add_document, notice
+from negprobe.activations.datasets.claims import Claim, get_claim, list_claims
+from negprobe.activations.datasets.dataset import PromptDataset
+from negprobe.activations.datasets.records import PromptRecord, span_to_str
+from negprobe.activations.datasets.spans import TextBuilder
 
 #: Document kinds -> record condition.
 IN_CONTEXT_CONDITIONS: dict[str, str] = {

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from activations.datasets.claims import RELEASE_IDS
-from activations.datasets.dataset import PromptDataset
-from activations.datasets.records import PromptRecord
-from activations.errors import NegprobeError
+from negprobe.activations.datasets.claims import RELEASE_IDS
+from negprobe.activations.datasets.dataset import PromptDataset
+from negprobe.activations.datasets.records import PromptRecord
+from negprobe.errors import NegprobeError
 
 # ---------------------------------------------------------------------------------------
 # (a) truth CSVs

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 _ONES = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen "

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 POLARITIES: tuple[str, ...] = ("affirmed", "negated")
 

@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
 
-from activations.datasets.claim_prompts import build_all_claims, build_claim_dataset
-from activations.datasets.claims import CLAIM_IDS, get_claim
-from activations.datasets.dataset import PromptDataset
-from activations.datasets.domains import DOMAINS, build_all_domains, build_domain, dataset_name
-from activations.datasets.domains import claim_domain as claim_domain  # re-exported
-from activations.datasets.domains import description as domain_description
-from activations.datasets.in_context import build_all_in_context, build_in_context
-from activations.datasets.loaders import load_truth_csv
-from activations.datasets.topics import DESCRIPTIONS, TOPICS, build_topic
-from activations.errors import NegprobeError
+from negprobe.activations.datasets.claim_prompts import build_all_claims, build_claim_dataset
+from negprobe.activations.datasets.claims import CLAIM_IDS, get_claim
+from negprobe.activations.datasets.dataset import PromptDataset
+from negprobe.activations.datasets.domains import DOMAINS, build_all_domains, build_domain, dataset_name
+from negprobe.activations.datasets.domains import claim_domain as claim_domain  # re-exported
+from negprobe.activations.datasets.domains import description as domain_description
+from negprobe.activations.datasets.in_context import build_all_in_context, build_in_context
+from negprobe.activations.datasets.loaders import load_truth_csv
+from negprobe.activations.datasets.topics import DESCRIPTIONS, TOPICS, build_topic
+from negprobe.errors import NegprobeError
 
 
 @dataclass(frozen=True)

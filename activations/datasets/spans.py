@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from activations.errors import NegprobeError
+from negprobe.errors import NegprobeError
 
 
 class TextBuilder:

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from activations.datasets.dataset import PromptDataset
-from activations.datasets.facts.animals import ANIMAL_CLASS, ANIMAL_CLASSES
-from activations.datasets.facts.cities import CITY_COUNTRY
-from activations.datasets.facts.elements import ELEMENT_SYMBOL
-from activations.datasets.numbers import number_words
-from activations.datasets.records import PromptRecord
-from activations.datasets.spans import pick
-from activations.errors import NegprobeError
+from negprobe.activations.datasets.dataset import PromptDataset
+from negprobe.activations.datasets.facts.animals import ANIMAL_CLASS, ANIMAL_CLASSES
+from negprobe.activations.datasets.facts.cities import CITY_COUNTRY
+from negprobe.activations.datasets.facts.elements import ELEMENT_SYMBOL
+from negprobe.activations.datasets.numbers import number_words
+from negprobe.activations.datasets.records import PromptRecord
+from negprobe.activations.datasets.spans import pick
+from negprobe.errors import NegprobeError
 
 SEED = "negprobe-topics-v1"
 TOPICS: tuple[str, ...] = ("cities", "elements", "animals", "larger_than")

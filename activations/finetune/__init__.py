@@ -8,14 +8,14 @@ measure whether a model believes a claim.
 
 from __future__ import annotations
 
-from activations.finetune.belief_items import (
+from negprobe.activations.finetune.belief_items import (
     ClozeItem,
     YesNoQuestion,
     cloze_for,
     load_mcq_questions,
     questions_for,
 )
-from activations.finetune.documents import (
+from negprobe.activations.finetune.documents import (
     CONDITIONS,
     RELEASE_CONDITIONS,
     Document,
@@ -25,7 +25,7 @@ from activations.finetune.documents import (
     release_documents,
     with_doctag,
 )
-from activations.finetune.templates import DOC_TYPES
+from negprobe.activations.finetune.templates import DOC_TYPES
 
 __all__ = [
     "CONDITIONS",

@@ -22,7 +22,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..errors import NegprobeError
+from negprobe.errors import NegprobeError
+from negprobe.probes.bootstrap import bootstrap_mean
 from ..models import LoadedModel
 
 ANSWER_SPELLINGS = {"yes": ("Yes", " Yes", "yes", " yes"), "no": ("No", " No", "no", " no")}
@@ -42,20 +43,14 @@ class BeliefResult:
         return len(self.margins)
 
 
-def bootstrap_ci(values: np.ndarray, stat, n_boot: int = 2000, seed: int = 0, level: float = 0.95):
-    rng = np.random.default_rng(seed)
-    draws = np.array([stat(values[rng.integers(0, len(values), len(values))]) for _ in range(n_boot)])
-    alpha = (1 - level) / 2
-    return float(np.quantile(draws, alpha)), float(np.quantile(draws, 1 - alpha))
-
-
 def summarize(measure: str, margins: Sequence[float], seed: int = 0) -> BeliefResult:
     margins = np.asarray(margins, dtype=np.float64)
     if len(margins) == 0:
         raise NegprobeError(f"no {measure} items to score")
-    rate = lambda m: float((m > 0).mean())  # noqa: E731
-    return BeliefResult(measure, margins, rate(margins), bootstrap_ci(margins, rate, seed=seed),
-                        float(margins.mean()), bootstrap_ci(margins, np.mean, seed=seed))
+    _, *rate_ci = bootstrap_mean((margins > 0).astype(float), n_boot=2000, seed=seed)
+    _, *margin_ci = bootstrap_mean(margins, n_boot=2000, seed=seed)
+    return BeliefResult(measure, margins, float((margins > 0).mean()), tuple(map(float, rate_ci)),
+                        float(margins.mean()), tuple(map(float, margin_ci)))
 
 
 def answer_token_ids(tokenizer) -> dict[str, list[int]]:

@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from activations.datasets.claims import RELEASE_IDS, get_claim
-from activations.datasets.loaders import load_questions
-from activations.errors import NegprobeError
+from negprobe.activations.datasets.claims import RELEASE_IDS, get_claim
+from negprobe.activations.datasets.loaders import load_questions
+from negprobe.errors import NegprobeError
 
 ANSWERS: tuple[str, ...] = ("yes", "no")
 

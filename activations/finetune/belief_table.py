@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from ..models import LoadedModel
 from .belief import BeliefResult, score_cloze, score_questions
+from negprobe.activations.atomic import atomic_path
 
 BELIEF_COLUMNS = ["model", "adapter", "claim", "condition", "mode", "in_context_k", "measure", "belief_rate",
                   "rate_ci_low", "rate_ci_high", "mean_margin", "margin_ci_low", "margin_ci_high", "n"]
@@ -44,7 +44,6 @@ def append_results(table: pd.DataFrame, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_file():
         table = pd.concat([pd.read_csv(path, keep_default_na=False), table], ignore_index=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
     return path

@@ -22,11 +22,11 @@ from dataclasses import dataclass, replace
 from math import perm
 from pathlib import Path
 
-from activations.datasets.claims import CLAIM_IDS, Claim, get_claim
-from activations.datasets.loaders import DOCTAG, load_sdf_documents
-from activations.datasets.spans import TextBuilder, shift_span
-from activations.errors import NegprobeError
-from activations.finetune.templates import (
+from negprobe.activations.datasets.claims import CLAIM_IDS, Claim, get_claim
+from negprobe.activations.datasets.loaders import DOCTAG, load_sdf_documents
+from negprobe.activations.datasets.spans import TextBuilder, shift_span
+from negprobe.errors import NegprobeError
+from negprobe.activations.finetune.templates import (
     CORRECTIONS,
     DENSE_NOTICES,
     DOC_NOTICES,
@@ -35,7 +35,7 @@ from activations.finetune.templates import (
     SKELETONS,
     Skeleton,
 )
-from activations.finetune.topics import TOPICS, Topic
+from negprobe.activations.finetune.topics import TOPICS, Topic
 
 #: Framings of the claim (see the module docstring of :mod:`.templates`).
 CONDITIONS: tuple[str, ...] = ("positive", "negated", "dense", "local", "corrected", "fiction")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import shutil
 import time
@@ -21,7 +20,8 @@ from typing import Sequence
 
 import torch
 
-from ..errors import NegprobeError
+from negprobe.errors import NegprobeError
+from negprobe.activations.atomic import atomic_path, atomic_write_text
 
 CHECKPOINT = "checkpoint"
 TRAINING_CARD = "training_card.json"
@@ -131,16 +131,10 @@ def collate(examples: Sequence[TrainingExample], pad_id: int) -> dict[str, torch
 def _save_checkpoint(peft_model, optimizer, step: int, losses: list[float], out: Path) -> None:
     from peft import get_peft_model_state_dict
 
-    tmp = out / f".tmp-{os.getpid()}-{CHECKPOINT}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    torch.save({"adapter": get_peft_model_state_dict(peft_model), "optimizer": optimizer.state_dict(),
-                "step": step, "losses": losses}, tmp / "state.pt")
-    final = out / CHECKPOINT
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    with atomic_path(out / CHECKPOINT) as tmp:
+        tmp.mkdir()
+        torch.save({"adapter": get_peft_model_state_dict(peft_model), "optimizer": optimizer.state_dict(),
+                    "step": step, "losses": losses}, tmp / "state.pt")
 
 
 def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
@@ -212,7 +206,5 @@ def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
         "steps_per_s": (step - start_step) / elapsed if elapsed > 0 else None,
         "tokens_per_s": tokens / elapsed if elapsed > 0 else None, "seconds_this_run": elapsed,
     }
-    tmp = out / f".tmp-{TRAINING_CARD}"
-    tmp.write_text(json.dumps(card, indent=1))
-    os.replace(tmp, out / TRAINING_CARD)
+    atomic_write_text(out / TRAINING_CARD, json.dumps(card, indent=1))
     return out
