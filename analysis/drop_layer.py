@@ -110,4 +110,4 @@ def bootstrap_layer_ci(
         return float(statistic(weights @ rows / weights.sum()))
 
     return bootstrap_statistic(curves, statistic_of_mean, groups, n_boot=n_boot, seed=seed, level=level,
-                               method="lower")
+                               observed=True)

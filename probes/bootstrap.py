@@ -41,14 +41,20 @@ def bootstrap_weights(
     return counts[:, inverse]
 
 
-def percentile_interval(draws: np.ndarray, level: float = 0.95, method: str = "linear") -> tuple[np.ndarray, np.ndarray]:
-    """Percentile CI ends of bootstrap ``draws`` along axis 0 (NaN draws ignored)."""
+def percentile_interval(draws: np.ndarray, level: float = 0.95, observed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile CI ends of bootstrap ``draws`` along axis 0 (NaN draws ignored).
+
+    ``observed=True`` takes the lower/higher order statistics, so an integer statistic (a layer)
+    gets ends that are observed draws.
+    """
     if not 0 < level < 1:
         raise NegprobeError(f"level must be in (0, 1), got {level}")
     alpha = (1 - level) / 2
     with np.errstate(invalid="ignore"):
-        return (np.nanquantile(draws, alpha, axis=0, method=method),
-                np.nanquantile(draws, 1 - alpha, axis=0, method=method))
+        if observed:
+            return (np.nanquantile(draws, alpha, axis=0, method="lower"),
+                    np.nanquantile(draws, 1 - alpha, axis=0, method="higher"))
+        return np.nanquantile(draws, alpha, axis=0), np.nanquantile(draws, 1 - alpha, axis=0)
 
 
 def bootstrap_mean(
@@ -65,23 +71,16 @@ def bootstrap_mean(
 
 def bootstrap_statistic(
     values: np.ndarray, statistic: Callable[[np.ndarray, np.ndarray], float], groups: Sequence | np.ndarray | None = None,
-    n_boot: int = 1000, seed: int = 0, level: float = 0.95, method: str = "linear",
+    n_boot: int = 1000, seed: int = 0, level: float = 0.95, observed: bool = False,
 ) -> tuple[float, float, float]:
     """Any ``statistic(values, row_weights)`` with a cluster-bootstrap CI ``(value, low, high)``.
 
     ``values`` has its rows on axis 0; the statistic sees all-ones weights for the point estimate.
-    ``method="lower"/"higher"`` ends keep an integer statistic (a layer) on observed draws.
+    ``observed=True`` keeps the CI ends of an integer statistic (a layer) on observed draws.
     """
-    if not 0 < level < 1:
-        raise NegprobeError(f"level must be in (0, 1), got {level}")
     values = np.asarray(values)
     weights = bootstrap_weights(groups, len(values), n_boot, seed)
     value = float(statistic(values, np.ones(len(values))))
     draws = np.array([float(statistic(values, w)) for w in weights])
-    if method == "linear":
-        low, high = percentile_interval(draws, level)
-    else:
-        alpha = (1 - level) / 2
-        low = np.nanquantile(draws, alpha, method="lower")
-        high = np.nanquantile(draws, 1 - alpha, method="higher")
+    low, high = percentile_interval(draws, level, observed)
     return value, float(low), float(high)

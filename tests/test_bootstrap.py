@@ -1,0 +1,103 @@
+"""The one cluster bootstrap and the one out-of-fold scorer, against planted structure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from negprobe.errors import NegprobeError
+from negprobe.probes.bootstrap import bootstrap_mean, bootstrap_statistic, bootstrap_weights, percentile_interval
+from negprobe.probes.evaluation import auroc, out_of_fold_scores
+
+
+def test_weights_move_whole_units_and_sum_to_the_unit_count():
+    groups = np.repeat(["a", "b", "c", "d"], [1, 2, 3, 4])
+    w = bootstrap_weights(groups, len(groups), n_boot=300, seed=1)
+    assert w.shape == (300, 10)
+    for unit in "abcd":
+        cols = w[:, groups == unit]
+        assert (cols == cols[:, :1]).all()  # every row of a unit shares its unit's draw count
+    unit_counts = np.stack([w[:, groups == u][:, 0] for u in "abcd"], 1)
+    assert (unit_counts.sum(1) == 4).all()
+    np.testing.assert_array_equal(w, bootstrap_weights(groups, 10, 300, seed=1))  # seeded
+
+
+def test_mean_ci_covers_the_true_mean_at_its_level():
+    rng = np.random.default_rng(0)
+    hits = 0
+    for _ in range(200):
+        x = rng.normal(3.0, 1.0, 40)
+        _, low, high = bootstrap_mean(x, n_boot=400, seed=int(rng.integers(1 << 30)))
+        hits += low <= 3.0 <= high
+    assert 0.88 <= hits / 200 <= 0.99
+
+
+def test_clustered_rows_count_as_one_unit():
+    """Ten identical copies of each of 8 claims: the cluster CI equals the CI over the 8 claims alone,
+    and is wider than the (wrong) CI that treats the 80 rows as independent."""
+    rng = np.random.default_rng(3)
+    per_claim = rng.normal(0, 1, 8)
+    rows = np.repeat(per_claim, 10)
+    groups = np.repeat(np.arange(8), 10)
+    _, lo_c, hi_c = bootstrap_mean(rows, groups, n_boot=2000, seed=0)
+    _, lo_1, hi_1 = bootstrap_mean(per_claim, n_boot=2000, seed=0)
+    _, lo_iid, hi_iid = bootstrap_mean(rows, n_boot=2000, seed=0)
+    assert abs((hi_c - lo_c) - (hi_1 - lo_1)) < 0.1 * (hi_1 - lo_1)
+    assert hi_iid - lo_iid < 0.6 * (hi_c - lo_c)
+
+
+def test_mean_over_a_batch_axis():
+    values = np.stack([np.full(20, 1.0), np.linspace(0, 2, 20)])  # [2, n]
+    mean, low, high = bootstrap_mean(values, n_boot=200)
+    np.testing.assert_allclose(mean, [1.0, 1.0])
+    assert low[0] == high[0] == 1.0 and low[1] < 1.0 < high[1]
+
+
+def test_statistic_with_observed_ends_stays_on_observed_values():
+    layers = np.array([3, 3, 4, 7, 7, 7, 9, 2])
+
+    def weighted_median(v, w):
+        order = np.argsort(v)
+        cum = np.cumsum(w[order])
+        return float(v[order][np.searchsorted(cum, cum[-1] / 2)])
+
+    value, low, high = bootstrap_statistic(layers, weighted_median, n_boot=500, observed=True)
+    assert value in layers and low in layers and high in layers and low <= value <= high
+
+
+def test_bad_arguments_are_one_line_errors():
+    with pytest.raises(NegprobeError, match="groups for"):
+        bootstrap_weights(["a", "b"], 3, 10)
+    with pytest.raises(NegprobeError, match="n_boot"):
+        bootstrap_weights(None, 3, 0)
+    with pytest.raises(NegprobeError, match="level"):
+        percentile_interval(np.zeros(10), level=1.5)
+
+
+def test_out_of_fold_scores_never_see_their_group():
+    """Labels that depend only on group identity, carried by a random per-group code in X: a probe
+    that saw the group memorises it (in-sample AUROC ~1), out of fold it is at chance."""
+    rng = np.random.default_rng(0)
+    n_groups, per_group, d = 40, 6, 64
+    codes = rng.normal(0, 1, (n_groups, d))
+    groups = np.repeat(np.arange(n_groups), per_group)
+    y = (np.arange(n_groups) % 2)[groups].astype(float)
+    X = torch.tensor(codes[groups] + 0.1 * rng.normal(0, 1, (len(groups), d)), dtype=torch.float32)[None]
+    oof = out_of_fold_scores("logistic", X, y, groups, n_folds=5, seed=0)
+    assert oof.shape == (1, len(y))
+    assert abs(float(auroc(oof, y)[0]) - 0.5) < 0.15
+    # a real, shared direction transfers to unseen groups
+    signal = torch.tensor(np.outer(2 * y - 1, np.eye(d)[0]) * 4.0, dtype=torch.float32)[None]
+    oof = out_of_fold_scores("logistic", X + signal, y, groups, n_folds=5, seed=0)
+    assert float(auroc(oof, y)[0]) > 0.95
+
+
+def test_out_of_fold_scores_slice_fit_arguments_and_leave_one_group_out():
+    rng = np.random.default_rng(1)
+    groups = np.repeat(["t1", "t2", "t3"], 50)
+    y = rng.integers(0, 2, 150).astype(float)
+    X = torch.tensor(rng.normal(0, 1, (2, 150, 8)) + (2 * y - 1)[None, :, None], dtype=torch.float32)
+    polarity = np.ones(150, dtype=int)
+    scores = out_of_fold_scores("ttpd", X, y, groups, None, 0, {"polarity": polarity, "domain": groups})
+    assert scores.shape == (2, 150) and (auroc(scores, y) > 0.9).all()
