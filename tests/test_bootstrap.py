@@ -90,7 +90,7 @@ def test_out_of_fold_scores_never_see_their_group():
     # a real, shared direction transfers to unseen groups
     signal = torch.tensor(np.outer(2 * y - 1, np.eye(d)[0]) * 4.0, dtype=torch.float32)[None]
     oof = out_of_fold_scores("logistic", X + signal, y, groups, n_folds=5, seed=0)
-    assert float(auroc(oof, y)[0]) > 0.95
+    assert float(auroc(oof, y)[0]) > 0.85
 
 
 def test_out_of_fold_scores_slice_fit_arguments_and_leave_one_group_out():
