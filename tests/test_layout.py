@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import ast
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"negprobe": "negprobe", "activations": "negprobe.activations", "probes": "negprobe.probes",
