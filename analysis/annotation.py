@@ -21,7 +21,7 @@ from negprobe.probes.evaluation import MetricWithCI, out_of_fold_scores, pooled_
 from .drop_layer import decodability_drop_layer
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class DecodabilityCurve:
     auroc: MetricWithCI  # per layer
     layers: list[int]

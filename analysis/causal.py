@@ -27,6 +27,7 @@ from negprobe.activations.positions import claim_token_range
 
 from .patching import cache_residuals, normalized_indirect_effect, patch_sweep, patch_sweep_all_positions, \
     patched_residuals, prompt_ids, steer
+from .results import DIRECTIONS, CausalResult, ClaimPatching, PatchedReadout, PositionHeatmap, Steering
 
 
 def claim_token_positions(model, record) -> list[int]:
@@ -78,35 +79,45 @@ def _margin_of(model, text: str, margin) -> float:
 
 
 def causal_checks(model, ic_statements, ic_questions, readers, config, steer_reader: str | None = None,
-                  steer_slot: int = 0) -> dict:
-    """Run the three interventions; returns arrays for the report (means over the patched claims).
+                  steer_slot: int = 0) -> CausalResult:
+    """Run the three interventions; returns means over the patched claims.
 
     Steering uses reader ``steer_reader`` at layer slot ``steer_slot`` (skipped when ``None``).
     """
     margin = margin_fn(model)
     layers = config.layers or list(range(model.n_layers))
     patch_layers = layers[:: max(1, config.patch_layer_stride)]
-    result: dict = {"patch_layers": patch_layers, "read_layers": layers}
-    question_pairs = [p for p in _pairs(ic_questions, "in_context_notice", "in_context_plain", config.patch_claims)
-                      if p[1].get_extra("believer_answer") == " Yes"]
-    result["n_claims"] = len(question_pairs)
+    pairs = [p for p in _pairs(ic_questions, "in_context_notice", "in_context_plain", config.patch_claims)
+             if p[1].get_extra("believer_answer") == " Yes"]
+    clean = [_margin_of(model, src.text, margin) for _, src, _ in pairs]  # the notice runs' margins
+    corrupt = [_margin_of(model, tgt.text, margin) for _, _, tgt in pairs]  # the plain runs' margins
+    statements = _pairs(ic_statements, "in_context_notice", "in_context_plain", config.patch_claims)
+    return CausalResult(
+        patch_layers=patch_layers, read_layers=layers, n_claims=len(pairs),
+        heatmap=_position_heatmap(model, pairs, clean, corrupt, patch_layers, config.patch_positions, margin),
+        claim_patching=_claim_patching(model, pairs, clean, corrupt, patch_layers, margin),
+        patched_readouts=tuple(_patched_readouts(model, statements, readers, patch_layers, layers)),
+        steering=_steering(model, pairs, clean, corrupt, readers, steer_reader, steer_slot, layers,
+                           config.steer_alphas, margin) if steer_reader is not None else None,
+    )
 
-    # 1. layer x position heatmap over the question's last tokens
-    heat, clean, corrupt = [], [], []
-    positions = list(range(-config.patch_positions, 0))
-    for _, src, tgt in question_pairs:
-        heat.append(patch_sweep(model, src.text, tgt.text, positions, positions, margin, layers=patch_layers).numpy())
-        clean.append(_margin_of(model, src.text, margin))
-        corrupt.append(_margin_of(model, tgt.text, margin))
-    result["heatmap"] = np.mean(heat, 0) if heat else None
-    result["clean"] = float(np.mean(clean)) if clean else None
-    result["corrupt"] = float(np.mean(corrupt)) if corrupt else None
 
-    # 2a. claim positions -> belief margin, both directions
-    curves = {"notice -> plain": [], "plain -> notice": []}
-    shifts = {"notice -> plain": [], "plain -> notice": []}  # per claim: patched margin moved toward the source run
+def _position_heatmap(model, pairs, clean, corrupt, patch_layers, n_positions: int, margin) -> PositionHeatmap | None:
+    """Layer x position heatmap over the question's last ``n_positions`` tokens, notice -> plain."""
+    if not pairs:
+        return None
+    positions = list(range(-n_positions, 0))
+    heat = [patch_sweep(model, src.text, tgt.text, positions, positions, margin, layers=patch_layers).numpy()
+            for _, src, tgt in pairs]
+    return PositionHeatmap(np.mean(heat, 0), tuple(positions), float(np.mean(clean)), float(np.mean(corrupt)))
+
+
+def _claim_patching(model, pairs, clean, corrupt, patch_layers, margin) -> ClaimPatching | None:
+    """Claim positions -> belief margin, both directions (claims that tokenise alike in both runs)."""
+    curves = {direction: [] for direction in DIRECTIONS}
+    shifts = {direction: [] for direction in DIRECTIONS}  # per claim: patched margin moved toward the source run
     used: list[int] = []
-    for k, (_, notice, plain) in enumerate(question_pairs):
+    for k, (_, notice, plain) in enumerate(pairs):
         pos_n, pos_p = claim_token_positions(model, notice), claim_token_positions(model, plain)
         if len(pos_n) != len(pos_p):
             continue  # the claim tokenised differently in the two documents; no one-to-one alignment
@@ -118,20 +129,22 @@ def causal_checks(model, ic_statements, ic_questions, readers, config, steer_rea
         shifts["notice -> plain"].append((to_plain.numpy() - corrupt[k]) * toward)
         shifts["plain -> notice"].append((clean[k] - to_notice.numpy()) * toward)
         used.append(k)
-    result["claim_patch_margin"] = {k: np.mean(v, 0) for k, v in curves.items() if v}
-    result["claim_patch_shift"] = {k: np.array(v) for k, v in shifts.items() if v}
+    if not used:
+        return None
     # unpatched margins over the same claims as the curves (the NIE's baselines)
-    result["claim_patch_clean"] = float(np.mean([clean[k] for k in used])) if used else None
-    result["claim_patch_corrupt"] = float(np.mean([corrupt[k] for k in used])) if used else None
+    return ClaimPatching({k: np.mean(v, 0) for k, v in curves.items()}, {k: np.array(v) for k, v in shifts.items()},
+                         float(np.mean([clean[k] for k in used])), float(np.mean([corrupt[k] for k in used])))
 
-    # 2b. claim positions -> truth readout at every later layer, both directions
-    readout_rows = []
-    for claim, notice, plain in _pairs(ic_statements, "in_context_notice", "in_context_plain", config.patch_claims):
+
+def _patched_readouts(model, statements, readers, patch_layers, layers) -> list[PatchedReadout]:
+    """Claim positions -> truth readout of the claim's last token at every layer, both directions."""
+    rows = []
+    for claim, notice, plain in statements:
         pos_n, pos_p = claim_token_positions(model, notice), claim_token_positions(model, plain)
         if len(pos_n) != len(pos_p):
             continue
-        for direction, (src, tgt, ps, pt) in {"notice -> plain": (notice, plain, pos_n, pos_p),
-                                              "plain -> notice": (plain, notice, pos_p, pos_n)}.items():
+        for direction, (src, tgt, ps, pt) in zip(DIRECTIONS, ((notice, plain, pos_n, pos_p),
+                                                              (plain, notice, pos_p, pos_n))):
             read_at = [pt[-1]]  # the claim's last token in the target
             patched = patched_residuals(model, src.text, tgt.text, ps, pt, read_at, patch_layers, layers)[:, :, 0]
             unpatched = cache_residuals(model, prompt_ids(model, tgt.text), layers=layers)[:, 0, read_at[0]]  # [R, d]
@@ -140,26 +153,24 @@ def causal_checks(model, ic_statements, ic_questions, readers, config, steer_rea
                     continue
                 base = reader.read(unpatched[:, None], [claim])[:, 0]  # [R]
                 after = reader.read(patched.transpose(0, 1), [claim] * len(patch_layers))  # [R, P]
-                readout_rows.append({"reader": label, "direction": direction, "claim": claim,
-                                     "change": (after - base[:, None]).T})  # [P, R]
-    result["patched_readout"] = readout_rows
+                rows.append(PatchedReadout(label, direction, claim, (after - base[:, None]).T))  # [P, R]
+    return rows
 
-    # 3. steering along a reader's truth direction
-    if steer_reader is not None and question_pairs:
-        reader, slot = readers[steer_reader], steer_slot
-        responses, steered = [], []
-        for k, (claim, _, plain) in enumerate(question_pairs):
-            if reader.covers(claim):
-                vector = reader.steering_vector(claim, slot)
-                responses.append(steer(model, [plain.text], layers[slot], vector, config.steer_alphas, margin).numpy())
-                steered.append(k)
-        if responses:
-            response = np.mean(responses, 0)
-            result["steer"] = response
-            result["steer_layer"] = layers[slot]
-            result["steer_alphas"] = list(config.steer_alphas)
-            result["steer_reader"] = steer_reader
-            result["steer_clean"] = float(np.mean([clean[k] for k in steered]))
-            result["steer_corrupt"] = float(np.mean([corrupt[k] for k in steered]))
-            result["steer_nie"] = normalized_indirect_effect(result["steer_clean"], response, result["steer_corrupt"])
-    return result
+
+def _steering(model, pairs, clean, corrupt, readers, steer_reader: str, slot: int, layers, alphas,
+              margin) -> Steering | None:
+    """Steering along a reader's truth direction at layer slot ``slot``, on the plain runs."""
+    reader = readers[steer_reader]
+    responses, steered = [], []
+    for k, (claim, _, plain) in enumerate(pairs):
+        if reader.covers(claim):
+            vector = reader.steering_vector(claim, slot)
+            responses.append(steer(model, [plain.text], layers[slot], vector, alphas, margin).numpy())
+            steered.append(k)
+    if not responses:
+        return None
+    response = np.mean(responses, 0)
+    steer_clean = float(np.mean([clean[k] for k in steered]))
+    steer_corrupt = float(np.mean([corrupt[k] for k in steered]))
+    return Steering(steer_reader, layers[slot], tuple(alphas), response, steer_clean, steer_corrupt,
+                    normalized_indirect_effect(steer_clean, response, steer_corrupt))

@@ -16,13 +16,15 @@ Pipeline (Mayne et al. 2026 ask it behaviourally; negprobe asks it per layer):
    context (belief margin and truth readout at later layers), and steering along the truth direction.
 5. **Behaviour** joined from a belief CSV (``negprobe belief --out``), with a rank correlation.
 
-Everything reads the activation store; the report is one self-contained HTML file plus PNGs/CSVs.
+Everything reads the activation store. :func:`run_localize` computes a
+:class:`~negprobe.analysis.results.LocalizeResult`; :func:`negprobe.analysis.report.write_report` writes it as one
+self-contained HTML file plus PNGs/CSVs.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,36 +32,14 @@ import pandas as pd
 
 from negprobe.errors import NegprobeError
 
-from .annotation import annotation_decodability
-from .readout import DEFAULT_GATE
+from .annotation import DecodabilityCurve, annotation_decodability
+from .readout import ValidityGate
+from .results import ANNOTATION_POSITIONS, ANNOTATIONS, CurveKey, LocalizeConfig, LocalizeResult, ModelRef, \
+    ReaderInfo, Readout
 from .stores import cached_store
-from .truth_readers import fit_readers, validity_gates
+from .truth_readers import TruthReader, fit_readers, validity_gates
 
-ANNOTATIONS = {  # claims-dataset condition -> what annotates it
-    "doc_notice": "document notice", "dense": "dense annotation",
-    "sentence_annotation": "sentence annotation", "local_negation": "local negation",
-}
-ANNOTATION_POSITIONS = {"claim_last": "the claim's last token", "last": "the prompt's last token"}
-
-
-@dataclass
-class LocalizeConfig:
-    model: str = "smollm2-135m"
-    adapters: dict[str, str] = field(default_factory=dict)  # condition -> adapter folder
-    claims: list[str] | None = None  # default: every built-in claim
-    probes: list[str] = field(default_factory=lambda: ["logistic", "ttpd"])
-    probe_data: list[str] = field(default_factory=lambda: ["general", "domain"])  # truth data the probes train on
-    layers: list[int] | None = None
-    gate: float = DEFAULT_GATE
-    seed: int = 0
-    n_boot: int = 200
-    patch_positions: int = 8  # last tokens of the in-context question in the position heatmap
-    patch_layer_stride: int = 2  # patch every k-th layer (patching is the costliest step on a CPU)
-    patch_claims: int = 3  # claims averaged in the patching results
-    steer_alphas: list[float] = field(default_factory=lambda: [-6.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0])  # readout units
-    belief_csv: str | None = None
-    store: str | None = None
-    out: str = "negprobe-out/localize"
+__all__ = ["LocalizeConfig", "run_localize", "read_claims", "annotation_curves", "primary_reader"]
 
 
 def _claims_data(config):
@@ -82,26 +62,27 @@ def _claims_data(config):
         PromptDataset("in_context_questions", tuple(r for r in in_context if r.get_extra("probe") == "question"))
 
 
-def readouts(model, label, claims, ic_statements, readers, config):
-    """Long table of per-row readouts (model label x condition x reader), and the claims' store."""
+def read_claims(model, ref: ModelRef, claims, ic_statements, readers: dict[str, TruthReader],
+                config: LocalizeConfig) -> tuple[list[Readout], object]:
+    """Readouts of ``claims`` (bare) and ``ic_statements`` (in context) on ``model`` per reader and
+    condition, and the claims' activation store."""
     rows = []
     cl_store = cached_store(model, claims, ",".join(ANNOTATION_POSITIONS), config.layers, config.store)
     ic_store = cached_store(model, ic_statements, "claim_last", config.layers, config.store)
     for store, kind in ((cl_store, "bare"), (ic_store, "in_context")):
         X, meta = store.stack(position="claim_last"), store.metadata
         claim_ids = meta["claim"].astype(str).to_numpy()
+        pair_ids = meta["pair_id"].astype(str).to_numpy()
         for reader in readers.values():
             r = reader.read(X, claim_ids)  # [L, n]
             for cond in meta["condition"].unique():
                 idx = np.flatnonzero((meta["condition"] == cond).to_numpy() & ~np.isnan(r[0]))
                 if len(idx):
-                    rows.append({"model": label, "kind": kind, "condition": cond, "probe": reader.label,
-                                 "readout": r[:, idx], "claims": claim_ids[idx],
-                                 "pair": meta["pair_id"].astype(str).to_numpy()[idx]})
+                    rows.append(Readout(ref, kind, cond, reader.label, r[:, idx], claim_ids[idx], pair_ids[idx]))
     return rows, cl_store
 
 
-def annotation_curves(cl_store, config) -> dict[tuple[str, str], object]:
+def annotation_curves(cl_store, config: LocalizeConfig) -> dict[CurveKey, DecodabilityCurve]:
     """Annotation decodability per (annotation, read position), split by claim (leave-one-claim-out
     up to six folds); with a single claim, split by paraphrase (its plain and annotated versions
     share a pair id, so they stay on one side)."""
@@ -116,7 +97,7 @@ def annotation_curves(cl_store, config) -> dict[tuple[str, str], object]:
             annotated = (meta["condition"].to_numpy()[idx] == cond).astype(int)
             claims = meta["claim"].astype(str).to_numpy()[idx]
             groups = claims if len(np.unique(claims)) > 1 else meta["pair_id"].astype(str).to_numpy()[idx]
-            out[cond, position] = annotation_decodability(
+            out[CurveKey(cond, position)] = annotation_decodability(
                 X[:, idx], annotated, groups, layers=cl_store.layers, probe="logistic",
                 n_folds=min(6, len(np.unique(groups))), seed=config.seed, n_boot=config.n_boot)
     return out
@@ -152,47 +133,59 @@ def _adapter_claims(adapter: str, claims) -> list[str]:
     return [claim] if claim in {r.claim for r in claims} else []
 
 
-def run_localize(config: LocalizeConfig) -> Path:
+def _read_fine_tuned(base, ref: ModelRef, claims, ic_statements, readers, claim_ids, config: LocalizeConfig):
+    """Readouts of one adapter with the base readers and with readers refitted on it, and the gates
+    of the refitted readers on that model: ``(readouts, refit ref, refit gates)``."""
+    from negprobe.activations.models import load_model
+
+    tuned = load_model(config.model, adapter=ref.adapter)
+    if tuned.base_fingerprint != base.base_fingerprint:
+        raise NegprobeError(f"adapter {ref.adapter} does not belong to {config.model}")
+    own = _adapter_claims(ref.adapter, claims)  # read a fine-tuned model on the claim(s) it was trained on
+    tuned_claims = claims.filter(claim=own) if own else claims
+    tuned_ic = ic_statements.filter(claim=own) if own else ic_statements
+    bare = tuned_claims.filter(condition=["plain", "true_counterpart", "local_negation"])
+    rows, tuned_store = read_claims(tuned, ref, bare, tuned_ic.filter(condition=["in_context_plain"]), readers, config)
+    # probes refitted on the fine-tuned model's own truth activations, gated on that model
+    refit = fit_readers(tuned, config.probes[:1], config.probe_data, own or claim_ids, config.layers, config.store,
+                        config.seed)
+    refit_ref = replace(ref, refit=True)
+    more, _ = read_claims(tuned, refit_ref, tuned_claims.filter(condition=["plain"]),
+                          tuned_ic.filter(condition=["in_context_plain"]), refit, config)
+    return rows + more, refit_ref, _gates(refit, tuned_store, config)
+
+
+def run_localize(config: LocalizeConfig) -> LocalizeResult:
+    """Compute everything the localize report shows (writes nothing but the activation caches).
+
+    ``write_report(run_localize(config), config.out)`` writes the report.
+    """
     from negprobe.activations.models import load_model
 
     from .causal import causal_checks
-    from .report import write_report
 
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     base = load_model(config.model)
     if config.layers is not None:
-        config.layers = base.check_layers(config.layers)
+        config = replace(config, layers=base.check_layers(config.layers))
     claims, ic_statements, ic_questions = _claims_data(config)
     claim_ids = sorted({r.claim for r in claims})
     readers = fit_readers(base, config.probes, config.probe_data, claim_ids, config.layers, config.store, config.seed)
-    rows, base_claims = readouts(base, "base", claims, ic_statements, readers, config)
+    base_ref = ModelRef(config.model)
+    rows, base_claims = read_claims(base, base_ref, claims, ic_statements, readers, config)
     gates = _gates(readers, base_claims, config)
-    gates_by_model = {"base": gates}  # refitted readers are gated on their own model
+    gates_by_model: dict[ModelRef, dict[str, ValidityGate]] = {base_ref: gates}  # refitted readers: on their own model
     for condition, adapter in config.adapters.items():
-        tuned = load_model(config.model, adapter=adapter)
-        if tuned.base_fingerprint != base.base_fingerprint:
-            raise NegprobeError(f"adapter {adapter} does not belong to {config.model}")
-        own = _adapter_claims(adapter, claims)  # read a fine-tuned model on the claim(s) it was trained on
-        tuned_claims = claims.filter(claim=own) if own else claims
-        tuned_ic = ic_statements.filter(claim=own) if own else ic_statements
-        more, tuned_store = readouts(tuned, f"fine-tuned:{condition}",
-                                     tuned_claims.filter(condition=["plain", "true_counterpart", "local_negation"]),
-                                     tuned_ic.filter(condition=["in_context_plain"]), readers, config)
+        more, refit_ref, refit_gates = _read_fine_tuned(base, ModelRef(config.model, adapter, condition), claims,
+                                                        ic_statements, readers, claim_ids, config)
         rows += more
-        # probes refitted on the fine-tuned model's own truth activations, gated on that model
-        refit = fit_readers(tuned, config.probes[:1], config.probe_data, own or claim_ids, config.layers, config.store,
-                            config.seed)
-        label = f"fine-tuned:{condition} (refit)"
-        more, _ = readouts(tuned, label, tuned_claims.filter(condition=["plain"]),
-                           tuned_ic.filter(condition=["in_context_plain"]), refit, config)
-        rows += more
-        gates_by_model[label] = _gates(refit, tuned_store, config)
-        del tuned
+        gates_by_model[refit_ref] = refit_gates
     curves = annotation_curves(base_claims, config)
     primary, best_slot = primary_reader(gates)
     causal = causal_checks(base, ic_statements, ic_questions, readers, config, steer_reader=primary,
                            steer_slot=best_slot)
     belief = pd.read_csv(config.belief_csv, keep_default_na=False) if config.belief_csv else None
-    return write_report(out, config, base, rows, gates_by_model, readers, primary, best_slot, curves, causal, belief,
-                        base_claims.layers)
+    return LocalizeResult(
+        config=config, model_name=base.name, fingerprint=base.fingerprint, layers=list(base_claims.layers),
+        readouts=tuple(rows), gates=gates_by_model,
+        readers={label: ReaderInfo(label, reader.heldout_what) for label, reader in readers.items()},
+        primary=primary, primary_slot=best_slot, curves=curves, causal=causal, belief=belief)

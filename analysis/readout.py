@@ -21,7 +21,7 @@ from negprobe.probes.bootstrap import bootstrap_mean
 DEFAULT_GATE = 0.65  # below this AUROC a probe's readout on the claim is reported as uninformative
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class ReadoutScale:
     """Per-layer affine map from probe scores to the 0 (false) .. 1 (true) readout scale."""
 
@@ -64,7 +64,7 @@ def paired_difference(readout_a: np.ndarray, readout_b: np.ndarray, n_boot: int 
     return bootstrap_mean(diff, groups, n_boot=n_boot, seed=seed, level=level)
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class ValidityGate:
     """Per layer: does the truth probe transfer to unseen topics and to the claim's own pairs?"""
 

@@ -12,6 +12,7 @@ import torch
 
 from negprobe.activations import NegprobeError
 from negprobe.analysis.localize import LocalizeConfig, run_localize
+from negprobe.analysis.report import write_report
 from tests.test_models import make_lora_adapter
 from tests.tiny_models import make_tiny_model
 
@@ -43,7 +44,7 @@ def test_localize_writes_a_report(long_tiny, tmp_path):
     cfg = LocalizeConfig(model=str(long_tiny), adapters={"positive": str(tmp_path / "adapter")},
                          claims=["ed_sheeran", "vesuvius_2015"], probes=["logistic", "ttpd"], n_boot=30,
                          patch_positions=4, belief_csv=str(belief), store=str(tmp_path / "store"), out=str(tmp_path / "out"))
-    report = run_localize(cfg)
+    report = write_report(run_localize(cfg), cfg.out)
     page = report.read_text()
     for section in ("Drop layers", "Annotation decodability", "Truth readouts", "Activation patching", "Steering",
                     "Validity gate", "Provenance"):
@@ -104,32 +105,46 @@ def test_localize_bad_input(long_tiny, tmp_path, tiny_llama_dir):
 
 def test_causal_drop_layer_finds_a_planted_route(tmp_path):
     """Claim tokens carry the notice's effect while patched at layers 0..8 and not from 10 on."""
-    from negprobe.analysis.report import _causal_drop_layers
+    from negprobe.analysis.report_drops import causal_drop_layers
+    from negprobe.analysis.results import CausalResult, ClaimPatching
 
     patch_layers = list(range(0, 20, 2))
     rng = np.random.default_rng(0)
     effect = np.where(np.array(patch_layers) <= 8, 0.3, 0.0)
     shifts = effect[None] + rng.normal(0, 0.02, size=(6, len(patch_layers)))
-    causal = {"patch_layers": patch_layers, "read_layers": list(range(20)),
-              "claim_patch_shift": {"notice -> plain": shifts, "plain -> notice": -np.abs(shifts)}}
-    rows = _causal_drop_layers(causal, LocalizeConfig(n_boot=100))
-    found = {r["statistic"].split("(")[1].split(",")[0]: r for r in rows}
-    assert found["notice -> plain"]["layer"] == 10
-    assert found["notice -> plain"]["ci_low"] <= 10 <= found["notice -> plain"]["ci_high"]
-    assert found["plain -> notice"]["layer"] is None  # never moved toward the source: no route to drop
+
+    def causal(shift):
+        return CausalResult(patch_layers, list(range(20)), 6, claim_patching=ClaimPatching({}, shift, 0.0, 0.0))
+
+    rows = causal_drop_layers(causal({"notice -> plain": shifts, "plain -> notice": -np.abs(shifts)}), 100, 0, 2)
+    found = {r.statistic.split("(")[1].split(",")[0]: r for r in rows}
+    assert found["notice -> plain"].layer == 10
+    assert found["notice -> plain"].ci_low <= 10 <= found["notice -> plain"].ci_high
+    assert found["plain -> notice"].layer is None  # never moved toward the source: no route to drop
     # an effect that lasts to the last patched layer (18) is "never" dropped: past the model's last layer
-    lasting = {**causal, "claim_patch_shift": {"notice -> plain": 0.3 + rng.normal(0, 0.02, size=(6, len(patch_layers)))}}
-    (row,) = _causal_drop_layers(lasting, LocalizeConfig(n_boot=100))
-    assert row["layer"] == 20 and row["ci_low"] == 20
+    lasting = {"notice -> plain": 0.3 + rng.normal(0, 0.02, size=(6, len(patch_layers)))}
+    (row,) = causal_drop_layers(causal(lasting), 100, 0, 2)
+    assert row.layer == 20 and row.ci_low == 20
 
 
 def test_localize_one_claim_splits_by_paraphrase(long_tiny, tmp_path):
     cfg = LocalizeConfig(model=str(long_tiny), claims=["ed_sheeran"], probes=["logistic"], probe_data=["general"],
                          n_boot=20, patch_positions=2, store=str(tmp_path / "store"), out=str(tmp_path / "out"))
-    assert run_localize(cfg).is_file()
+    assert write_report(run_localize(cfg), cfg.out).is_file()
     drops = pd.read_csv(tmp_path / "out" / "drop_layers.csv")
     assert drops["statistic"].str.contains("annotation drop layer (doc_notice, last)", regex=False).any()
     assert set(pd.read_csv(tmp_path / "out" / "gates.csv")["probe"]) == {"logistic"}
     with pytest.raises(NegprobeError, match="probe data"):
         run_localize(LocalizeConfig(model=str(long_tiny), probe_data=["wiki"], out=str(tmp_path / "o"),
                                     store=str(tmp_path / "store")))
+
+
+def test_model_ref_labels_are_the_csv_model_column():
+    from negprobe.analysis.results import ModelRef
+
+    assert ModelRef("m").label == "base"
+    tuned = ModelRef("m", "runs/dense", "dense")
+    assert tuned.label == "fine-tuned:dense"
+    refit = ModelRef("m", "runs/dense", "dense", refit=True)
+    assert refit.label == "fine-tuned:dense (refit)" and refit.frozen_readers() == tuned
+    assert len({ModelRef("m"), ModelRef("m"), tuned, refit}) == 3  # hashable keys of the gates

@@ -1,0 +1,183 @@
+"""What the localize step computes and its report reads: the config, typed results and shared constants.
+
+:func:`~negprobe.analysis.localize.run_localize` returns a :class:`LocalizeResult`;
+:func:`~negprobe.analysis.report.write_report` turns it into files. Both import this module,
+neither imports the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from jaxtyping import Float
+
+from .annotation import DecodabilityCurve
+from .readout import DEFAULT_GATE, ValidityGate
+
+ANNOTATIONS = {  # claims-dataset condition -> what annotates it
+    "doc_notice": "document notice", "dense": "dense annotation",
+    "sentence_annotation": "sentence annotation", "local_negation": "local negation",
+}
+ANNOTATION_POSITIONS = {"claim_last": "the claim's last token", "last": "the prompt's last token"}
+DIRECTIONS = ("notice -> plain", "plain -> notice")  # the two directions of claim-position patching
+
+
+@dataclass
+class LocalizeConfig:
+    model: str = "smollm2-135m"
+    adapters: dict[str, str] = field(default_factory=dict)  # condition -> adapter folder
+    claims: list[str] | None = None  # default: every built-in claim
+    probes: list[str] = field(default_factory=lambda: ["logistic", "ttpd"])
+    probe_data: list[str] = field(default_factory=lambda: ["general", "domain"])  # truth data the probes train on
+    layers: list[int] | None = None
+    gate: float = DEFAULT_GATE
+    seed: int = 0
+    n_boot: int = 200
+    patch_positions: int = 8  # last tokens of the in-context question in the position heatmap
+    patch_layer_stride: int = 2  # patch every k-th layer (patching is the costliest step on a CPU)
+    patch_claims: int = 3  # claims averaged in the patching results
+    steer_alphas: list[float] = field(default_factory=lambda: [-6.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0])  # readout units
+    belief_csv: str | None = None
+    store: str | None = None
+    out: str = "negprobe-out/localize"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """One model the claims are read on: the base model, or a fine-tuned adapter (with the frozen
+    base readers, or with readers refitted on that model when ``refit``)."""
+
+    base: str
+    adapter: str | None = None
+    condition: str | None = None  # the fine-tuning condition; None for the base model
+    refit: bool = False
+
+    @property
+    def is_base(self) -> bool:
+        return self.condition is None
+
+    @property
+    def label(self) -> str:
+        """``base``, ``fine-tuned:<condition>`` or ``fine-tuned:<condition> (refit)`` (the CSVs' model column)."""
+        if self.is_base:
+            return "base"
+        return f"fine-tuned:{self.condition}" + (" (refit)" if self.refit else "")
+
+    def frozen_readers(self) -> ModelRef:
+        """The same model read with the base readers (drops ``refit``)."""
+        return ModelRef(self.base, self.adapter, self.condition, refit=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Readout:
+    """One reader's readouts of one condition's rows on one model."""
+
+    model: ModelRef
+    kind: str  # "bare" (the claims dataset) or "in_context" (claims with their documents in context)
+    condition: str
+    probe: str  # the reader's label
+    values: Float[np.ndarray, "n_layers n"]
+    claims: np.ndarray  # [n] claim ids
+    pairs: np.ndarray  # [n] pair ids (align a claim with its counterpart)
+
+
+@dataclass(frozen=True)
+class ReaderInfo:
+    """What the report needs to know about a truth reader (not its probes)."""
+
+    label: str
+    heldout_what: str
+
+
+@dataclass(frozen=True)
+class CurveKey:
+    annotation: str  # a key of ANNOTATIONS
+    position: str  # a key of ANNOTATION_POSITIONS
+
+
+@dataclass(frozen=True, eq=False)
+class PositionHeatmap:
+    """Belief margin after patching one question token at a time, notice -> plain (means over claims)."""
+
+    margins: Float[np.ndarray, "n_patch_layers n_positions"]
+    positions: tuple[int, ...]  # negative token offsets from the end of the question
+    clean: float  # the notice run's margin
+    corrupt: float  # the plain run's margin
+
+
+@dataclass(frozen=True, eq=False)
+class ClaimPatching:
+    """Belief margin after patching every claim token at one layer, per direction."""
+
+    margin: dict[str, Float[np.ndarray, " n_patch_layers"]]  # direction -> mean over claims
+    shift: dict[str, Float[np.ndarray, "n_claims n_patch_layers"]]  # per claim: moved toward the source run
+    clean: float  # unpatched notice-run margin over the same claims
+    corrupt: float  # unpatched plain-run margin over the same claims
+
+
+@dataclass(frozen=True, eq=False)
+class PatchedReadout:
+    """Change of one reader's readout of a claim's last token after claim-position patching."""
+
+    reader: str
+    direction: str
+    claim: str
+    change: Float[np.ndarray, "n_patch_layers n_read_layers"]
+
+
+@dataclass(frozen=True, eq=False)
+class Steering:
+    """Belief margin when steering along a reader's truth direction (means over claims)."""
+
+    reader: str
+    layer: int
+    alphas: tuple[float, ...]
+    margins: Float[np.ndarray, " n_alphas"]
+    clean: float
+    corrupt: float
+    nie: Float[np.ndarray, " n_alphas"]  # normalised indirect effect
+
+
+@dataclass(frozen=True, eq=False)
+class CausalResult:
+    """The causal checks of the localize step (each part None / empty when it had no claims)."""
+
+    patch_layers: list[int]
+    read_layers: list[int]
+    n_claims: int
+    heatmap: PositionHeatmap | None = None
+    claim_patching: ClaimPatching | None = None
+    patched_readouts: tuple[PatchedReadout, ...] = ()
+    steering: Steering | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class LocalizeResult:
+    """Everything the localize report needs."""
+
+    config: LocalizeConfig
+    model_name: str
+    fingerprint: str
+    layers: list[int]
+    readouts: tuple[Readout, ...]
+    gates: dict[ModelRef, dict[str, ValidityGate]]  # the base model's and every refit model's own gates
+    readers: dict[str, ReaderInfo]
+    primary: str  # the reader used in the figures, the flip layers and the belief join
+    primary_slot: int  # its layer slot with the best held-out AUROC
+    curves: dict[CurveKey, DecodabilityCurve]
+    causal: CausalResult
+    belief: pd.DataFrame | None = None
+
+    @property
+    def base(self) -> ModelRef:
+        return next(ref for ref in self.gates if ref.is_base)
+
+    @property
+    def base_gates(self) -> dict[str, ValidityGate]:
+        return self.gates[self.base]
+
+    @property
+    def primary_gate(self) -> ValidityGate:
+        return self.base_gates[self.primary]
