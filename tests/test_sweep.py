@@ -137,3 +137,14 @@ def test_sweep_config_file(tmp_path):
     (tmp_path / "bad.yaml").write_text("modles: [x]\n")
     with pytest.raises(NegprobeError, match="unknown field"):
         SweepConfig.from_file(tmp_path / "bad.yaml")
+
+
+def test_probes_sweep_does_not_load_analysis():
+    """Figures and summaries are the analysis layer's: running a sweep never imports it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, negprobe.probes.sweep\n"
+            "assert not [m for m in sys.modules if m.startswith('negprobe.analysis')], sorted(sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
