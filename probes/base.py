@@ -28,7 +28,7 @@ def as_batched(X: Any) -> tuple[Float[Tensor, "layers n d"], bool]:
     raise NegprobeError(f"probe input must be [n, d] or [layers, n, d], got shape {tuple(X.shape)}")
 
 
-def as_labels(y: Any, n: int) -> Float[Tensor, "n"]:
+def as_labels(y: Any, n: int) -> Float[Tensor, " n"]:
     y = torch.as_tensor(np.asarray(y, dtype=np.float32))
     if y.ndim != 1 or len(y) != n:
         raise NegprobeError(f"labels must be a vector of {n} values, got shape {tuple(y.shape)}")
@@ -148,7 +148,7 @@ class LinearProbe(ABC):
     def predict(self, X: Float[Tensor, "*L n d"] | np.ndarray) -> Int[np.ndarray, "*L n"]:
         return (self.decision_function(X) > 0).astype(np.int64)
 
-    def score(self, X: Float[Tensor, "*L n d"] | np.ndarray, y: np.ndarray) -> float | Float[np.ndarray, "L"]:
+    def score(self, X: Float[Tensor, "*L n d"] | np.ndarray, y: np.ndarray) -> float | Float[np.ndarray, " L"]:
         """Accuracy (one value per layer for layer-batched input)."""
         pred = self.predict(X)
         return (pred == np.asarray(y)[None] if pred.ndim == 2 else pred == np.asarray(y)).mean(-1)

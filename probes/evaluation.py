@@ -37,12 +37,12 @@ def split_groups(groups: Sequence | np.ndarray, fraction: float, seed: int = 0) 
     return np.random.default_rng(seed).permutation(unique)[:k]
 
 
-def accuracy(scores: Float[np.ndarray, "*L n"], y: np.ndarray) -> Float[np.ndarray, "*L"] | float:
+def accuracy(scores: Float[np.ndarray, "*L n"], y: np.ndarray) -> Float[np.ndarray, " *L"] | float:
     """Accuracy of ``scores > 0`` per row of ``scores`` [..., n]."""
     return ((scores > 0) == (np.asarray(y)[None] > 0.5)).mean(-1) if scores.ndim > 1 else float(((scores > 0) == (y > 0.5)).mean())
 
 
-def auroc(scores: Float[np.ndarray, "*L n"], y: np.ndarray) -> Float[np.ndarray, "L"]:
+def auroc(scores: Float[np.ndarray, "*L n"], y: np.ndarray) -> Float[np.ndarray, " L"]:
     """Area under the ROC curve per row of ``scores`` [L, n] (Mann-Whitney U, ties averaged)."""
     from scipy.stats import rankdata
 
@@ -62,9 +62,9 @@ METRICS = {"accuracy": accuracy, "auroc": auroc}
 class MetricWithCI:
     """A per-layer metric with its percentile CI ends, over ``n`` scored rows."""
 
-    value: Float[np.ndarray, "L"]
-    ci_low: Float[np.ndarray, "L"]
-    ci_high: Float[np.ndarray, "L"]
+    value: Float[np.ndarray, " L"]
+    ci_low: Float[np.ndarray, " L"]
+    ci_high: Float[np.ndarray, " L"]
     n: int
 
 

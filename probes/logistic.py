@@ -54,9 +54,9 @@ def _two_loop(g: Tensor, S: list[Tensor], Y: list[Tensor], rho: list[Tensor], pr
     return r
 
 
-def batched_lbfgs_logistic(Z: Float[Tensor, "L n d"], y: Float[Tensor, "n"], C: float = 1.0, max_iter: int = 500,
+def batched_lbfgs_logistic(Z: Float[Tensor, "L n d"], y: Float[Tensor, " n"], C: float = 1.0, max_iter: int = 500,
                            tol: float = 1e-5, history: int = 10
-                           ) -> tuple[Float[Tensor, "L d"], Float[Tensor, "L"], Int[Tensor, "L"]]:
+                           ) -> tuple[Float[Tensor, "L d"], Float[Tensor, " L"], Int[Tensor, " L"]]:
     """Fit one logistic regression per layer of ``Z`` [L, n, d]; returns (w [L, d], b [L], n_iter [L])."""
     L, n, d = Z.shape
     Z1 = torch.cat([Z, torch.ones(L, n, 1, dtype=Z.dtype)], -1)
@@ -107,9 +107,9 @@ def batched_lbfgs_logistic(Z: Float[Tensor, "L n d"], y: Float[Tensor, "n"], C: 
     return theta[:, :-1], theta[:, -1], n_iter
 
 
-def fit_logistic_layers(Z: Float[Tensor, "L n d"], y: Float[Tensor, "n"], C: float = 1.0, max_iter: int = 500,
+def fit_logistic_layers(Z: Float[Tensor, "L n d"], y: Float[Tensor, " n"], C: float = 1.0, max_iter: int = 500,
                         tol: float = 1e-4, chunk_bytes: int = 12 * 2**20
-                        ) -> tuple[Float[Tensor, "L d"], Float[Tensor, "L"], Int[Tensor, "L"]]:
+                        ) -> tuple[Float[Tensor, "L d"], Float[Tensor, " L"], Int[Tensor, " L"]]:
     """Batched fit over layers, in chunks of layers small enough to stay in the CPU cache
     (the iterations are memory-bound matrix-vector products)."""
     per_layer = Z.shape[1] * (Z.shape[2] + 1) * Z.element_size()

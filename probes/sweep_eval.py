@@ -63,9 +63,9 @@ def collect(model, dataset_names: Sequence[str], position: str, layers: Sequence
 
 @dataclass(frozen=True)
 class FoldSplit:
-    train: Int[np.ndarray, "n_train"]  # rows the final probe of this fold is fitted on
-    fit: Int[np.ndarray, "n_fit"]  # train rows used to fit the layer-selection probe
-    val: Int[np.ndarray, "n_val"]  # train rows used to pick the layer
+    train: Int[np.ndarray, " n_train"]  # rows the final probe of this fold is fitted on
+    fit: Int[np.ndarray, " n_fit"]  # train rows used to fit the layer-selection probe
+    val: Int[np.ndarray, " n_val"]  # train rows used to pick the layer
     test: dict[str, np.ndarray]  # test set name -> held-out rows
 
 
