@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from jaxtyping import Float
+from jaxtyping import Float, Int
 from torch import Tensor
 
 from negprobe.errors import NegprobeError
@@ -28,7 +28,7 @@ def as_batched(X: Any) -> tuple[Float[Tensor, "layers n d"], bool]:
     raise NegprobeError(f"probe input must be [n, d] or [layers, n, d], got shape {tuple(X.shape)}")
 
 
-def as_labels(y: Any, n: int) -> Tensor:
+def as_labels(y: Any, n: int) -> Float[Tensor, " n"]:
     y = torch.as_tensor(np.asarray(y, dtype=np.float32))
     if y.ndim != 1 or len(y) != n:
         raise NegprobeError(f"labels must be a vector of {n} values, got shape {tuple(y.shape)}")
@@ -91,7 +91,7 @@ class LinearProbe(ABC):
     scale_inputs: bool = True
     calibrate: bool = True  # fit a 1-D threshold/scale on the training projections
 
-    def fit(self, X, y, **fit_params) -> "LinearProbe":
+    def fit(self, X: Float[Tensor, "*L n d"] | np.ndarray, y: np.ndarray | Tensor, **fit_params) -> "LinearProbe":
         Xb, self._single = as_batched(X)
         yt = as_labels(y, Xb.shape[1])
         if self.scale_inputs:
@@ -135,26 +135,26 @@ class LinearProbe(ABC):
                 raise NegprobeError(f"probe was fitted on {self.coef_.shape[0]} layers, got {Xb.shape[0]}")
         return Xb, self._single and single
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: Float[Tensor, "*L n d"] | np.ndarray) -> Float[np.ndarray, "*L n"]:
         Xb, single = self._check(X)
         out = torch.einsum("lnd,ld->ln", Xb, self.coef_) + self.intercept_[:, None]
         out = out.numpy()
         return out[0] if single else out
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: Float[Tensor, "*L n d"] | np.ndarray) -> Float[np.ndarray, "*L n 2"]:
         p1 = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
         return np.stack([1 - p1, p1], axis=-1)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: Float[Tensor, "*L n d"] | np.ndarray) -> Int[np.ndarray, "*L n"]:
         return (self.decision_function(X) > 0).astype(np.int64)
 
-    def score(self, X, y) -> float | np.ndarray:
+    def score(self, X: Float[Tensor, "*L n d"] | np.ndarray, y: np.ndarray) -> float | Float[np.ndarray, " L"]:
         """Accuracy (one value per layer for layer-batched input)."""
         pred = self.predict(X)
         return (pred == np.asarray(y)[None] if pred.ndim == 2 else pred == np.asarray(y)).mean(-1)
 
     @property
-    def direction_(self) -> np.ndarray:
+    def direction_(self) -> Float[np.ndarray, "*L d"]:
         """Unit vector(s) in activation space pointing towards 'true'."""
         w = self.coef_ / self.coef_.norm(dim=-1, keepdim=True).clamp_min(1e-12)
         w = w.numpy()

@@ -6,9 +6,12 @@ twins of the same fact never straddle train and test. Everything is seeded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from jaxtyping import Float
+from torch import Tensor
 
 from negprobe.errors import NegprobeError
 
@@ -16,7 +19,7 @@ from . import make_probe
 from .bootstrap import bootstrap_weights, percentile_interval
 
 
-def group_kfold(groups, n_splits: int, seed: int = 0) -> list[np.ndarray]:
+def group_kfold(groups: Sequence | np.ndarray, n_splits: int, seed: int = 0) -> list[np.ndarray]:
     """Assign each unique group to one of ``n_splits`` folds (seeded); returns each fold's group set."""
     unique = np.unique(np.asarray(groups, dtype=object).astype(str))
     if len(unique) < n_splits:
@@ -25,7 +28,7 @@ def group_kfold(groups, n_splits: int, seed: int = 0) -> list[np.ndarray]:
     return [shuffled[k::n_splits] for k in range(n_splits)]
 
 
-def split_groups(groups, fraction: float, seed: int = 0) -> np.ndarray:
+def split_groups(groups: Sequence | np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
     """A seeded ``fraction`` of the unique groups (at least one), e.g. for a validation split."""
     unique = np.unique(np.asarray(groups, dtype=object).astype(str))
     if len(unique) < 2:
@@ -34,12 +37,12 @@ def split_groups(groups, fraction: float, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).permutation(unique)[:k]
 
 
-def accuracy(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
+def accuracy(scores: Float[np.ndarray, "*L n"], y: np.ndarray) -> Float[np.ndarray, " *L"] | float:
     """Accuracy of ``scores > 0`` per row of ``scores`` [..., n]."""
     return ((scores > 0) == (np.asarray(y)[None] > 0.5)).mean(-1) if scores.ndim > 1 else float(((scores > 0) == (y > 0.5)).mean())
 
 
-def auroc(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
+def auroc(scores: Float[np.ndarray, "*L n"], y: np.ndarray) -> Float[np.ndarray, " L"]:
     """Area under the ROC curve per row of ``scores`` [L, n] (Mann-Whitney U, ties averaged)."""
     from scipy.stats import rankdata
 
@@ -55,15 +58,18 @@ def auroc(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
 METRICS = {"accuracy": accuracy, "auroc": auroc}
 
 
-@dataclass
+@dataclass(frozen=True)
 class MetricWithCI:
-    value: np.ndarray  # [L]
-    ci_low: np.ndarray
-    ci_high: np.ndarray
+    """A per-layer metric with its percentile CI ends, over ``n`` scored rows."""
+
+    value: Float[np.ndarray, " L"]
+    ci_low: Float[np.ndarray, " L"]
+    ci_high: Float[np.ndarray, " L"]
     n: int
 
 
-def _weighted_metric(scores: np.ndarray, y: np.ndarray, weights: np.ndarray, metric: str) -> np.ndarray:
+def _weighted_metric(scores: Float[np.ndarray, "L n"], y: np.ndarray, weights: Float[np.ndarray, "B n"],
+                     metric: str) -> Float[np.ndarray, "B L"]:
     """Metric per (bootstrap draw, layer) with row weights [B, n] (group counts of a bootstrap draw)."""
     pos = (y > 0.5).astype(np.float64)
     if metric == "accuracy":
@@ -88,7 +94,7 @@ def _weighted_metric(scores: np.ndarray, y: np.ndarray, weights: np.ndarray, met
 
 
 def pooled_metric_with_ci(
-    scores: np.ndarray, y: np.ndarray, groups: np.ndarray, metric: str, n_boot: int = 500, seed: int = 0,
+    scores: Float[np.ndarray, "*L n"], y: np.ndarray, groups: np.ndarray, metric: str, n_boot: int = 500, seed: int = 0,
     level: float = 0.95,
 ) -> MetricWithCI:
     """A per-layer metric of pooled out-of-fold ``scores`` ``[L, n]``, with a cluster-bootstrap CI.
@@ -127,9 +133,9 @@ def folds_metric_with_ci(
 
 
 def out_of_fold_scores(
-    probe: str, X, y: np.ndarray, groups: np.ndarray, n_folds: int | None = None, seed: int = 0,
-    fit_kwargs: dict[str, np.ndarray] | None = None,
-) -> np.ndarray:
+    probe: str, X: Float[np.ndarray, "L n d"] | Float[Tensor, "L n d"], y: np.ndarray, groups: np.ndarray,
+    n_folds: int | None = None, seed: int = 0, fit_kwargs: dict[str, np.ndarray] | None = None,
+) -> Float[np.ndarray, "L n"]:
     """Decision scores ``[L, n]`` of every row from a probe that never saw its group.
 
     The one out-of-fold scorer: ``X`` is ``[L, n, d]``; groups are split into ``n_folds`` seeded

@@ -9,6 +9,7 @@ Bengio 2016; Marks & Tegmark 2023 use them as the supervised baseline.)
 from __future__ import annotations
 
 import torch
+from jaxtyping import Float, Int
 from torch import Tensor
 
 from .base import LinearProbe
@@ -25,22 +26,43 @@ def _loss_grad(theta: Tensor, Z1: Tensor, sign: Tensor, reg: float) -> tuple[Ten
     return loss + 0.5 * reg * (w * w).sum(1), grad + reg * w
 
 
-def batched_lbfgs_logistic(Z: Tensor, y: Tensor, C: float = 1.0, max_iter: int = 500, tol: float = 1e-5,
-                           history: int = 10) -> tuple[Tensor, Tensor, Tensor]:
+def _boehning_inverse(Z1: Float[Tensor, "L n d1"], reg: float) -> Float[Tensor, "L d1 d1"]:
+    """Inverse of Boehning's bound on the Hessian, Z1'Z1 / 4n + reg (a fixed majoriser of the
+    log-loss curvature). As a preconditioner it makes the first steps near-Newton steps and lets
+    L-BFGS converge in tens of iterations instead of hundreds on correlated residual features."""
+    n, d1 = Z1.shape[1], Z1.shape[2]
+    penalty = torch.full((d1,), reg, dtype=torch.float64)
+    penalty[-1] = 1e-8
+    # (estimated on at most 2048 evenly spaced rows: a preconditioner need not be exact)
+    sample = Z1[:, :: max(1, n // 2048)]
+    bound = torch.bmm(sample.transpose(1, 2), sample).double() / (4 * sample.shape[1]) + torch.diag(penalty)
+    return torch.cholesky_inverse(torch.linalg.cholesky(bound)).to(Z1.dtype)
+
+
+def _two_loop(g: Tensor, S: list[Tensor], Y: list[Tensor], rho: list[Tensor], precondition) -> Tensor:
+    """The L-BFGS two-loop recursion, batched over layers: an approximate inverse Hessian times ``g``."""
+    q = g.clone()
+    alphas = []
+    for s_k, y_k, r_k in zip(reversed(S), reversed(Y), reversed(rho)):
+        a = r_k * (s_k * q).sum(1)
+        q -= a[:, None] * y_k
+        alphas.append(a)
+    r = precondition(q)
+    for s_k, y_k, r_k, a in zip(S, Y, rho, reversed(alphas)):
+        b = r_k * (y_k * r).sum(1)
+        r += s_k * (a - b)[:, None]
+    return r
+
+
+def batched_lbfgs_logistic(Z: Float[Tensor, "L n d"], y: Float[Tensor, " n"], C: float = 1.0, max_iter: int = 500,
+                           tol: float = 1e-5, history: int = 10
+                           ) -> tuple[Float[Tensor, "L d"], Float[Tensor, " L"], Int[Tensor, " L"]]:
     """Fit one logistic regression per layer of ``Z`` [L, n, d]; returns (w [L, d], b [L], n_iter [L])."""
     L, n, d = Z.shape
     Z1 = torch.cat([Z, torch.ones(L, n, 1, dtype=Z.dtype)], -1)
     sign = (2 * y - 1).to(Z.dtype)[None]
     reg = 1.0 / (C * n)
-    # Preconditioner: Boehning's bound on the Hessian, Z1'Z1 / 4n + reg (a fixed majoriser of the
-    # log-loss curvature). Its Cholesky factor makes the first steps near-Newton steps and lets
-    # L-BFGS converge in tens of iterations instead of hundreds on correlated residual features.
-    penalty = torch.full((d + 1,), reg, dtype=torch.float64)
-    penalty[-1] = 1e-8
-    # (estimated on at most 2048 evenly spaced rows: a preconditioner need not be exact)
-    sample = Z1[:, :: max(1, n // 2048)]
-    bound = torch.bmm(sample.transpose(1, 2), sample).double() / (4 * sample.shape[1]) + torch.diag(penalty)
-    inverse = torch.cholesky_inverse(torch.linalg.cholesky(bound)).to(Z.dtype)
+    inverse = _boehning_inverse(Z1, reg)
 
     def precondition(v: Tensor) -> Tensor:
         return torch.bmm(inverse, v.unsqueeze(-1)).squeeze(-1)
@@ -55,17 +77,7 @@ def batched_lbfgs_logistic(Z: Tensor, y: Tensor, C: float = 1.0, max_iter: int =
         if not active.any():
             break
         n_iter += active
-        # two-loop recursion, batched over layers
-        q = g.clone()
-        alphas = []
-        for s_k, y_k, r_k in zip(reversed(S), reversed(Y), reversed(rho)):
-            a = r_k * (s_k * q).sum(1)
-            q -= a[:, None] * y_k
-            alphas.append(a)
-        r = precondition(q)
-        for s_k, y_k, r_k, a in zip(S, Y, rho, reversed(alphas)):
-            b = r_k * (y_k * r).sum(1)
-            r += s_k * (a - b)[:, None]
+        r = _two_loop(g, S, Y, rho, precondition)
         direction = torch.where(active[:, None], -r, torch.zeros_like(r))
         slope = (g * direction).sum(1)
         bad = (slope >= 0) & active  # not a descent direction: fall back to the preconditioned gradient
@@ -95,8 +107,9 @@ def batched_lbfgs_logistic(Z: Tensor, y: Tensor, C: float = 1.0, max_iter: int =
     return theta[:, :-1], theta[:, -1], n_iter
 
 
-def fit_logistic_layers(Z: Tensor, y: Tensor, C: float = 1.0, max_iter: int = 500, tol: float = 1e-4,
-                        chunk_bytes: int = 12 * 2**20) -> tuple[Tensor, Tensor, Tensor]:
+def fit_logistic_layers(Z: Float[Tensor, "L n d"], y: Float[Tensor, " n"], C: float = 1.0, max_iter: int = 500,
+                        tol: float = 1e-4, chunk_bytes: int = 12 * 2**20
+                        ) -> tuple[Float[Tensor, "L d"], Float[Tensor, " L"], Int[Tensor, " L"]]:
     """Batched fit over layers, in chunks of layers small enough to stay in the CPU cache
     (the iterations are memory-bound matrix-vector products)."""
     per_layer = Z.shape[1] * (Z.shape[2] + 1) * Z.element_size()

@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from negprobe.errors import NegprobeError
 from negprobe.probes.evaluation import _weighted_metric, auroc, folds_metric_with_ci, group_kfold
-from negprobe.probes.sweep import make_splits
+from negprobe.probes.sweep_eval import make_splits
 
 
 def test_auroc_matches_sklearn_with_ties():

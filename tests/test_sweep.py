@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 
 from negprobe.activations import NegprobeError, load_model
+from negprobe.analysis.sweep_report import write_sweep_report
 from negprobe.activations.cache import cache_activations
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.records import PromptRecord
 from negprobe.probes.artifact import check_store_matches, load_probe
-from negprobe.probes.sweep import SweepConfig, run_sweep
+from negprobe.probes.sweep import SweepConfig, SweepResult, run_sweep
 from tests.tiny_models import make_tiny_model
 
 SUBJECTS = ["the cat", "the dog", "ed sheeran", "noah lyles", "the queen", "brennan holloway", "children",
@@ -52,10 +53,12 @@ def config(folder, aff, neg, model_dir, out, **kw) -> SweepConfig:
                        n_folds=3, n_boot=50, store=str(folder / "store"), out=str(out), **kw)
 
 
-def test_sweep_writes_tidy_table_plots_and_is_deterministic(sweep_setup):
+def test_sweep_writes_tidy_table_plots_and_is_deterministic(sweep_setup, tmp_path):
     folder, aff, neg, model_dir = sweep_setup
-    first = run_sweep(config(folder, aff, neg, model_dir, folder / "out1"))
-    second = run_sweep(config(folder, aff, neg, model_dir, folder / "out2"))
+    result = run_sweep(config(folder, aff, neg, model_dir, folder / "out1"))
+    assert isinstance(result, SweepResult)
+    first = result.results
+    second = run_sweep(config(folder, aff, neg, model_dir, folder / "out2")).results
     pd.testing.assert_frame_equal(first, second)  # same seed, same numbers
     assert list(first.columns) == ["model", "adapter", "position", "layer", "probe", "train", "test", "metric",
                                    "value", "ci_low", "ci_high", "n"]
@@ -63,13 +66,25 @@ def test_sweep_writes_tidy_table_plots_and_is_deterministic(sweep_setup):
     assert set(first["layer"]) == {0, 1, 2}
     assert ((first["ci_low"] <= first["value"] + 1e-9) & (first["value"] <= first["ci_high"] + 1e-9)).all()
     out = folder / "out1"
+    assert result.out_dir == out and all(p.is_file() for p in result.table_paths)
+    assert {p.with_suffix(".safetensors") for p in result.probe_paths} == set(out.glob("probes/*.safetensors"))
+    assert len(result.pca) == 1 and result.pca[0].coords.shape == (len(result.pca[0].rows), 2)
+    assert set(result.selected_layers["probe"]) == set(first["probe"])
     on_disk = pd.read_parquet(out / "results.parquet")
     pd.testing.assert_frame_equal(on_disk, first)
     assert len(pd.read_csv(out / "results.csv")) == len(first)
-    for pattern in ("layers-accuracy-*.png", "layers-auroc-*.html", "generalization-accuracy-*.png", "pca.png",
-                    "pca.html", "summary.md", "probes/*logistic.safetensors", "probes/*logistic.json"):
+    for pattern in ("probes/*logistic.safetensors", "probes/*logistic.json"):
         assert list(out.glob(pattern)), pattern
-    other = run_sweep(config(folder, aff, neg, model_dir, folder / "out3", seed=1, probes=["ccs"]))
+    assert not list(out.glob("*.png")) and not (out / "summary.md").exists()  # the report is analysis's job
+    # the report is drawn from the SweepResult alone: into the sweep's folder, or anywhere else
+    for folder_out in (None, tmp_path / "report"):
+        summary = write_sweep_report(result, folder_out)
+        target = folder_out or out
+        assert summary == target / "summary.md" and "validation-chosen" in summary.read_text()
+        for pattern in ("layers-accuracy-*.png", "layers-auroc-*.html", "generalization-accuracy-*.png",
+                        "generalization-auroc-*.html", "pca.png", "pca.html", "summary.md"):
+            assert list(target.glob(pattern)), pattern
+    other = run_sweep(config(folder, aff, neg, model_dir, folder / "out3", seed=1, probes=["ccs"])).results
     assert not np.allclose(other["value"], first[first["probe"] == "ccs"]["value"].to_numpy())
 
 
@@ -122,3 +137,14 @@ def test_sweep_config_file(tmp_path):
     (tmp_path / "bad.yaml").write_text("modles: [x]\n")
     with pytest.raises(NegprobeError, match="unknown field"):
         SweepConfig.from_file(tmp_path / "bad.yaml")
+
+
+def test_probes_sweep_does_not_load_analysis():
+    """Figures and summaries are the analysis layer's: running a sweep never imports it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, negprobe.probes.sweep\n"
+            "assert not [m for m in sys.modules if m.startswith('negprobe.analysis')], sorted(sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -1,0 +1,179 @@
+"""One cell of a sweep (a model, position and train set): collect activations, split, fit, score.
+
+All groups of the train and test datasets are split into ``n_folds`` group folds; in fold k a
+probe is fitted on the train-set rows outside fold k and scored on every test set's rows inside
+it (so an entity or claim is never on both sides). Layer selection uses a validation split of the
+training groups only. Metrics are fold means with group-bootstrap 95% CIs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+from negprobe.errors import NegprobeError
+
+from . import make_probe
+from .evaluation import folds_metric_with_ci, group_kfold, split_groups
+from .sweep_config import RESULT_COLUMNS, SweepConfig
+
+
+@dataclass(frozen=True)
+class SweepData:
+    """Activations of every dataset of a sweep for one model/position: ``X`` [L, n, d] + row table."""
+
+    X: Float[Tensor, "L n d"]
+    rows: pd.DataFrame  # dataset, label, polarity, group, pair_id, ...
+    layers: list[int]
+    model_info: dict[str, Any]
+    dataset_hashes: dict[str, str]
+
+
+def collect(model, dataset_names: Sequence[str], position: str, layers: Sequence[int] | None,
+            config: SweepConfig) -> SweepData:
+    """Cache (what is missing) and stack the activations of ``dataset_names`` at one position."""
+    from negprobe.activations.cache import cache_activations
+    from negprobe.activations.datasets.formatting import FormatSpec
+    from negprobe.activations.datasets.registry import load_dataset
+
+    blocks, tables, hashes = [], [], {}
+    for name in dataset_names:
+        data = load_dataset(name)
+        result = cache_activations(model, data, positions=position, layers=layers, fmt=FormatSpec(chat=config.chat),
+                                   backend=config.backend, root=config.store)
+        store = result.store
+        blocks.append(store.stack(position=0))  # [L, n, d]
+        meta = store.metadata.copy()
+        meta.insert(0, "dataset", name)
+        tables.append(meta)
+        hashes[name] = store.key["dataset_hash"]
+        layer_list = store.layers
+    rows = pd.concat(tables, ignore_index=True)
+    rows["group"] = rows["group"].astype(str)
+    return SweepData(torch.cat(blocks, 1), rows, layer_list,
+                     {"name": model.name, "adapter": str(model.adapter) if model.adapter else "",
+                      "fingerprint": model.fingerprint, "d_model": model.d_model}, hashes)
+
+
+@dataclass(frozen=True)
+class FoldSplit:
+    train: Int[np.ndarray, " n_train"]  # rows the final probe of this fold is fitted on
+    fit: Int[np.ndarray, " n_fit"]  # train rows used to fit the layer-selection probe
+    val: Int[np.ndarray, " n_val"]  # train rows used to pick the layer
+    test: dict[str, np.ndarray]  # test set name -> held-out rows
+
+
+def make_splits(rows: pd.DataFrame, train_sets: Sequence[str], test_sets: Sequence[str], n_folds: int,
+                val_fraction: float, seed: int) -> list[FoldSplit]:
+    """Group k-fold over all groups of the sweep; validation groups drawn from each fold's training groups."""
+    groups = rows["group"].to_numpy()
+    folds = group_kfold(groups, n_folds, seed)
+    in_train = rows["dataset"].isin(train_sets).to_numpy()
+    splits = []
+    for k, held in enumerate(folds):
+        held_mask = np.isin(groups, held)
+        train = np.flatnonzero(in_train & ~held_mask)
+        val_groups = split_groups(groups[train], val_fraction, seed + 1000 + k)
+        val_mask = np.isin(groups[train], val_groups)
+        test = {name: np.flatnonzero((rows["dataset"] == name).to_numpy() & held_mask) for name in test_sets}
+        splits.append(FoldSplit(train, train[~val_mask], train[val_mask], test))
+    return splits
+
+
+def fit_kwargs(rows: pd.DataFrame, index: np.ndarray) -> dict[str, Any]:
+    """Polarity, domain and contrast pairs (affirmed, negated twins sharing a pair_id) of a row subset."""
+    sub = rows.iloc[index]
+    polarity = (sub["polarity"] == "affirmed").astype(int).to_numpy()
+    first_row: dict[tuple[str, str], int] = {}
+    for i, (pid, pol) in enumerate(zip(sub["pair_id"].astype(str), sub["polarity"])):
+        first_row.setdefault((pid, pol), i)
+    pairs = [(i, first_row[(pid, "negated")]) for (pid, pol), i in first_row.items()
+             if pol == "affirmed" and (pid, "negated") in first_row and pid not in ("None", "nan")]
+    domain = sub["dataset"].str.replace("^neg_", "", regex=True).to_numpy()
+    return {"polarity": polarity, "domain": domain, "pairs": np.array(pairs) if pairs else None}
+
+
+def _needs_pairs(probe: str) -> bool:
+    return probe == "ccs"
+
+
+@dataclass(frozen=True)
+class FoldScores:
+    """One probe family's held-out scores: per test set, fold k's ``([L, n_k] scores, labels, groups)``."""
+
+    per_test: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]
+    chosen_layers: list[int]  # layer slot each fold's validation split chose
+
+
+def score_folds(data: SweepData, splits: Sequence[FoldSplit], probe_name: str, test_sets: Sequence[str],
+                seed: int) -> FoldScores | str:
+    """Fit ``probe_name`` per fold (a selector on fit rows, the fold probe on all train rows) and score
+    the held-out rows; returns why it was skipped (a string) when the family cannot be fitted.
+
+    Not ``out_of_fold_scores``: the fold probe is fitted on train-set rows only, scores several test
+    sets, and each fold picks its layer on its own validation rows, so this fold loop stays its own.
+    """
+    rows, X = data.rows, data.X
+    y = rows["label"].to_numpy(dtype=float)
+    groups = rows["group"].to_numpy()
+    per_test: dict[str, list] = {t: [] for t in test_sets}
+    chosen = []
+    for k, split in enumerate(splits):
+        kw_fit, kw_train = fit_kwargs(rows, split.fit), fit_kwargs(rows, split.train)
+        if _needs_pairs(probe_name) and (kw_fit["pairs"] is None or kw_train["pairs"] is None):
+            return "no affirmed/negated twins in the training sets"
+        selector = make_probe(probe_name, seed + k).fit(X[:, split.fit], y[split.fit], **kw_fit)
+        val_acc = selector.score(X[:, split.val], y[split.val])  # [L]: validation rows only
+        chosen.append(int(np.argmax(val_acc)))
+        probe = make_probe(probe_name, seed + k).fit(X[:, split.train], y[split.train], **kw_train)
+        for t in test_sets:
+            idx = split.test[t]
+            scores = probe.decision_function(X[:, idx]) if len(idx) else np.zeros((X.shape[0], 0))
+            per_test[t].append((scores, y[idx], groups[idx]))
+    return FoldScores(per_test, chosen)
+
+
+def metric_records(data: SweepData, folds: FoldScores, probe_name: str, train_name: str, position: str,
+                   n_boot: int, seed: int) -> list[list]:
+    """Result rows of one probe family: the metric per layer, and at each fold's validation-chosen layer."""
+    model, adapter = data.model_info["name"], data.model_info["adapter"]
+    selected = int(np.bincount(folds.chosen_layers).argmax())
+    records = []
+    for t, per_fold in folds.per_test.items():
+        scores, ys, gs = ([part[i] for part in per_fold] for i in range(3))
+        for metric in ("accuracy", "auroc"):
+            res = folds_metric_with_ci(scores, ys, gs, metric, n_boot=n_boot, seed=seed)
+            for slot, layer in enumerate(data.layers):
+                records.append([model, adapter, position, layer, probe_name, train_name, t, metric,
+                                float(res.value[slot]), float(res.ci_low[slot]), float(res.ci_high[slot]), res.n])
+            # the honest number: each fold's probe at the layer its own validation split chose
+            at_selected = [s[folds.chosen_layers[k]][None] for k, s in enumerate(scores)]
+            sel = folds_metric_with_ci(at_selected, ys, gs, metric, n_boot=n_boot, seed=seed)
+            records.append([model, adapter, position, data.layers[selected], probe_name, train_name, t,
+                            f"{metric}@selected_layer", float(sel.value[0]), float(sel.ci_low[0]),
+                            float(sel.ci_high[0]), sel.n])
+    return records
+
+
+def evaluate(data: SweepData, train_sets: Sequence[str], test_sets: Sequence[str], probes: Sequence[str],
+             config: SweepConfig, position: str) -> pd.DataFrame:
+    """Fit and score every probe on every fold and layer; return the tidy results table (RESULT_COLUMNS)."""
+    y = data.rows["label"].to_numpy(dtype=float)
+    if np.isnan(y).any():
+        raise NegprobeError("every sweep row needs a 0/1 label; drop unlabelled rows (e.g. fiction) first")
+    splits = make_splits(data.rows, train_sets, test_sets, config.n_folds, config.val_fraction, config.seed)
+    train_name = "+".join(train_sets)
+    records = []
+    for probe_name in probes:
+        folds = score_folds(data, splits, probe_name, test_sets, config.seed)
+        if isinstance(folds, str):
+            print(f"  skipping probe {probe_name}: {folds}")
+            continue
+        records += metric_records(data, folds, probe_name, train_name, position, config.n_boot, config.seed)
+    return pd.DataFrame(records, columns=RESULT_COLUMNS)
