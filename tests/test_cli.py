@@ -178,3 +178,9 @@ def test_example_script_uses_only_the_facade():
     used = {node.attr for node in ast.walk(tree)
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "negprobe"}
     assert used and used <= set(negprobe.__all__)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "scripts" / "examples").glob("*.[yt]*ml")), ids=lambda p: p.name)
+def test_example_sweep_configs_load_through_the_cli(path, captured):
+    assert captured("sweep", "--config", str(path)) == SweepConfig.from_file(path)
+    assert captured("sweep", "--config", str(path), "-p", "claim_last").positions == ["claim_last"]
