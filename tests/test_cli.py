@@ -184,3 +184,13 @@ def test_example_script_uses_only_the_facade():
 def test_example_sweep_configs_load_through_the_cli(path, captured):
     assert captured("sweep", "--config", str(path)) == SweepConfig.from_file(path)
     assert captured("sweep", "--config", str(path), "-p", "claim_last").positions == ["claim_last"]
+
+
+def test_demo_sweep_stage_runs_once(monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr(runs, "sweep", lambda config: seen.append(config) or Path(config.out))
+    for _ in range(2):
+        result = CliRunner().invoke(cli.app, ["demo", "--sweep-only", "--folds", "3", "-o", str(tmp_path / "d")])
+        assert result.exit_code == 0, result.output
+    assert len(seen) == 1 and seen[0].n_folds == 3 and seen[0].out == str(tmp_path / "d" / "sweep")
+    assert "reusing" in result.output
