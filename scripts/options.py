@@ -115,10 +115,12 @@ def _render(value: Any) -> str:
 def _list_option(tp: Any, default: Any, optional: bool, flag: str):
     """(annotation, rendered default, parse) of a list/tuple/dict field."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
-    empty = None if optional else ({} if origin is dict else [] if origin is list else ())
+
+    def empty() -> Any:  # what an option left empty means: None, or a fresh empty container
+        return None if optional else origin()
 
     def wrap(parse_items: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        return lambda values: empty if not values else parse_items(values)
+        return lambda values: parse_items(values) if values else empty()
 
     if origin is dict:
         def pairs(values: Any) -> dict:
@@ -139,7 +141,7 @@ def _list_option(tp: Any, default: Any, optional: bool, flag: str):
         return List[str], rendered, wrap(lambda values: inner_type(_items([v]) for v in values))
     if item is int:
         rendered = [",".join(map(str, default))] if default else None
-        return List[str], rendered, wrap(lambda values: parse_int_list(",".join(_items(values)), flag[2:]) or empty)
+        return List[str], rendered, wrap(lambda values: parse_int_list(",".join(_items(values)), flag[2:]) or empty())
     convert = _scalar(item, flag)
     rendered = [_render(v) for v in default] if default else None
     return List[str], rendered, wrap(lambda values: origin(convert(v) for v in _items(values)))
