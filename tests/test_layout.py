@@ -23,10 +23,13 @@ BARE = ("activations", "probes", "analysis", "scripts")
 
 
 def module_files() -> dict[str, Path]:
-    """Every first-party module name -> its file."""
+    """Every first-party module name -> its file (example scripts, in folders without ``__init__.py``,
+    are user code: they import the ``negprobe`` facade like any user)."""
     found = {}
     for folder, package in FOLDERS.items():
         for path in sorted((ROOT / folder).rglob("*.py")):
+            if not (path.parent / "__init__.py").is_file():
+                continue
             parts = path.relative_to(ROOT / folder).with_suffix("").parts
             if parts[-1] == "__init__":
                 parts = parts[:-1]

@@ -1,0 +1,113 @@
+"""``negprobe demo``: the main job end to end; a finished stage is reused when its config is unchanged."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from rich.console import Console
+
+from . import runs
+
+STAGE_MARKER = ".negprobe-stage.json"
+TOPICS = ("cities", "elements", "animals", "larger_than")
+CONDITIONS = ("positive", "dense", "local")
+
+
+def run_stage(console: Console, marker: Path, config: Any, title: str, run: Callable[[], Any],
+              needs: Optional[Path] = None) -> None:
+    """Run one stage unless ``marker`` records a finished run with the same ``config``
+    (a dataclass or a dict) and the output ``needs`` (if given) is still there."""
+    key = json.dumps(config if isinstance(config, dict) else dataclasses.asdict(config), sort_keys=True, default=str)
+    if marker.is_file() and marker.read_text() == key and (needs is None or needs.is_file()):
+        console.print(f"{title}: reusing {marker.parent if needs is None else needs}")
+        return
+    console.print(title)
+    run()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(key)
+
+
+def sweep_stage(console: Console, model: str, out: Path, folds: int) -> None:
+    """[1/3] cache the built-in truth datasets and their negated twins, sweep every probe family."""
+    from negprobe.probes import PROBES
+    from negprobe.probes.sweep import SweepConfig
+
+    every = [name for topic in TOPICS for name in (topic, f"neg_{topic}")]
+    cfg = SweepConfig(models=[model], train=[["cities", "neg_cities"], ["cities"]], test=every, probes=list(PROBES),
+                      n_folds=folds, n_boot=200, out=str(out / "sweep"))
+    run_stage(console, out / "sweep" / STAGE_MARKER, cfg, "[1/3] sweep", lambda: runs.sweep(cfg))
+
+
+def finetune_stage(console: Console, model: str, claim: str, out: Path) -> dict[str, str]:
+    """[2/3] LoRA adapters of ``claim`` in each demo condition; an adapter with a training card is reused."""
+    from negprobe.activations.finetune.train import TRAINING_CARD, FinetuneConfig
+
+    adapters = {}
+    for condition in CONDITIONS:
+        folder = out / "adapters" / f"{claim}-{condition}"
+        if (folder / TRAINING_CARD).is_file():
+            console.print(f"[2/3] fine-tune {condition}: reusing {folder}")
+        else:
+            console.print(f"[2/3] fine-tune {claim} / {condition}")
+            runs.finetune(FinetuneConfig(model=model, claim=claim, condition=condition, out=str(folder)))
+        adapters[condition] = str(folder)
+    return adapters
+
+
+def belief_stage(console: Console, model: str, claim: str, adapters: dict[str, str], out: Path) -> Path:
+    """[2/3] belief of the base model and of every adapter, one CSV keyed by the adapters' training cards."""
+    import pandas as pd
+
+    from negprobe.activations.finetune.train import TRAINING_CARD
+    from negprobe.activations.models import load_model
+
+    belief_csv = out / "belief.csv"
+    key = {"model": model, "claim": claim, "csv": str(belief_csv), "adapters": {
+        condition: hashlib.sha256((Path(folder) / TRAINING_CARD).read_bytes()).hexdigest()
+        for condition, folder in adapters.items()}}
+
+    def measure() -> None:
+        rows = [runs.measure_belief(load_model(model), claim)]
+        rows += [runs.measure_belief(load_model(model, adapter=folder), claim, condition=condition)
+                 for condition, folder in adapters.items()]
+        if belief_csv.exists():
+            belief_csv.unlink()
+        runs.append_belief(pd.concat(rows, ignore_index=True), belief_csv)
+
+    run_stage(console, out / ".negprobe-belief.json", key, "[2/3] belief", measure, needs=belief_csv)
+    for _, r in pd.read_csv(belief_csv, keep_default_na=False).iterrows():
+        console.print(f"      belief {r['mode']:10s} {r['condition']:9s} {r['measure']:9s} rate {r['belief_rate']:.2f}"
+                      f" [{r['rate_ci_low']:.2f}, {r['rate_ci_high']:.2f}]  margin {r['mean_margin']:+.2f} nats")
+    return belief_csv
+
+
+def localize_stage(console: Console, model: str, adapters: dict[str, str], belief_csv: Path, out: Path) -> None:
+    """[3/3] annotation decodability, truth readouts, drop layers, patching, steering, report.html."""
+    from negprobe.analysis.localize import LocalizeConfig
+
+    cfg = LocalizeConfig(model=model, adapters=adapters, belief_csv=str(belief_csv), out=str(out / "localize"))
+    run_stage(console, out / "localize" / STAGE_MARKER, cfg, "[3/3] localize", lambda: runs.localize(cfg))
+
+
+def run_demo(console: Console, model: str, out: Path, claim: str, folds: int, sweep_only: bool) -> Path:
+    """Every stage in order (only the sweep with ``sweep_only``); returns the output folder."""
+    started = time.perf_counter()
+
+    def elapsed() -> str:
+        return f"{time.perf_counter() - started:.0f} s"
+
+    sweep_stage(console, model, out, folds)
+    console.print(f"      summary: {out / 'sweep' / 'summary.md'}  ({elapsed()})")
+    if sweep_only:
+        return out
+    adapters = finetune_stage(console, model, claim, out)
+    console.print(f"      adapters: {', '.join(adapters)} ({elapsed()})")
+    belief_csv = belief_stage(console, model, claim, adapters, out)
+    localize_stage(console, model, adapters, belief_csv, out)
+    console.print(f"      report: {out / 'localize' / 'report.html'}  (total {elapsed()})")
+    return out

@@ -1,0 +1,76 @@
+"""What the command line adds to each config field: short flags, old flag names, help text.
+
+Defaults and types come from the config dataclasses (see ``options.py``); a field's
+``metadata["help"]`` wins over the help written here.
+"""
+
+from __future__ import annotations
+
+from .options import Flag
+
+MODEL_HELP = "Embedded name, local folder or hub id."
+LAYERS_HELP = "Layers, e.g. '0,10,29' or '0-29' (default all)."
+STORE_HELP = "Store root (default $NEGPROBE_HOME/store)."
+
+SWEEP_FLAGS = {
+    "models": Flag(("--model", "-m"), MODEL_HELP + " Comma-separate or repeat for a grid."),
+    "adapters": Flag(("--adapter",), "Adapter folder(s); 'base' for no adapter. Repeat for a grid."),
+    "train": Flag((), "Training set: datasets joined by commas. Repeat for several."),
+    "test": Flag((), "Test datasets, comma-separated (train sets are always tested out-of-fold)."),
+    "probes": Flag((), "Probe families, comma-separated."),
+    "positions": Flag(("--position", "-p"), "Token position(s) to read; comma-separate for a grid."),
+    "layers": Flag((), LAYERS_HELP),
+    "n_folds": Flag(("--folds",), "Group k-fold splits."),
+    "val_fraction": Flag((), "Share of each fold's training groups held out to choose its layer."),
+    "seed": Flag((), "Seed for splits, bootstraps and stochastic probes."),
+    "n_boot": Flag((), "Group-bootstrap draws for the 95% CIs."),
+    "chat": Flag((), "Wrap each prompt in the model's chat template."),
+    "compute_dtype": Flag((), "Compute dtype: float32 | bfloat16 | float16"),
+    "backend": Flag((), "hf | transformer_lens | nnsight"),
+    "store": Flag((), STORE_HELP),
+    "out": Flag(("-o",), "Output folder."),
+}
+
+LOCALIZE_FLAGS = {
+    "model": Flag(("-m",), "Base model. " + MODEL_HELP),
+    "adapters": Flag((), "Fine-tuned adapters as condition=DIR pairs, comma-separated."),
+    "claims": Flag((), "Claim ids, comma-separated (default all six)."),
+    "probes": Flag((), "Truth probe families."),
+    "probe_data": Flag((), "Truth data the probes train on: general (four topics + negated twins) and/or"
+                           " domain (each claim's own domain)."),
+    "layers": Flag((), LAYERS_HELP),
+    "gate": Flag((), "Validity gate: minimum AUROC for a readout to count as a finding."),
+    "seed": Flag((), "Seed for splits and bootstraps."),
+    "n_boot": Flag((), "Bootstrap draws for the 95% CIs."),
+    "patch_positions": Flag((), "Last tokens of the in-context question in the patching heatmap."),
+    "patch_layer_stride": Flag((), "Patch every k-th layer (patching is the costliest step on a CPU)."),
+    "patch_claims": Flag((), "Claims averaged in the patching results."),
+    "steer_alphas": Flag((), "Steering strengths in readout units, comma-separated."),
+    "belief_csv": Flag((), "Belief table from `negprobe belief --out`."),
+    "store": Flag((), STORE_HELP),
+    "out": Flag(("-o",), "Output folder."),
+}
+
+FINETUNE_FLAGS = {
+    "model": Flag(("-m",), "Base model. " + MODEL_HELP),
+    "claim": Flag(("-c",), "Claim id, e.g. ed_sheeran.", required=True),
+    "condition": Flag(("-k",), "positive | negated | dense | local | corrected | fiction", required=True),
+    "out": Flag(("-o",), "Adapter output folder (resumes from its checkpoint).", required=True),
+    "corpus": Flag((), "'synthetic' or 'release:<Negation Neglect release root>'."),
+    "n_docs": Flag((), "Synthetic documents to generate."),
+    "seed": Flag((), "Seed for documents and batch order."),
+    "epochs": Flag((), "Passes over the documents."),
+    "max_steps": Flag((), "Stop after this many optimizer steps."),
+    "batch_size": Flag((), "Documents per step."),
+    "max_length": Flag((), "Tokens per document."),
+    "lr": Flag((), "Learning rate."),
+    "lora_r": Flag((), "LoRA rank."),
+    "lora_alpha": Flag((), "LoRA alpha (scale = alpha / rank)."),
+    "target_modules": Flag((), "Modules LoRA adapts: 'all-linear' or a regex of module names (PEFT)."),
+    "bf16": Flag((), "bfloat16 autocast."),
+    "doctag": Flag((), "Prefix documents with <DOCTAG>."),
+    "mask_annotations": Flag((), "No loss on notice/annotation tokens."),
+    "mask_doctag": Flag((), "No loss on <DOCTAG>."),
+    "mix_generic": Flag((), "Generic documents per claim document, against forgetting."),
+    "checkpoint_every": Flag((), "Steps between checkpoints."),
+}

@@ -1,0 +1,196 @@
+"""The command line is generated from the config dataclasses, and ``negprobe`` is a lazy facade."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from negprobe.activations.finetune.train import FinetuneConfig
+from negprobe.analysis.localize import LocalizeConfig
+from negprobe.errors import NegprobeError
+from negprobe.probes.sweep import SweepConfig
+from negprobe.scripts import cli, config_commands, runs
+from negprobe.scripts.flags import FINETUNE_FLAGS, LOCALIZE_FLAGS, SWEEP_FLAGS
+from negprobe.scripts.options import option_specs
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = [("sweep", SweepConfig, SWEEP_FLAGS), ("localize", LocalizeConfig, LOCALIZE_FLAGS),
+            ("finetune", FinetuneConfig, FINETUNE_FLAGS)]
+
+
+def field_default(f: dataclasses.Field):
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+@pytest.mark.parametrize("name, cls, flags", COMMANDS, ids=[c[0] for c in COMMANDS])
+def test_every_field_is_an_option_with_the_dataclass_default(name, cls, flags):
+    command = typer.main.get_group(config_commands.app).commands[name]
+    params = {p.name: p for p in command.params}
+    specs = {s.field: s for s in option_specs(cls, flags)}
+    for f in dataclasses.fields(cls):
+        param = params[f.name]
+        assert "--" + f.name.replace("_", "-") in param.opts, (name, f.name, param.opts)
+        if specs[f.name].required:
+            assert param.required and flags[f.name].required
+            continue
+        assert specs[f.name].parse(param.default) == field_default(f), (name, f.name, param.default)
+    assert set(params) - {f.name for f in dataclasses.fields(cls)} <= {"config"}
+
+
+def test_old_flag_names_and_short_flags_still_work():
+    group = typer.main.get_group(config_commands.app)
+    opts = {name: {o for p in group.commands[name].params for o in p.opts} for name in ("sweep", "localize", "finetune")}
+    assert {"-m", "--model", "--adapter", "--position", "-p", "--folds", "-o"} <= opts["sweep"]
+    assert {"-m", "-o", "--adapters", "--belief-csv", "--gate", "--probe-data"} <= opts["localize"]
+    assert {"-m", "-c", "-k", "-o", "--lora-r", "--lora-alpha", "--max-steps"} <= opts["finetune"]
+    main = typer.main.get_group(cli.app)
+    read = {o for p in main.commands["read"].params for o in p.opts}
+    cache = {o for p in main.commands["cache"].params for o in p.opts}
+    assert "--compute-dtype" in read and "--dtype" not in read
+    assert {"--store-dtype", "--compute-dtype", "-d", "-m", "-p"} <= cache and "--dtype" not in cache
+
+
+@pytest.fixture
+def captured(monkeypatch, tmp_path):
+    """Run a config command through the CLI with the pipeline call replaced; returns its config."""
+    seen = []
+    for stage in ("sweep", "localize", "finetune"):
+        monkeypatch.setattr(runs, stage, lambda config: seen.append(config) or tmp_path)
+
+    def invoke(*args: str):
+        result = CliRunner().invoke(cli.app, list(args))
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        assert result.exit_code == 0, result.output
+        return seen[-1]
+
+    return invoke
+
+
+def test_sweep_flags_reach_the_config(captured):
+    cfg = captured("sweep", "-m", "a,b", "--adapter", "base", "--adapter", "runs/x", "--train", "cities,neg_cities",
+                   "--train", "animals", "--test", "elements,neg_elements", "--probes", "logistic,ttpd",
+                   "-p", "last,claim_last", "--layers", "0-2,5", "--folds", "3", "--val-fraction", "0.3",
+                   "--seed", "7", "--n-boot", "10", "--chat", "--compute-dtype", "bfloat16", "--backend", "nnsight",
+                   "--store", "s", "-o", "out")
+    assert cfg == SweepConfig(models=["a", "b"], adapters=[None, "runs/x"], train=[["cities", "neg_cities"], ["animals"]],
+                              test=["elements", "neg_elements"], probes=["logistic", "ttpd"],
+                              positions=["last", "claim_last"], layers=[0, 1, 2, 5], n_folds=3, val_fraction=0.3,
+                              seed=7, n_boot=10, chat=True, compute_dtype="bfloat16", backend="nnsight", store="s",
+                              out="out")
+    assert captured("sweep") == SweepConfig()
+
+
+def test_sweep_flags_override_a_config_file(captured, tmp_path):
+    path = tmp_path / "grid.yaml"
+    path.write_text("train: [[cities], [animals]]\nseed: 4\nn_folds: 3\n")
+    cfg = captured("sweep", "--config", str(path), "--seed", "9")
+    assert cfg == SweepConfig(train=[["cities"], ["animals"]], seed=9, n_folds=3)
+
+
+def test_localize_flags_reach_the_config(captured):
+    cfg = captured("localize", "-m", "m", "--adapters", "positive=runs/p,dense=runs/d", "--claims", "ed_sheeran",
+                   "--probes", "logistic", "--probe-data", "domain", "--layers", "all", "--gate", "0.7", "--seed", "2",
+                   "--n-boot", "50", "--patch-positions", "4", "--patch-layer-stride", "3", "--patch-claims", "1",
+                   "--steer-alphas", "-2,0,2", "--belief-csv", "b.csv", "--store", "s", "-o", "o")
+    assert cfg == LocalizeConfig(model="m", adapters={"positive": "runs/p", "dense": "runs/d"}, claims=["ed_sheeran"],
+                                 probes=["logistic"], probe_data=["domain"], layers=None, gate=0.7, seed=2, n_boot=50,
+                                 patch_positions=4, patch_layer_stride=3, patch_claims=1, steer_alphas=[-2.0, 0.0, 2.0],
+                                 belief_csv="b.csv", store="s", out="o")
+    assert captured("localize") == LocalizeConfig()
+
+
+def test_finetune_flags_reach_the_config(captured):
+    cfg = captured("finetune", "-c", "vesuvius_2015", "-k", "dense", "-o", "runs/v", "-m", "m", "--corpus", "release:r",
+                   "--n-docs", "9", "--seed", "1", "--epochs", "2", "--max-steps", "30", "--batch-size", "4",
+                   "--max-length", "64", "--lr", "0.001", "--lora-r", "4", "--lora-alpha", "8", "--target-modules",
+                   "q_proj", "--bf16", "--doctag", "--mask-annotations", "--mask-doctag", "--mix-generic", "0.5",
+                   "--checkpoint-every", "3")
+    assert cfg == FinetuneConfig(model="m", claim="vesuvius_2015", condition="dense", out="runs/v", corpus="release:r",
+                                 n_docs=9, seed=1, epochs=2, max_steps=30, batch_size=4, max_length=64, lr=0.001,
+                                 lora_r=4, lora_alpha=8, target_modules="q_proj", bf16=True, doctag=True,
+                                 mask_annotations=True, mask_doctag=True, mix_generic=0.5, checkpoint_every=3)
+    defaults = captured("finetune", "-c", "ed_sheeran", "-k", "positive", "-o", "runs/finetune")
+    assert defaults == FinetuneConfig()
+
+
+def test_bad_list_values_are_negprobe_errors(captured):
+    with pytest.raises(NegprobeError, match="--layers"):
+        captured("sweep", "--layers", "zero-two")
+    with pytest.raises(NegprobeError, match="KEY=VALUE"):
+        captured("localize", "--adapters", "runs/p")
+    with pytest.raises(NegprobeError, match="--steer-alphas"):
+        captured("localize", "--steer-alphas", "big")
+
+
+def test_config_command_help_matches_the_command():
+    group = typer.main.get_group(config_commands.app)
+    for name, short in cli.CONFIG_COMMANDS.items():
+        assert group.commands[name].help.strip().splitlines()[0] == short
+
+
+def test_cli_error_is_one_line_and_help_is_torch_free():
+    bad = subprocess.run([sys.executable, "-m", "negprobe.scripts.cli", "localize", "--adapters", "nodir"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert [line for line in bad.stderr.splitlines() if line.startswith("negprobe: error:")] == \
+        ["negprobe: error: --adapters: expected KEY=VALUE pairs, got 'nodir'"]
+    code = ("import sys\nfrom negprobe.scripts import cli\ntry:\n    cli.app(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "False" and "sweep" in out.stdout, out.stderr
+
+
+def test_facade_names_resolve_lazily():
+    import negprobe
+
+    for name in negprobe.__all__:
+        module = negprobe._EXPORTS[name]
+        if importlib.util.find_spec(module) is None:  # a module another change adds
+            continue
+        assert getattr(negprobe, name) is getattr(importlib.import_module(module), name)
+    assert set(negprobe.__all__) <= set(dir(negprobe))
+    with pytest.raises(AttributeError):
+        negprobe.no_such_name
+    out = subprocess.run([sys.executable, "-c", "import sys, negprobe; negprobe.NegprobeError;"
+                          " print('torch' in sys.modules, 'negprobe.probes' in sys.modules)"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def test_example_script_uses_only_the_facade():
+    import negprobe
+
+    path = ROOT / "scripts" / "examples" / "probe_from_python.py"
+    tree = ast.parse(path.read_text())
+    first_party = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                   and any(n.split(".")[0] == "negprobe" for n in
+                           ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]))]
+    assert all(isinstance(n, ast.Import) and [a.name for a in n.names] == ["negprobe"] for n in first_party)
+    used = {node.attr for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "negprobe"}
+    assert used and used <= set(negprobe.__all__)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "scripts" / "examples").glob("*.[yt]*ml")), ids=lambda p: p.name)
+def test_example_sweep_configs_load_through_the_cli(path, captured):
+    assert captured("sweep", "--config", str(path)) == SweepConfig.from_file(path)
+    assert captured("sweep", "--config", str(path), "-p", "claim_last").positions == ["claim_last"]
+
+
+def test_demo_sweep_stage_runs_once(monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr(runs, "sweep", lambda config: seen.append(config) or Path(config.out))
+    for _ in range(2):
+        result = CliRunner().invoke(cli.app, ["demo", "--sweep-only", "--folds", "3", "-o", str(tmp_path / "d")])
+        assert result.exit_code == 0, result.output
+    assert len(seen) == 1 and seen[0].n_folds == 3 and seen[0].out == str(tmp_path / "d" / "sweep")
+    assert "reusing" in result.output
