@@ -19,17 +19,19 @@ if TYPE_CHECKING:
 
 def sweep(config: SweepConfig) -> Path:
     """Run a probe sweep and write its table, plots and summary; returns the output folder."""
+    from negprobe.analysis.sweep_report import write_sweep_report
     from negprobe.probes.sweep import run_sweep
 
-    run_sweep(config)
+    write_sweep_report(run_sweep(config), Path(config.out))
     return Path(config.out)
 
 
 def localize(config: LocalizeConfig) -> Path:
     """Localize the annotation drop and write the report; returns report.html."""
     from negprobe.analysis.localize import run_localize
+    from negprobe.analysis.report import write_report
 
-    return run_localize(config)
+    return write_report(run_localize(config), config.out)
 
 
 def finetune(config: FinetuneConfig) -> Path:
