@@ -25,8 +25,10 @@ import torch
 from negprobe.errors import NegprobeError
 from negprobe.activations.positions import claim_token_range
 
-from .patching import cache_residuals, normalized_indirect_effect, patch_sweep, patch_sweep_all_positions, \
-    patched_residuals, prompt_ids, steer
+from negprobe.activations.interventions import cache_residuals, prompt_ids
+from negprobe.activations.tracing import patch_sweep, patch_sweep_all_positions, patched_residuals, steer
+
+from .patching import normalized_indirect_effect
 
 
 def claim_token_positions(model, record) -> list[int]:
