@@ -127,6 +127,7 @@ def demo(
     2. fine-tune the claim in the positive, dense and local conditions (LoRA) and measure belief;
     3. localize: annotation decodability, truth readouts, drop layers, patching, steering, report.html.
     """
+    from negprobe.activations.datasets.topics import TRUTH_TOPICS
     from negprobe.analysis.localize import LocalizeConfig, run_localize
     from negprobe.probes import PROBES
     from negprobe.probes.sweep import SweepConfig, run_sweep
@@ -138,8 +139,7 @@ def demo(
     def elapsed() -> str:
         return f"{time.perf_counter() - started:.0f} s"
 
-    topics = ["cities", "elements", "animals", "larger_than"]
-    every = [name for topic in topics for name in (topic, f"neg_{topic}")]
+    every = [name for topic in TRUTH_TOPICS for name in (topic, f"neg_{topic}")]
     cfg = SweepConfig(models=[model], train=[["cities", "neg_cities"], ["cities"]], test=every, probes=list(PROBES),
                       n_folds=folds, n_boot=200, out=str(out / "sweep"))
     _run_stage(out / "sweep" / STAGE_MARKER, cfg, "[1/3] sweep", lambda: run_sweep(cfg))
@@ -152,9 +152,9 @@ def demo(
 
     import pandas as pd
 
-    from negprobe.activations.finetune.belief_table import append_results, measure_belief
     from negprobe.activations.finetune.train import TRAINING_CARD, FinetuneConfig, finetune as run_finetune
     from negprobe.activations.models import load_model
+    from negprobe.analysis.belief import append_results, measure_belief
 
     adapters = {}
     for condition in ("positive", "dense", "local"):
@@ -335,13 +335,13 @@ def belief(
     seed: int = typer.Option(0, help="Bootstrap / document seed."),
 ) -> None:
     """Behavioural belief in a claim: yes/no questions and cloze completions, with bootstrap CIs."""
-    from negprobe.activations.finetune.belief_table import append_results, measure_belief
+    from negprobe.analysis.belief import append_results, measure_belief
     from negprobe.activations.models import load_model
 
     loaded = load_model(model, adapter=adapter)
     questions = None
     if mcq is not None:
-        from negprobe.activations.finetune.belief_items import load_mcq_questions
+        from negprobe.analysis.belief import load_mcq_questions
 
         questions = load_mcq_questions(mcq)
     if condition is None and adapter is not None:
