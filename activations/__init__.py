@@ -1,6 +1,6 @@
 """Load models and read their residual streams; cache activations (the store).
 
-    >>> from activations import load_model, read_residuals
+    >>> from negprobe.activations import load_model, read_residuals
     >>> model = load_model("smollm2-135m")
     >>> acts = read_residuals(model, ["Paris is in France."], layers=[5, 10], positions=[-1])
 """

@@ -115,6 +115,29 @@ def _versions() -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class _FillPlan:
+    """What one fill of a store computes, resolved once by :func:`cache_activations`."""
+
+    model: LoadedModel
+    dataset: PromptDataset
+    fmt: FormatSpec
+    specs: tuple[PositionSpec, ...]
+    layers: tuple[int, ...]
+    key: CacheKey
+    path: Path
+    storage_dtype: str
+    backend: str | Backend
+    batch_size: int | None
+    token_budget: int | None
+    shard_rows: int | None
+    progress: bool
+
+    @property
+    def shards_dir(self) -> Path:
+        return self.path / SHARDS
+
+
 def cache_activations(
     model: LoadedModel,
     dataset: PromptDataset,
@@ -132,6 +155,8 @@ def cache_activations(
 ) -> CacheResult:
     """Cache ``dataset``'s residuals at ``positions`` for ``layers`` (default all) and return the store.
 
+    ``storage_dtype`` is how the store keeps them (float16 | float32); the compute dtype is the
+    model's own (``load_model(..., dtype=...)``), and both are part of the cache key.
     A rerun with the same key does no forward pass; after a crash, verified shards are kept and
     only the missing rows are computed. ``batch_size=None`` packs length-sorted batches up to
     ``token_budget`` padded tokens (8192 on CPU, 65536 on GPU). ``shard_rows`` (default: ~64 MB
@@ -147,6 +172,22 @@ def cache_activations(
     layer_list = model.check_layers(range(model.n_layers) if layers is None else list(layers))
     key = make_key(model, dataset, fmt, specs, layer_list, storage_dtype)
     path = store_root(root) / key.digest()
+    _check_writable(path)
+
+    with FileLock(str(path) + ".lock"):
+        if _complete(path, verify):
+            return CacheResult(ActivationStore.open(path), 0, 0, len(dataset), time.perf_counter() - started, 0)
+        plan = _FillPlan(model, dataset, fmt, tuple(specs), tuple(layer_list), key, path, storage_dtype, backend,
+                         batch_size, token_budget, shard_rows, progress)
+        try:
+            return _fill(plan, started)
+        except OSError as exc:
+            clean_partial(path / SHARDS)
+            what = "disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+            raise NegprobeError(f"writing activation store {path} failed: {what}") from None
+
+
+def _check_writable(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".write-test-{os.getpid()}"
@@ -155,32 +196,37 @@ def cache_activations(
     except OSError as exc:
         raise NegprobeError(f"cannot write the activation store at {path}: {exc.strerror or exc}") from None
 
-    with FileLock(str(path) + ".lock"):
-        manifest_path = path / MANIFEST
-        if manifest_path.is_file():
-            manifest = json.loads(manifest_path.read_text())
-            if manifest.get("complete"):
-                bad = [s for s in manifest["shards"] if not verify_shard(path / SHARDS / s)] if verify else []
-                if not bad:
-                    return CacheResult(ActivationStore.open(path), 0, 0, len(dataset), time.perf_counter() - started, 0)
-        try:
-            return _fill(model, dataset, fmt, specs, layer_list, key, path, storage_dtype, backend, batch_size,
-                         token_budget, progress, started, shard_rows)
-        except OSError as exc:
-            clean_partial(path / SHARDS)
-            what = "disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-            raise NegprobeError(f"writing activation store {path} failed: {what}") from None
+
+def _complete(path: Path, verify: bool) -> bool:
+    """Whether the store at ``path`` is complete (and, with ``verify``, every shard checks out)."""
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        return False
+    manifest = json.loads(manifest_path.read_text())
+    if not manifest.get("complete"):
+        return False
+    return not verify or all(verify_shard(path / SHARDS / s) for s in manifest["shards"])
 
 
-def _fill(model, dataset, fmt, specs, layer_list, key, path, storage_dtype, backend, batch_size, token_budget,
-          progress, started, shard_rows) -> CacheResult:
-    shards_dir = path / SHARDS
+def _fill(plan: _FillPlan, started: float) -> CacheResult:
+    """Compute the rows no verified shard holds, then write the manifest."""
+    shards_dir = plan.shards_dir
     shards_dir.mkdir(exist_ok=True)
     clean_partial(shards_dir)
-    encoded = _encode(model, dataset, fmt, any(s.needs_claim for s in specs))
+    encoded = _encode(plan.model, plan.dataset, plan.fmt, any(s.needs_claim for s in plan.specs))
     lengths = [len(ids) for ids in encoded.ids]
+    done_rows, shard_checksums = _verified_shards(shards_dir)
+    if not (plan.path / METADATA).is_file():
+        _write_metadata(plan, lengths)
+    missing = sorted((r for r in range(len(plan.dataset)) if r not in done_rows), key=lambda r: (lengths[r], r))
+    forward_passes, tokens = _compute(plan, encoded, lengths, missing, shard_checksums)
+    _write_manifest(plan, shard_checksums)
+    return CacheResult(ActivationStore.open(plan.path), forward_passes, len(missing), len(done_rows),
+                       time.perf_counter() - started, tokens)
 
-    # keep verified shards, discard corrupt ones, compute only the rows no verified shard holds
+
+def _verified_shards(shards_dir: Path) -> tuple[set[int], dict[str, dict[str, str]]]:
+    """Rows held by verified shards and their checksums; corrupt shards are deleted."""
     done_rows: set[int] = set()
     shard_checksums: dict[str, dict[str, str]] = {}
     for shard in sorted(p for p in shards_dir.iterdir() if p.name.startswith("shard-")):
@@ -189,41 +235,56 @@ def _fill(model, dataset, fmt, specs, layer_list, key, path, storage_dtype, back
             shard_checksums[shard.name] = json.loads((shard / "checksums.json").read_text())
         else:
             shutil.rmtree(shard)
-    if not (path / METADATA).is_file():
-        frame = dataset.to_frame()
-        frame.insert(0, "row", np.arange(len(dataset)))
-        frame["n_tokens"] = lengths
-        with atomic_path(path / METADATA) as tmp:
-            frame.to_parquet(tmp, index=False)
+    return done_rows, shard_checksums
 
-    missing = sorted((r for r in range(len(dataset)) if r not in done_rows), key=lambda r: (lengths[r], r))
-    if isinstance(backend, str):
-        backend = get_backend(backend)
+
+def _write_metadata(plan: _FillPlan, lengths: list[int]) -> None:
+    frame = plan.dataset.to_frame()
+    frame.insert(0, "row", np.arange(len(plan.dataset)))
+    frame["n_tokens"] = lengths
+    with atomic_path(plan.path / METADATA) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+def _compute(plan: _FillPlan, encoded: _Encoded, lengths: list[int], missing: list[int],
+             shard_checksums: dict[str, dict[str, str]]) -> tuple[int, int]:
+    """Run the ``missing`` rows shard by shard (adding each committed shard to ``shard_checksums``);
+    returns (forward passes, tokens)."""
+    model = plan.model
+    backend = get_backend(plan.backend) if isinstance(plan.backend, str) else plan.backend
+    token_budget = plan.token_budget
     if token_budget is None:
         token_budget = 65536 if model.device.type == "cuda" else 8192
-    row_bytes = len(layer_list) * len(specs) * model.d_model * np.dtype(STORAGE_DTYPES[storage_dtype]).itemsize
-    shard_rows = shard_rows or max(64, SHARD_BYTES // row_bytes)
+    dtype = STORAGE_DTYPES[plan.storage_dtype]
+    row_bytes = len(plan.layers) * len(plan.specs) * model.d_model * np.dtype(dtype).itemsize
+    shard_rows = plan.shard_rows or max(64, SHARD_BYTES // row_bytes)
     next_index = 1 + max((int(name.split("-")[1]) for name in shard_checksums), default=-1)
     pad_id = model.tokenizer.pad_token_id if model.tokenizer.pad_token_id is not None else 0
+    layers = list(plan.layers)
     forward_passes, tokens = 0, 0
-    with _progress(progress, len(missing), dataset.name) as bar:
+    with _progress(plan.progress, len(missing), plan.dataset.name) as bar:
         for start in range(0, len(missing), shard_rows):
             shard_rows_list = missing[start : start + shard_rows]
-            writer = ShardWriter(shards_dir, next_index, shard_rows_list, len(layer_list), len(specs),
-                                 model.d_model, STORAGE_DTYPES[storage_dtype])
-            for rows in _batches(shard_rows_list, lengths, batch_size, token_budget):
+            writer = ShardWriter(plan.shards_dir, next_index, shard_rows_list, len(layers), len(plan.specs),
+                                 model.d_model, dtype)
+            for rows in _batches(shard_rows_list, lengths, plan.batch_size, token_budget):
                 batch = pad_token_lists([encoded.ids[r] for r in rows], pad_id, "right")
                 selection = select_tokens(
-                    [lengths[r] for r in rows], [0] * len(rows), batch.input_ids.shape[1], specs,
+                    [lengths[r] for r in rows], [0] * len(rows), batch.input_ids.shape[1], list(plan.specs),
                     [encoded.claim_ranges[r] for r in rows], prompt_ids=rows,
                 )
-                acts = backend.residuals(model, batch, layer_list, selection)
+                acts = backend.residuals(model, batch, layers, selection)
                 writer.add(rows, acts.cpu())
                 forward_passes += 1
                 tokens += sum(lengths[r] for r in rows)
                 bar.advance(len(rows), sum(lengths[r] for r in rows))
             shard_checksums[writer.final.name] = writer.commit()
             next_index += 1
+    return forward_passes, tokens
+
+
+def _write_manifest(plan: _FillPlan, shard_checksums: dict[str, dict[str, str]]) -> None:
+    model, dataset, key = plan.model, plan.dataset, plan.key
     manifest = {
         "complete": True,
         "store_version": STORE_VERSION,
@@ -233,14 +294,12 @@ def _fill(model, dataset, fmt, specs, layer_list, key, path, storage_dtype, back
         "dataset": {"name": dataset.name, "hash": key.dataset_hash},
         "n_rows": len(dataset),
         "d_model": model.d_model,
-        "shape_per_layer": [len(dataset), len(specs), model.d_model],
-        "dtype": storage_dtype,
+        "shape_per_layer": [len(dataset), len(plan.specs), model.d_model],
+        "dtype": plan.storage_dtype,
         "versions": _versions(),
         "shards": dict(sorted(shard_checksums.items())),
     }
-    atomic_write_text(path / MANIFEST, json.dumps(manifest, indent=1, default=str))
-    return CacheResult(ActivationStore.open(path), forward_passes, len(missing), len(done_rows),
-                       time.perf_counter() - started, tokens)
+    atomic_write_text(plan.path / MANIFEST, json.dumps(manifest, indent=1, default=str))
 
 
 class _progress:

@@ -25,8 +25,11 @@ import torch
 from negprobe.errors import NegprobeError
 from negprobe.activations.positions import claim_token_range
 
-from .patching import cache_residuals, normalized_indirect_effect, patch_sweep, patch_sweep_all_positions, \
-    patched_residuals, prompt_ids, steer
+from negprobe.activations.interventions import cache_residuals, prompt_ids
+from negprobe.activations.tracing import patch_sweep, patch_sweep_all_positions, patched_residuals, steer
+
+from .belief import answer_token_ids, yes_no_margin
+from .patching import normalized_indirect_effect
 from .results import DIRECTIONS, CausalResult, ClaimPatching, PatchedReadout, PositionHeatmap, Steering
 
 
@@ -62,13 +65,10 @@ def _pairs(records, source: str, target: str, patch_claims: int):
 
 def margin_fn(model):
     """Belief margin at the last token: log P(" Yes") - log P(" No") (both token spellings summed)."""
-    from negprobe.activations.finetune.belief import answer_token_ids
-
     ids = answer_token_ids(model.tokenizer)
 
     def margin(logits):
-        logp = torch.log_softmax(logits[:, -1].float(), -1)
-        return (torch.logsumexp(logp[:, ids["yes"]], -1) - torch.logsumexp(logp[:, ids["no"]], -1)).mean()
+        return yes_no_margin(torch.log_softmax(logits[:, -1].float(), -1), ids).mean()
 
     return margin
 

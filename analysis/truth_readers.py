@@ -23,6 +23,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from negprobe.activations.datasets.topics import TRUTH_TOPICS
 from negprobe.errors import NegprobeError
 from negprobe.probes import make_probe
 from negprobe.probes.base import LinearProbe
@@ -31,7 +32,6 @@ from negprobe.probes.evaluation import auroc, out_of_fold_scores
 from .readout import ReadoutScale, ValidityGate
 from .stores import cached_store
 
-TOPICS = ["cities", "elements", "animals", "larger_than"]
 PROBE_DATA = ("general", "domain")
 EVERY_CLAIM = "*"
 
@@ -106,7 +106,7 @@ def _fit(name: str, X, y, polarity, domain, seed: int) -> tuple[LinearProbe, Rea
 def fit_general_readers(model, probes: list[str], layers, store_root, seed: int = 0,
                         validity: bool = True) -> dict[str, TruthReader]:
     """One reader per probe family on the general truth datasets (+ leave-one-topic-out AUROC)."""
-    X, meta = _stacked_datasets(model, [n for t in TOPICS for n in (t, f"neg_{t}")], layers, store_root)
+    X, meta = _stacked_datasets(model, [n for t in TRUTH_TOPICS for n in (t, f"neg_{t}")], layers, store_root)
     topic = meta["dataset"].str.replace("^neg_", "", regex=True).to_numpy()
     y = meta["label"].to_numpy()
     polarity = (meta["polarity"] == "affirmed").to_numpy(int)
@@ -116,7 +116,8 @@ def fit_general_readers(model, probes: list[str], layers, store_root, seed: int 
                              heldout_what="leave-one-topic-out")
         if validity:
             scores = out_of_fold_scores(name, X, y, topic, None, seed, {"polarity": polarity, "domain": topic})
-            reader.heldout_auroc = np.mean([auroc(scores[:, topic == held], y[topic == held]) for held in TOPICS], axis=0)
+            reader.heldout_auroc = np.mean([auroc(scores[:, topic == held], y[topic == held])
+                                            for held in TRUTH_TOPICS], axis=0)
         readers[name] = reader
     return readers
 

@@ -30,8 +30,9 @@ import torch
 def truth_prompts(n_min: int):
     from negprobe.activations.datasets.dataset import PromptDataset
     from negprobe.activations.datasets.registry import load_dataset
+    from negprobe.activations.datasets.topics import TRUTH_TOPICS
 
-    names = ["cities", "neg_cities", "elements", "neg_elements", "animals", "neg_animals", "larger_than", "neg_larger_than"]
+    names = [name for topic in TRUTH_TOPICS for name in (topic, f"neg_{topic}")]
     data = PromptDataset.concat(*[load_dataset(n) for n in names], name="truth-bench")
     copies = -(-n_min // len(data))
     if copies > 1:  # distinct prompts: vary a short prefix

@@ -11,11 +11,12 @@ from typing import Any, Callable, Optional
 
 from rich.console import Console
 
+from negprobe.activations.datasets.topics import TRUTH_TOPICS
+
 from . import runs
 
 STAGE_MARKER = ".negprobe-stage.json"
-TOPICS = ("cities", "elements", "animals", "larger_than")
-CONDITIONS = ("positive", "dense", "local")
+DEMO_CONDITIONS = ("positive", "dense", "local")
 
 
 def run_stage(console: Console, marker: Path, config: Any, title: str, run: Callable[[], Any],
@@ -37,7 +38,7 @@ def sweep_stage(console: Console, model: str, out: Path, folds: int) -> None:
     from negprobe.probes import PROBES
     from negprobe.probes.sweep import SweepConfig
 
-    every = [name for topic in TOPICS for name in (topic, f"neg_{topic}")]
+    every = [name for topic in TRUTH_TOPICS for name in (topic, f"neg_{topic}")]
     cfg = SweepConfig(models=[model], train=[["cities", "neg_cities"], ["cities"]], test=every, probes=list(PROBES),
                       n_folds=folds, n_boot=200, out=str(out / "sweep"))
     run_stage(console, out / "sweep" / STAGE_MARKER, cfg, "[1/3] sweep", lambda: runs.sweep(cfg))
@@ -48,7 +49,7 @@ def finetune_stage(console: Console, model: str, claim: str, out: Path) -> dict[
     from negprobe.activations.finetune.train import TRAINING_CARD, FinetuneConfig
 
     adapters = {}
-    for condition in CONDITIONS:
+    for condition in DEMO_CONDITIONS:
         folder = out / "adapters" / f"{claim}-{condition}"
         if (folder / TRAINING_CARD).is_file():
             console.print(f"[2/3] fine-tune {condition}: reusing {folder}")

@@ -44,7 +44,7 @@ def finetune(config: FinetuneConfig) -> Path:
 def measure_belief(model: LoadedModel, claim: str, in_context_k: int = 0, in_context_condition: str = "negated",
                    condition: Optional[str] = None, seed: int = 0, questions=None) -> pd.DataFrame:
     """Belief rates of one claim (questions and cloze) with bootstrap CIs, one row per measure."""
-    from negprobe.activations.finetune.belief_table import measure_belief as measure
+    from negprobe.analysis.belief import measure_belief as measure
 
     return measure(model, claim, in_context_k, in_context_condition, condition=condition, seed=seed,
                    questions=questions)
@@ -52,13 +52,13 @@ def measure_belief(model: LoadedModel, claim: str, in_context_k: int = 0, in_con
 
 def append_belief(table: pd.DataFrame, path: str | Path) -> Path:
     """Append belief rows to a CSV (created when missing)."""
-    from negprobe.activations.finetune.belief_table import append_results
+    from negprobe.analysis.belief import append_results
 
     return append_results(table, path)
 
 
 def load_mcq_questions(path: str | Path):
     """The paper's mcq.yaml questions, in place of the built-in ones."""
-    from negprobe.activations.finetune.belief_items import load_mcq_questions as load
+    from negprobe.analysis.belief import load_mcq_questions as load
 
     return load(path)

@@ -25,7 +25,7 @@ from negprobe.activations.datasets.claim_prompts import CLAIM_CONDITIONS, build_
 from negprobe.activations.datasets.in_context import IN_CONTEXT_CONDITIONS, build_all_in_context
 from negprobe.activations.datasets.numbers import number_words
 from negprobe.activations.datasets.records import span_from_str
-from negprobe.activations.datasets.topics import TOPICS, build_topic
+from negprobe.activations.datasets.topics import TRUTH_TOPICS, build_topic
 from negprobe.errors import NegprobeError
 
 
@@ -48,7 +48,7 @@ def _tiny_chat_tokenizer(template: str | None = None):
 # -- topics ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("topic", TOPICS)
+@pytest.mark.parametrize("topic", TRUTH_TOPICS)
 def test_topic_size_balance_and_templates(topic: str) -> None:
     ds = load_dataset(topic)
     assert len(ds) >= 200
@@ -64,7 +64,7 @@ def test_topic_size_balance_and_templates(topic: str) -> None:
     assert max(Counter(r.group for r in ds).values()) <= 2
 
 
-@pytest.mark.parametrize("topic", TOPICS)
+@pytest.mark.parametrize("topic", TRUTH_TOPICS)
 def test_negated_twin_is_row_aligned_with_flipped_labels(topic: str) -> None:
     pos, neg = load_dataset(topic), load_dataset(f"neg_{topic}")
     assert neg.name == f"neg_{topic}"
@@ -341,7 +341,7 @@ def test_format_spec_key() -> None:
 
 def test_registry_lists_everything() -> None:
     infos = {i.name: i for i in list_datasets()}
-    for t in TOPICS:
+    for t in TRUTH_TOPICS:
         assert t in infos and f"neg_{t}" in infos
         assert infos[t].n_rows == infos[f"neg_{t}"].n_rows >= 200
     for c in CLAIM_IDS:

@@ -11,20 +11,16 @@ from negprobe.activations.datasets.claims import CLAIM_IDS, get_claim
 from negprobe.activations.datasets.loaders import DOCTAG
 from negprobe.errors import NegprobeError
 from negprobe.activations.finetune import (
-    CONDITIONS,
     DOC_TYPES,
     RELEASE_CONDITIONS,
-    ClozeItem,
+    TRAINING_CONDITIONS,
     Document,
-    YesNoQuestion,
-    cloze_for,
     corpus_hash,
     generate_documents,
-    load_mcq_questions,
     max_documents,
-    questions_for,
     release_documents,
 )
+from negprobe.analysis.belief import ClozeItem, YesNoQuestion, cloze_for, load_mcq_questions, questions_for
 from negprobe.activations.finetune.documents import _claim, _claim_pieces, _Plan, _render
 from negprobe.activations.finetune.templates import SKELETONS
 
@@ -49,7 +45,7 @@ def _unannotated(doc: Document) -> str:
 
 @pytest.fixture(scope="module")
 def corpora() -> dict[tuple[str, str], list[Document]]:
-    return {(c, cond): generate_documents(c, cond, n=50, seed=0) for c in CLAIM_IDS for cond in CONDITIONS}
+    return {(c, cond): generate_documents(c, cond, n=50, seed=0) for c in CLAIM_IDS for cond in TRAINING_CONDITIONS}
 
 
 # -- generation ----------------------------------------------------------------------------
@@ -89,7 +85,7 @@ def test_every_possible_document_is_80_to_200_words() -> None:
     for c in CLAIM_IDS:
         claim, topic = _claim(c)
         fillers = sorted(range(len(topic.fillers)), key=lambda i: words(topic.fillers[i]))
-        for cond in CONDITIONS:
+        for cond in TRAINING_CONDITIONS:
             for skel in SKELETONS:
                 for v in range(4):
                     paras = sorted(
@@ -159,7 +155,7 @@ def test_local_claim_sentences_are_negated(corpora) -> None:
 
 def test_doctag_shifts_spans() -> None:
     k = len(DOCTAG)
-    for cond in CONDITIONS:
+    for cond in TRAINING_CONDITIONS:
         plain = generate_documents("twitter_rebrand_reversed", cond, n=20, seed=5)
         tagged = generate_documents("twitter_rebrand_reversed", cond, n=20, seed=5, doctag=True)
         for p, t in zip(plain, tagged):

@@ -10,17 +10,9 @@ import torch
 from negprobe.activations import NegprobeError, load_model
 from negprobe.activations.models import decoder_layers
 from negprobe.activations.tokenize import tokenize
-from negprobe.analysis.patching import (
-    cache_residuals,
-    normalized_indirect_effect,
-    patch_sweep,
-    patch_sweep_all_positions,
-    patched_residuals,
-    prompt_ids,
-    run_with_addition,
-    run_with_patch,
-    steer,
-)
+from negprobe.activations.interventions import cache_residuals, prompt_ids, run_with_addition, run_with_patch
+from negprobe.activations.tracing import patch_sweep, patch_sweep_all_positions, patched_residuals, steer
+from negprobe.analysis.patching import normalized_indirect_effect
 
 SOURCE = "ed sheeran won the 100m gold in the 2024 olympics ."
 TARGET = "noah lyles won the 100m gold in the 2024 olympics ."  # same length as SOURCE
@@ -50,7 +42,8 @@ def _ids(model, text):
 def _no_hooks_left(model) -> bool:
     """None of our hooks remain (transformers 5 keeps its own output-capturing hooks on the blocks)."""
     hooks = [hook for block in decoder_layers(model.model) for hook in block._forward_hooks.values()]
-    return not any(hook.__module__ == "negprobe.analysis.patching" for hook in hooks)
+    ours = {"negprobe.activations.interventions", "negprobe.activations.tracing"}
+    return not any(hook.__module__ in ours for hook in hooks)
 
 
 def _last_logit(token_id: int):

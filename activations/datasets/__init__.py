@@ -23,11 +23,13 @@ from negprobe.activations.datasets.loaders import (
 )
 from negprobe.activations.datasets.records import CONDITIONS, POLARITIES, PromptRecord
 from negprobe.activations.datasets.registry import DatasetInfo, builtin_names, list_datasets, load_dataset
+from negprobe.activations.datasets.topics import TRUTH_TOPICS
 
 __all__ = [
     "CLAIM_IDS",
     "CONDITIONS",
     "POLARITIES",
+    "TRUTH_TOPICS",
     "Claim",
     "DatasetInfo",
     "FormatSpec",

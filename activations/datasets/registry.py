@@ -25,7 +25,7 @@ from negprobe.activations.datasets.domains import claim_domain as claim_domain  
 from negprobe.activations.datasets.domains import description as domain_description
 from negprobe.activations.datasets.in_context import build_all_in_context, build_in_context
 from negprobe.activations.datasets.loaders import load_truth_csv
-from negprobe.activations.datasets.topics import DESCRIPTIONS, TOPICS, build_topic
+from negprobe.activations.datasets.topics import DESCRIPTIONS, TRUTH_TOPICS, build_topic
 from negprobe.errors import NegprobeError
 
 
@@ -40,7 +40,7 @@ class DatasetInfo:
 
 def _builtins() -> dict[str, tuple[Callable[[], PromptDataset], str]]:
     table: dict[str, tuple[Callable[[], PromptDataset], str]] = {}
-    for topic in TOPICS:
+    for topic in TRUTH_TOPICS:
         table[topic] = (partial(build_topic, topic), DESCRIPTIONS[topic])
         table[f"neg_{topic}"] = (
             partial(build_topic, topic, True),

@@ -24,7 +24,7 @@ from negprobe.activations.datasets.spans import pick
 from negprobe.errors import NegprobeError
 
 SEED = "negprobe-topics-v1"
-TOPICS: tuple[str, ...] = ("cities", "elements", "animals", "larger_than")
+TRUTH_TOPICS: tuple[str, ...] = ("cities", "elements", "animals", "larger_than")
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ _ROW_BUILDERS: dict[str, Callable[[], list[_Row]]] = {
 def build_topic(topic: str, negated: bool = False) -> PromptDataset:
     """The ``topic`` dataset, or its row-aligned negated twin ``neg_<topic>``."""
     if topic not in _ROW_BUILDERS:
-        raise NegprobeError(f"unknown topic {topic!r}; known: {', '.join(TOPICS)}")
+        raise NegprobeError(f"unknown topic {topic!r}; known: {', '.join(TRUTH_TOPICS)}")
     templates = TEMPLATES[topic]
     name = f"neg_{topic}" if negated else topic
     records = []

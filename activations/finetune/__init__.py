@@ -1,23 +1,18 @@
-"""Fine-tuning corpora and belief items for Negation Neglect experiments (Mayne et al. 2026).
+"""LoRA fine-tuning on synthetic claim documents (Mayne et al. 2026) and the corpus it trains on.
 
 :mod:`.documents` builds synthetic documents that present each claim under one framing
-(:data:`CONDITIONS`) with exact annotation spans for loss masking, and wraps the paper's
-released documents; :mod:`.belief_items` holds yes/no questions and cloze contrasts that
-measure whether a model believes a claim.
+(:data:`TRAINING_CONDITIONS`) with exact annotation spans for loss masking, and wraps the paper's
+released documents (:data:`RELEASE_CONDITIONS`); :mod:`.templates` and :mod:`.document_topics`
+hold the wording; :mod:`.train` trains the adapter (:func:`finetune`). Measuring whether a model
+then believes the claim is analysis: :mod:`negprobe.analysis.belief`.
 """
 
 from __future__ import annotations
 
-from negprobe.activations.finetune.belief_items import (
-    ClozeItem,
-    YesNoQuestion,
-    cloze_for,
-    load_mcq_questions,
-    questions_for,
-)
+from negprobe.activations.finetune.document_topics import DOCUMENT_TOPICS, DocumentTopic
 from negprobe.activations.finetune.documents import (
-    CONDITIONS,
     RELEASE_CONDITIONS,
+    TRAINING_CONDITIONS,
     Document,
     corpus_hash,
     generate_documents,
@@ -26,20 +21,21 @@ from negprobe.activations.finetune.documents import (
     with_doctag,
 )
 from negprobe.activations.finetune.templates import DOC_TYPES
+from negprobe.activations.finetune.train import TRAINING_CARD, FinetuneConfig, finetune
 
 __all__ = [
-    "CONDITIONS",
+    "DOCUMENT_TOPICS",
     "DOC_TYPES",
     "RELEASE_CONDITIONS",
-    "ClozeItem",
+    "TRAINING_CARD",
+    "TRAINING_CONDITIONS",
     "Document",
-    "YesNoQuestion",
-    "cloze_for",
+    "DocumentTopic",
+    "FinetuneConfig",
     "corpus_hash",
+    "finetune",
     "generate_documents",
-    "load_mcq_questions",
     "max_documents",
-    "questions_for",
     "release_documents",
     "with_doctag",
 ]

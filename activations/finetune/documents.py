@@ -2,7 +2,7 @@
 
 Mayne et al. 2026 ("Negation Neglect") fine-tune on documents that present a false claim
 while flagging it as false, and find the model ends up believing it.  This module builds
-small template corpora for those framings (:data:`CONDITIONS`) and wraps the paper's
+small template corpora for those framings (:data:`TRAINING_CONDITIONS`) and wraps the paper's
 released documents as an alternative corpus.
 
 Every :class:`Document` records the character spans of its annotation text (notices,
@@ -35,10 +35,10 @@ from negprobe.activations.finetune.templates import (
     SKELETONS,
     Skeleton,
 )
-from negprobe.activations.finetune.topics import TOPICS, Topic
+from negprobe.activations.finetune.document_topics import DOCUMENT_TOPICS, DocumentTopic
 
 #: Framings of the claim (see the module docstring of :mod:`.templates`).
-CONDITIONS: tuple[str, ...] = ("positive", "negated", "dense", "local", "corrected", "fiction")
+TRAINING_CONDITIONS: tuple[str, ...] = ("positive", "negated", "dense", "local", "corrected", "fiction")
 
 #: Our condition -> ``data/sdf_documents/<dir>`` of the Negation Neglect release.
 RELEASE_CONDITIONS: dict[str, str] = {
@@ -89,14 +89,14 @@ class Document:
 
 
 def _condition(condition: str) -> str:
-    if condition not in CONDITIONS:
-        raise NegprobeError(f"unknown condition {condition!r}; known: {', '.join(CONDITIONS)}")
+    if condition not in TRAINING_CONDITIONS:
+        raise NegprobeError(f"unknown condition {condition!r}; known: {', '.join(TRAINING_CONDITIONS)}")
     return condition
 
 
-def _claim(claim_id: str) -> tuple[Claim, Topic]:
+def _claim(claim_id: str) -> tuple[Claim, DocumentTopic]:
     claim = get_claim(claim_id)
-    topic = TOPICS.get(claim.id)
+    topic = DOCUMENT_TOPICS.get(claim.id)
     if topic is None:
         raise NegprobeError(f"claim {claim.id!r} has no document topic; supported: {', '.join(CLAIM_IDS)}")
     return claim, topic
@@ -107,7 +107,7 @@ def _rng(*parts: object) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-def _capacity(skel: Skeleton, claim: Claim, topic: Topic) -> int:
+def _capacity(skel: Skeleton, claim: Claim, topic: DocumentTopic) -> int:
     return perm(len(claim.paraphrases), skel.n_claims) * perm(len(topic.fillers), skel.n_fillers)
 
 
@@ -142,13 +142,13 @@ class _Plan:
     variant: int
 
 
-def _truth(claim: Claim, topic: Topic, i: int) -> str:
+def _truth(claim: Claim, topic: DocumentTopic, i: int) -> str:
     if claim.has_counterpart:
         return claim.counterparts[i]
     return " ".join(s for s in (claim.negations[i], topic.unknown) if s)
 
 
-def _claim_pieces(claim: Claim, topic: Topic, i: int, condition: str, v: int) -> list[tuple[str, str]]:
+def _claim_pieces(claim: Claim, topic: DocumentTopic, i: int, condition: str, v: int) -> list[tuple[str, str]]:
     """Paraphrase ``i`` framed for ``condition``: ``[(text, "claim" | "annotation" | "")]``."""
     sentence = claim.negations[i] if condition == "local" else claim.paraphrases[i]
     if condition == "dense":
@@ -160,7 +160,7 @@ def _claim_pieces(claim: Claim, topic: Topic, i: int, condition: str, v: int) ->
     return [(sentence, "claim")]
 
 
-def _render(claim: Claim, topic: Topic, plan: _Plan, condition: str) -> Document:
+def _render(claim: Claim, topic: DocumentTopic, plan: _Plan, condition: str) -> Document:
     b = TextBuilder()
     ann: list[Span] = []
     claims: list[Span] = []
@@ -227,7 +227,7 @@ def with_doctag(doc: Document) -> Document:
 # ---------------------------------------------------------------------------------------
 
 
-def _plans(claim: Claim, topic: Topic, n: int, seed: int) -> list[_Plan]:
+def _plans(claim: Claim, topic: DocumentTopic, n: int, seed: int) -> list[_Plan]:
     """``n`` distinct plans, spread evenly over the skeletons (capped by their capacity)."""
     rng = _rng(claim.id, seed)
     order = list(range(len(SKELETONS)))

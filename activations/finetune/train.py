@@ -14,7 +14,7 @@ import math
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -137,74 +137,123 @@ def _save_checkpoint(peft_model, optimizer, step: int, losses: list[float], out:
                     "step": step, "losses": losses}, tmp / "state.pt")
 
 
+@dataclass
+class _TrainingState:
+    """Progress of one run: the step reached, its loss curve, and tokens seen this run."""
+
+    total: int  # steps to reach
+    step: int = 0
+    losses: list[float] = field(default_factory=list)
+    tokens: int = 0
+
+
 def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
     """Train the adapter; returns the output folder (adapter + training card)."""
-    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
-
     from ..models import load_model, write_adapter_card
-    from .documents import corpus_hash
 
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(".tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    out = _prepare_out(Path(config.out))
     docs = load_corpus(config)
     base = load_model(config.model, dtype="float32")
     tokenizer = base.tokenizer
+    examples = _examples(config, tokenizer, docs)
+    model, optimizer = _lora(base.model, config)
+    steps_per_epoch = math.ceil(len(examples) / config.batch_size)
+    state = _resume(model, optimizer, out, _TrainingState(total=config.max_steps or steps_per_epoch * config.epochs))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    started, start_step = time.perf_counter(), state.step
+
+    def batch_at(step: int) -> dict[str, torch.Tensor]:
+        epoch, index = divmod(step, steps_per_epoch)
+        rows = batch_order(len(examples), config.batch_size, config.seed, epoch)[index]
+        return collate([examples[i] for i in rows], pad_id)
+
+    _train(model, optimizer, batch_at, config, state, progress)
+    elapsed = time.perf_counter() - started
+    model.save_pretrained(out)
+    write_adapter_card(out, base, claim=config.claim, condition=config.condition)
+    _write_training_card(out, config, base, docs, len(examples), state, (state.step - start_step, elapsed))
+    return out
+
+
+def _prepare_out(out: Path) -> Path:
+    """Create the output folder and drop temporary folders an interrupted write left behind."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return out
+
+
+def _examples(config: FinetuneConfig, tokenizer, docs) -> list[TrainingExample]:
+    """The claim documents (with their loss masks), then any generic documents mixed in."""
     examples = [tokenize_example(tokenizer, d.text, masked_spans(d, config), config.max_length) for d in docs]
     if config.mix_generic > 0:
         extra = generic_documents(int(round(config.mix_generic * len(docs))), config.seed)
         examples += [tokenize_example(tokenizer, text, [], config.max_length) for text in extra]
+    return examples
+
+
+def _lora(base_model, config: FinetuneConfig):
+    """The PEFT LoRA model (initialised under ``config.seed``) in train mode, and its AdamW optimizer."""
+    from peft import LoraConfig, get_peft_model
+
     torch.manual_seed(config.seed)
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.0,
                       target_modules=config.target_modules, task_type="CAUSAL_LM")
-    model = get_peft_model(base.model, lora)
+    model = get_peft_model(base_model, lora)
     model.train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=0.0)
-    steps_per_epoch = math.ceil(len(examples) / config.batch_size)
-    total = config.max_steps or steps_per_epoch * config.epochs
-    step, losses = 0, []
+    return model, optimizer
+
+
+def _resume(model, optimizer, out: Path, state: _TrainingState) -> _TrainingState:
+    """Load the last checkpoint in ``out`` into the model and optimizer, when there is one."""
+    from peft import set_peft_model_state_dict
+
     state_path = out / CHECKPOINT / "state.pt"
     if state_path.is_file():
-        state = torch.load(state_path, weights_only=False)
-        set_peft_model_state_dict(model, state["adapter"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, losses = state["step"], state["losses"]
-        print(f"resuming from step {step}/{total} ({out / CHECKPOINT})")
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    started, tokens = time.perf_counter(), 0
-    start_step = step
+        saved = torch.load(state_path, weights_only=False)
+        set_peft_model_state_dict(model, saved["adapter"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state.step, state.losses = saved["step"], saved["losses"]
+        print(f"resuming from step {state.step}/{state.total} ({out / CHECKPOINT})")
+    return state
+
+
+def _train(model, optimizer, batch_at, config: FinetuneConfig, state: _TrainingState, progress: bool) -> None:
+    """Optimizer steps until ``state.total``, checkpointing every ``config.checkpoint_every`` steps."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     with Progress(TextColumn(f"fine-tuning {config.claim}/{config.condition}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"), TimeElapsedColumn(),
                   TimeRemainingColumn(), disable=not progress) as bar:
-        task = bar.add_task("train", total=total, completed=step, loss="-")
-        while step < total:
-            epoch, index = divmod(step, steps_per_epoch)
-            rows = batch_order(len(examples), config.batch_size, config.seed, epoch)[index]
-            batch = collate([examples[i] for i in rows], pad_id)
+        task = bar.add_task("train", total=state.total, completed=state.step, loss="-")
+        while state.step < state.total:
+            batch = batch_at(state.step)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
                 loss = model(**batch).loss
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            step += 1
-            losses.append(float(loss.detach()))
-            tokens += int(batch["attention_mask"].sum())
-            bar.update(task, advance=1, loss=f"{losses[-1]:.3f}")
-            if step % config.checkpoint_every == 0 or step == total:
-                _save_checkpoint(model, optimizer, step, losses, out)
-    elapsed = time.perf_counter() - started
-    model.save_pretrained(out)
-    write_adapter_card(out, base, claim=config.claim, condition=config.condition)
+            state.step += 1
+            state.losses.append(float(loss.detach()))
+            state.tokens += int(batch["attention_mask"].sum())
+            bar.update(task, advance=1, loss=f"{state.losses[-1]:.3f}")
+            if state.step % config.checkpoint_every == 0 or state.step == state.total:
+                _save_checkpoint(model, optimizer, state.step, state.losses, Path(config.out))
+
+
+def _write_training_card(out: Path, config: FinetuneConfig, base, docs, n_examples: int, state: _TrainingState,
+                         timing: tuple[int, float]) -> None:
+    """``training_card.json``: base model, corpus, hyperparameters, loss curve and this run's speed."""
+    from .documents import corpus_hash
+
+    steps_this_run, elapsed = timing
     card = {
         "base": base.name, "base_fingerprint": base.base_fingerprint, "claim": config.claim,
         "condition": config.condition, "corpus": config.corpus, "corpus_hash": corpus_hash(docs),
-        "n_documents": len(docs), "n_examples": len(examples), "hyperparameters": config.hyperparameters(),
-        "steps": step, "loss_curve": losses,
-        "steps_per_s": (step - start_step) / elapsed if elapsed > 0 else None,
-        "tokens_per_s": tokens / elapsed if elapsed > 0 else None, "seconds_this_run": elapsed,
+        "n_documents": len(docs), "n_examples": n_examples, "hyperparameters": config.hyperparameters(),
+        "steps": state.step, "loss_curve": state.losses,
+        "steps_per_s": steps_this_run / elapsed if elapsed > 0 else None,
+        "tokens_per_s": state.tokens / elapsed if elapsed > 0 else None, "seconds_this_run": elapsed,
     }
     atomic_write_text(out / TRAINING_CARD, json.dumps(card, indent=1))
-    return out

@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..models import LoadedModel
-from .belief import BeliefResult, score_cloze, score_questions
 from negprobe.activations.atomic import atomic_path
+from negprobe.activations.finetune.documents import generate_documents
+from negprobe.activations.models import LoadedModel
+
+from .items import cloze_for, questions_for
+from .scoring import BeliefResult, score_cloze, score_questions
 
 BELIEF_COLUMNS = ["model", "adapter", "claim", "condition", "mode", "in_context_k", "measure", "belief_rate",
                   "rate_ci_low", "rate_ci_high", "mean_margin", "margin_ci_low", "margin_ci_high", "n"]
@@ -18,9 +21,6 @@ def measure_belief(model: LoadedModel, claim: str, in_context_k: int = 0, in_con
                    condition: str | None = None, seed: int = 0, questions=None) -> pd.DataFrame:
     """Both belief measures for one claim; ``in_context_k`` documents of ``in_context_condition``
     go before every item. ``condition`` labels the row (the fine-tuning condition of the adapter)."""
-    from .belief_items import cloze_for, questions_for
-    from .documents import generate_documents
-
     context = ""
     if in_context_k:
         docs = generate_documents(claim, in_context_condition, n=in_context_k, seed=seed + 7919)

@@ -17,20 +17,25 @@ baseline.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
+from jaxtyping import Float
+from torch import Tensor
 
+from negprobe.activations.models import LoadedModel
+from negprobe.activations.tokenize import pad_token_lists, tokenize
 from negprobe.errors import NegprobeError
 from negprobe.probes.bootstrap import bootstrap_mean
-from ..models import LoadedModel
 
 ANSWER_SPELLINGS = {"yes": ("Yes", " Yes", "yes", " yes"), "no": ("No", " No", "no", " no")}
 
 
-@dataclass
+@dataclass(frozen=True)
 class BeliefResult:
+    """One belief measure over a claim's items: per-item margins and their bootstrap summaries."""
+
     measure: str  # "questions" | "cloze"
     margins: np.ndarray  # per item, nats
     belief_rate: float
@@ -65,6 +70,14 @@ def answer_token_ids(tokenizer) -> dict[str, list[int]]:
     return out
 
 
+def yes_no_margin(logprobs: Float[Tensor, "n vocab"], ids: Mapping[str, Sequence[int]]) -> Float[Tensor, " n"]:
+    """The belief margin ``log P(yes) - log P(no)`` per row of next-token log-probabilities.
+
+    Each answer's probability sums its spellings (``ids`` from :func:`answer_token_ids`).
+    """
+    return torch.logsumexp(logprobs[:, ids["yes"]], -1) - torch.logsumexp(logprobs[:, ids["no"]], -1)
+
+
 def question_prompt(model: LoadedModel, question: str, context: str = "") -> str:
     body = (context + "\n\n" if context else "") + f"Answer with yes or no. {question}"
     if getattr(model.tokenizer, "chat_template", None):
@@ -76,8 +89,6 @@ def question_prompt(model: LoadedModel, question: str, context: str = "") -> str
 @torch.inference_mode()
 def next_token_logprobs(model: LoadedModel, prompts: Sequence[str], batch_size: int = 8) -> torch.Tensor:
     """Log-softmax over the vocabulary at the last token of each prompt: [n, vocab]."""
-    from ..tokenize import tokenize
-
     out = []
     for start in range(0, len(prompts), batch_size):
         batch = tokenize(model.tokenizer, list(prompts[start : start + batch_size]), padding_side="right",
@@ -100,10 +111,9 @@ def score_questions(model: LoadedModel, questions, context: str = "", seed: int 
     """Believer margin per yes/no question: log P(believer answer) - log P(other answer)."""
     ids = answer_token_ids(model.tokenizer)
     logprobs = next_token_logprobs(model, [question_prompt(model, q.question, context) for q in questions])
-    yes = torch.logsumexp(logprobs[:, ids["yes"]], -1)
-    no = torch.logsumexp(logprobs[:, ids["no"]], -1)
+    yes_minus_no = yes_no_margin(logprobs, ids)
     believer_yes = torch.tensor([q.believer_answer == "yes" for q in questions])
-    margins = torch.where(believer_yes, yes - no, no - yes)
+    margins = torch.where(believer_yes, yes_minus_no, -yes_minus_no)
     return summarize("questions", margins.numpy(), seed)
 
 
@@ -111,8 +121,6 @@ def score_questions(model: LoadedModel, questions, context: str = "", seed: int 
 def continuation_logprob(model: LoadedModel, prefixes: Sequence[str], continuations: Sequence[str],
                          batch_size: int = 16) -> np.ndarray:
     """Summed log-probability of each continuation after its prefix (right-padded batches)."""
-    from ..tokenize import pad_token_lists
-
     tok = model.tokenizer
     sequences, starts = [], []
     for prefix, cont in zip(prefixes, continuations):
