@@ -6,6 +6,7 @@
 """
 
 from negprobe.errors import NegprobeError
+
 from .models import LoadedModel, decoder_layers, load_model
 from .read import read_residuals
 

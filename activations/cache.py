@@ -8,26 +8,35 @@ import os
 import platform
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from filelock import FileLock
 
+from negprobe.errors import NegprobeError
+
 from . import embedded
+from .atomic import atomic_path, atomic_write_text
 from .backends import Backend, get_backend
 from .datasets.dataset import PromptDataset
 from .datasets.formatting import FormatSpec
-from negprobe.errors import NegprobeError
 from .models import LoadedModel
 from .positions import PositionSpec, claim_token_range, parse_positions, positions_key, select_tokens
 from .store import (
-    MANIFEST, METADATA, SHARDS, STORAGE_DTYPES, STORE_VERSION, ActivationStore, CacheKey, ShardWriter,
-    clean_partial, verify_shard,
+    MANIFEST,
+    METADATA,
+    SHARDS,
+    STORAGE_DTYPES,
+    STORE_VERSION,
+    ActivationStore,
+    CacheKey,
+    ShardWriter,
+    clean_partial,
+    verify_shard,
 )
 from .tokenize import pad_token_lists
-from .atomic import atomic_path, atomic_write_text
 
 SHARD_BYTES = 64 * 2**20  # target shard size: bounds the memory the caching loop holds
 

@@ -16,7 +16,7 @@ Every hook is a forward hook on ``decoder_layers(model.model)`` that returns the
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence, Union
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -30,9 +30,9 @@ from .backends.hf import capture_blocks
 from .models import LoadedModel, decoder_layers
 from .tokenize import TokenBatch, tokenize
 
-Positions = Union[slice, Sequence[int], Int[Tensor, " n"], Int[Tensor, "batch n"]]
-Prompt = Union[str, Sequence[int], Int[Tensor, " seq"]]
-MetricFn = Callable[[Float[Tensor, "batch seq vocab"]], Union[float, Tensor]]
+Positions = slice | Sequence[int] | Int[Tensor, " n"] | Int[Tensor, "batch n"]
+Prompt = str | Sequence[int] | Int[Tensor, " seq"]
+MetricFn = Callable[[Float[Tensor, "batch seq vocab"]], float | Tensor]
 Edit = Callable[[Float[Tensor, "batch seq d_model"]], Float[Tensor, "batch seq d_model"]]
 
 

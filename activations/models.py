@@ -14,10 +14,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import embedded
 from negprobe.errors import NegprobeError
-from .fingerprint import adapter_digest, combine, model_fingerprint
+
+from . import embedded
 from .atomic import atomic_write_text
+from .fingerprint import adapter_digest, combine, model_fingerprint
 
 ADAPTER_CARD = "negprobe_adapter.json"  # written next to adapters negprobe trains: records the base fingerprint
 

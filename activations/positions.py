@@ -15,8 +15,8 @@ statement; the claim-relative forms find the claim inside a longer in-context do
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from jaxtyping import Float, Int

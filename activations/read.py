@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from .backends import Backend, get_backend
 from negprobe.errors import NegprobeError
+
+from .backends import Backend, get_backend
 from .models import LoadedModel
 from .tokenize import TokenBatch, encode, pad_token_lists, token_index
 

@@ -21,9 +21,10 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,7 +32,6 @@ from jaxtyping import Float
 from torch import Tensor
 
 from negprobe.errors import NegprobeError
-
 
 STORE_VERSION = 1
 MANIFEST = "manifest.json"
@@ -139,7 +139,7 @@ class ActivationStore:
     _metadata: Any = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, path: str | Path) -> "ActivationStore":
+    def open(cls, path: str | Path) -> ActivationStore:
         path = Path(path)
         try:
             manifest = json.loads((path / MANIFEST).read_text())

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from jaxtyping import Int
@@ -29,7 +29,7 @@ class TokenBatch:
         """Positions counted over real tokens only, so left padding does not shift RoPE/learned positions."""
         return (self.attention_mask.cumsum(-1) - 1).clamp(min=0)
 
-    def to(self, device: torch.device | str) -> "TokenBatch":
+    def to(self, device: torch.device | str) -> TokenBatch:
         return TokenBatch(self.input_ids.to(device), self.attention_mask.to(device), self.padding_side)
 
     def first_real_index(self) -> Int[Tensor, " batch"]:

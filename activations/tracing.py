@@ -16,7 +16,7 @@ claim's tokens after an annotated vs a plain document. The hooks are those of
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from jaxtyping import Float
@@ -29,9 +29,9 @@ from .interventions import (
     Edit,
     MetricFn,
     Prompt,
+    cache_residuals,
     check_edit_layers,
     edit_hook,
-    cache_residuals,
     prompt_ids,
     run_with_addition,
     run_with_patch,

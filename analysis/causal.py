@@ -22,11 +22,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from negprobe.errors import NegprobeError
-from negprobe.activations.positions import claim_token_range
-
 from negprobe.activations.interventions import cache_residuals, prompt_ids
+from negprobe.activations.positions import claim_token_range
 from negprobe.activations.tracing import patch_sweep, patch_sweep_all_positions, patched_residuals, steer
+from negprobe.errors import NegprobeError
 
 from .belief import answer_token_ids, yes_no_margin
 from .patching import normalized_indirect_effect

@@ -33,7 +33,8 @@ given ``groups``, so paraphrases of one claim move together as in ``probes.evalu
 
 from __future__ import annotations
 
-from typing import Callable, Literal, Sequence
+from collections.abc import Callable, Sequence
+from typing import Literal
 
 import numpy as np
 from jaxtyping import Float

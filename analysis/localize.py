@@ -34,8 +34,16 @@ from negprobe.errors import NegprobeError
 
 from .annotation import DecodabilityCurve, annotation_decodability
 from .readout import ValidityGate
-from .results import ANNOTATION_POSITIONS, ANNOTATIONS, CurveKey, LocalizeConfig, LocalizeResult, ModelRef, \
-    ReaderInfo, Readout
+from .results import (
+    ANNOTATION_POSITIONS,
+    ANNOTATIONS,
+    CurveKey,
+    LocalizeConfig,
+    LocalizeResult,
+    ModelRef,
+    ReaderInfo,
+    Readout,
+)
 from .stores import cached_store
 from .truth_readers import TruthReader, fit_readers, validity_gates
 

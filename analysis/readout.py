@@ -29,7 +29,7 @@ class ReadoutScale:
     true_mean: np.ndarray  # [L]
 
     @classmethod
-    def fit(cls, scores: np.ndarray, labels) -> "ReadoutScale":
+    def fit(cls, scores: np.ndarray, labels) -> ReadoutScale:
         """``scores`` [L, n] of the probe on its own training rows, ``labels`` 0/1."""
         scores = np.atleast_2d(np.asarray(scores, dtype=np.float64))
         labels = np.asarray(labels) > 0.5

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def cached_store(model, dataset, positions: str, layers: Sequence[int] | None, root: str | None):

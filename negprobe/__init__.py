@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     from negprobe.analysis.report import write_report
     from negprobe.analysis.sweep_report import write_sweep_report
     from negprobe.errors import NegprobeError
-    from negprobe.probes import (CCSProbe, LATProbe, LogisticRegressionProbe, MassMeanProbe, TTPDProbe,
-                                 make_probe)
+    from negprobe.probes import CCSProbe, LATProbe, LogisticRegressionProbe, MassMeanProbe, TTPDProbe, make_probe
     from negprobe.probes.artifact import load_probe, save_probe
     from negprobe.probes.evaluation import auroc
     from negprobe.probes.sweep import SweepConfig, run_sweep
@@ -57,7 +56,29 @@ _EXPORTS = {
     "NegprobeError": "negprobe.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ActivationStore",
+    "CCSProbe",
+    "LATProbe",
+    "LocalizeConfig",
+    "LogisticRegressionProbe",
+    "MassMeanProbe",
+    "NegprobeError",
+    "SweepConfig",
+    "TTPDProbe",
+    "auroc",
+    "cache_activations",
+    "load_dataset",
+    "load_model",
+    "load_probe",
+    "make_probe",
+    "read_residuals",
+    "run_localize",
+    "run_sweep",
+    "save_probe",
+    "write_report",
+    "write_sweep_report",
+]
 
 
 def __getattr__(name: str) -> Any:

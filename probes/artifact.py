@@ -12,11 +12,11 @@ from typing import Any
 
 from safetensors.torch import load_file, save_file
 
+from negprobe.activations.atomic import atomic_path, atomic_write_text
 from negprobe.errors import NegprobeError
 
 from . import make_probe
 from .base import LinearProbe
-from negprobe.activations.atomic import atomic_path, atomic_write_text
 
 
 def file_slug(*parts) -> str:

@@ -43,7 +43,7 @@ def as_labels(y: Any, n: int) -> Float[Tensor, " n"]:
 class Standardizer:
     """Per-layer feature mean/std fitted on training rows (std floored to avoid division by 0)."""
 
-    def fit(self, X: Tensor, scale: bool = True) -> "Standardizer":
+    def fit(self, X: Tensor, scale: bool = True) -> Standardizer:
         self.mean_ = X.mean(1, keepdim=True)
         self.scale_ = X.std(1, keepdim=True).clamp_min(1e-6) if scale else torch.ones_like(self.mean_)
         return self
@@ -91,7 +91,7 @@ class LinearProbe(ABC):
     scale_inputs: bool = True
     calibrate: bool = True  # fit a 1-D threshold/scale on the training projections
 
-    def fit(self, X: Float[Tensor, "*L n d"] | np.ndarray, y: np.ndarray | Tensor, **fit_params) -> "LinearProbe":
+    def fit(self, X: Float[Tensor, "*L n d"] | np.ndarray, y: np.ndarray | Tensor, **fit_params) -> LinearProbe:
         Xb, self._single = as_batched(X)
         yt = as_labels(y, Xb.shape[1])
         if self.scale_inputs:
@@ -160,7 +160,7 @@ class LinearProbe(ABC):
         w = w.numpy()
         return w[0] if self._single else w
 
-    def layer(self, index: int) -> "LinearProbe":
+    def layer(self, index: int) -> LinearProbe:
         """The single-layer probe of one slot of a layer-batched fit."""
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)

@@ -45,7 +45,7 @@ class SweepConfig:
             raise NegprobeError(f"n_folds must be at least 2, got {self.n_folds}")
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "SweepConfig":
+    def from_file(cls, path: str | Path) -> SweepConfig:
         path = Path(path)
         try:
             text = path.read_text()

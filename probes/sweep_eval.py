@@ -8,8 +8,9 @@ training groups only. Metrics are fold means with group-bootstrap 95% CIs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

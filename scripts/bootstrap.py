@@ -40,8 +40,6 @@ def has_module(name: str) -> bool:
 
 
 def setup() -> None:
-    if sys.version_info < (3, 10):
-        sys.exit(f"negprobe needs Python >= 3.10, this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         print(f"creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -41,11 +40,11 @@ class _Deferred(TyperCommand):
 class _Group(TyperGroup):
     """The top-level group; config commands import torch, so they are loaded only when they run."""
 
-    def list_commands(self, ctx: typer.Context) -> List[str]:
+    def list_commands(self, ctx: typer.Context) -> list[str]:
         names = [*super().list_commands(ctx), *CONFIG_COMMANDS]
         return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
 
-    def get_command(self, ctx: typer.Context, name: str) -> Optional[TyperCommand]:
+    def get_command(self, ctx: typer.Context, name: str) -> TyperCommand | None:
         return _Deferred(name) if name in CONFIG_COMMANDS else super().get_command(ctx, name)
 
 
@@ -89,15 +88,15 @@ def models() -> None:
 
 @app.command()
 def read(
-    prompts: List[str] = typer.Argument(None, help="Prompts to read (default: two example claims)."),
+    prompts: list[str] = typer.Argument(None, help="Prompts to read (default: two example claims)."),
     model: str = typer.Option("smollm2-135m", "--model", "-m", help="Embedded name, local folder or hub id."),
-    adapter: Optional[Path] = typer.Option(None, help="PEFT/LoRA adapter folder applied on top of --model."),
-    layers: Optional[str] = typer.Option(None, help="Layers, e.g. '0,10,29' or '0-29' (default all)."),
+    adapter: Path | None = typer.Option(None, help="PEFT/LoRA adapter folder applied on top of --model."),
+    layers: str | None = typer.Option(None, help="Layers, e.g. '0,10,29' or '0-29' (default all)."),
     positions: str = typer.Option("-1", help="Token positions: -1 = last token, 0 = first, ..."),
     backend: str = typer.Option("hf", help="hf | transformer_lens | nnsight"),
     compute_dtype: str = typer.Option("float32", help="Compute dtype: float32 | bfloat16 | float16"),
-    device: Optional[str] = typer.Option(None, help="torch device, e.g. cuda:0"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Save the [prompts, layers, positions, d_model] tensor (.pt)."),
+    device: str | None = typer.Option(None, help="torch device, e.g. cuda:0"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Save the [prompts, layers, positions, d_model] tensor (.pt)."),
 ) -> None:
     """Read post-block residuals of a few prompts and print their per-layer norms."""
     import torch
@@ -123,7 +122,7 @@ def read(
 
 @app.command()
 def datasets(
-    name: Optional[str] = typer.Argument(None, help="A built-in dataset name or a CSV/JSONL path."),
+    name: str | None = typer.Argument(None, help="A built-in dataset name or a CSV/JSONL path."),
     limit: int = typer.Option(20, help="Rows to show."),
 ) -> None:
     """List built-in datasets with counts, or show the rows of one (a CSV path works too)."""
@@ -156,18 +155,18 @@ def demo(
 def cache(
     dataset: str = typer.Option(..., "--dataset", "-d", help="Built-in dataset name or a CSV/JSONL path."),
     model: str = typer.Option("smollm2-135m", "--model", "-m", help="Embedded name, local folder or hub id."),
-    adapter: Optional[Path] = typer.Option(None, help="PEFT/LoRA adapter folder applied on top of --model."),
+    adapter: Path | None = typer.Option(None, help="PEFT/LoRA adapter folder applied on top of --model."),
     position: str = typer.Option("last", "--position", "-p", help="last | claim_last | claim_mean | last-K | claim_last+K | token index; comma-separate several."),
-    layers: Optional[str] = typer.Option(None, help="Layers, e.g. '0,10,29' or '0-29' (default all)."),
+    layers: str | None = typer.Option(None, help="Layers, e.g. '0,10,29' or '0-29' (default all)."),
     backend: str = typer.Option("hf", help="hf | transformer_lens | nnsight"),
     store_dtype: str = typer.Option("float16", help="Storage dtype: float16 | float32"),
     compute_dtype: str = typer.Option("float32", help="Compute dtype: float32 | bfloat16"),
     chat: bool = typer.Option(False, help="Wrap each prompt in the model's chat template."),
     doctag: bool = typer.Option(False, help="Prefix each prompt with <DOCTAG> (Mayne et al. 2026)."),
-    batch_size: Optional[int] = typer.Option(None, help="Prompts per batch (default: pack by a token budget)."),
-    device: Optional[str] = typer.Option(None, help="torch device, e.g. cuda:0"),
-    store: Optional[Path] = typer.Option(None, help="Store root (default $NEGPROBE_HOME/store)."),
-    shard_rows: Optional[int] = typer.Option(None, help="Rows per shard (default: ~64 MB shards)."),
+    batch_size: int | None = typer.Option(None, help="Prompts per batch (default: pack by a token budget)."),
+    device: str | None = typer.Option(None, help="torch device, e.g. cuda:0"),
+    store: Path | None = typer.Option(None, help="Store root (default $NEGPROBE_HOME/store)."),
+    shard_rows: int | None = typer.Option(None, help="Rows per shard (default: ~64 MB shards)."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
     """Cache residual activations of a dataset; prints the store path."""
@@ -197,12 +196,12 @@ def cache(
 def belief(
     claim: str = typer.Option(..., "--claim", "-c", help="Claim id, e.g. ed_sheeran."),
     model: str = typer.Option("smollm2-135m", "--model", "-m", help="Base model."),
-    adapter: Optional[Path] = typer.Option(None, help="Fine-tuned adapter folder."),
+    adapter: Path | None = typer.Option(None, help="Fine-tuned adapter folder."),
     in_context: int = typer.Option(0, "--in-context", help="K documents in the prompt before each item."),
     context_condition: str = typer.Option("negated", help="Condition of the in-context documents."),
-    condition: Optional[str] = typer.Option(None, help="Label for the adapter's fine-tuning condition."),
-    mcq: Optional[Path] = typer.Option(None, help="Use the paper's mcq.yaml questions instead of the built-in ones."),
-    out: Optional[Path] = typer.Option(None, help="Append the rows to this CSV."),
+    condition: str | None = typer.Option(None, help="Label for the adapter's fine-tuning condition."),
+    mcq: Path | None = typer.Option(None, help="Use the paper's mcq.yaml questions instead of the built-in ones."),
+    out: Path | None = typer.Option(None, help="Append the rows to this CSV."),
     seed: int = typer.Option(0, help="Bootstrap / document seed."),
 ) -> None:
     """Behavioural belief in a claim: yes/no questions and cloze completions, with bootstrap CIs."""

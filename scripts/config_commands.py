@@ -7,7 +7,6 @@ module only when one of them runs or shows its help.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -26,7 +25,7 @@ app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
 @config_options(SweepConfig, SWEEP_FLAGS)
 def sweep(
     options: Parsed,
-    config: Optional[Path] = typer.Option(None, help="A sweep config (YAML or TOML); flags given beside it override its fields."),
+    config: Path | None = typer.Option(None, help="A sweep config (YAML or TOML); flags given beside it override its fields."),
 ) -> None:
     """Fit probe families on every layer, evaluate leakage-safely, write a results table and plots."""
     cfg = options.config(SweepConfig, SweepConfig.from_file(config) if config is not None else None)

@@ -6,8 +6,9 @@ import dataclasses
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from rich.console import Console
 
@@ -20,7 +21,7 @@ DEMO_CONDITIONS = ("positive", "dense", "local")
 
 
 def run_stage(console: Console, marker: Path, config: Any, title: str, run: Callable[[], Any],
-              needs: Optional[Path] = None) -> None:
+              needs: Path | None = None) -> None:
     """Run one stage unless ``marker`` records a finished run with the same ``config``
     (a dataclass or a dict) and the output ``needs`` (if given) is still there."""
     key = json.dumps(config if isinstance(config, dict) else dataclasses.asdict(config), sort_keys=True, default=str)

@@ -14,9 +14,10 @@ import functools
 import inspect
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any, Callable, List, Optional
+from typing import Any
 
 import typer
 
@@ -45,7 +46,7 @@ class OptionSpec:
     parse: Callable[[Any], Any]  # command-line value -> field value
     help: str
     required: bool
-    metavar: Optional[str] = None
+    metavar: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,11 @@ class Parsed:
         return dataclasses.replace(base, **{name: self.values[name] for name in self.given})
 
 
-def parse_int_list(text: Optional[str], what: str) -> Optional[List[int]]:
+def parse_int_list(text: str | None, what: str) -> list[int] | None:
     """Parse "0,5,10", "0-29" or "all" (None) into a list of ints."""
     if text is None or text.strip().lower() == "all":
         return None
-    values: List[int] = []
+    values: list[int] = []
     try:
         for part in text.split(","):
             part = part.strip()
@@ -84,7 +85,7 @@ def _strip_optional(tp: Any) -> tuple[Any, bool]:
     args = typing.get_args(tp)
     if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
         rest = [a for a in args if a is not type(None)]
-        return (rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]), True
+        return (rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]), True  # noqa: UP007 - built at run time from a tuple
     return tp, False
 
 
@@ -133,18 +134,18 @@ def _list_option(tp: Any, default: Any, optional: bool, flag: str):
             return out
 
         rendered = [f"{k}={v}" for k, v in default.items()] if default else None
-        return List[str], rendered, wrap(pairs)
+        return list[str], rendered, wrap(pairs)
     item = args[0] if args else str
     if typing.get_origin(item) in (list, tuple):  # one inner list per repetition
         rendered = [",".join(map(str, inner)) for inner in default] if default else None
         inner_type = origin
-        return List[str], rendered, wrap(lambda values: inner_type(_items([v]) for v in values))
+        return list[str], rendered, wrap(lambda values: inner_type(_items([v]) for v in values))
     if item is int:
         rendered = [",".join(map(str, default))] if default else None
-        return List[str], rendered, wrap(lambda values: parse_int_list(",".join(_items(values)), flag[2:]) or empty())
+        return list[str], rendered, wrap(lambda values: parse_int_list(",".join(_items(values)), flag[2:]) or empty())
     convert = _scalar(item, flag)
     rendered = [_render(v) for v in default] if default else None
-    return List[str], rendered, wrap(lambda values: origin(convert(v) for v in _items(values)))
+    return list[str], rendered, wrap(lambda values: origin(convert(v) for v in _items(values)))
 
 
 def _option_form(tp: Any, default: Any, flag: str):
@@ -155,14 +156,14 @@ def _option_form(tp: Any, default: Any, flag: str):
     if typing.get_origin(inner) is typing.Literal:  # validated by the config itself
         inner = str
     if inner in (bool, int, float, str):
-        return (Optional[inner] if optional else inner), default, lambda v: v
+        return (inner | None if optional else inner), default, lambda v: v
     if inspect.isclass(inner) and issubclass(inner, PurePath):
-        return (Optional[str] if optional else str), None if default is None else str(default), \
+        return (str | None if optional else str), None if default is None else str(default), \
             lambda v: v if v is None else inner(v)
     raise TypeError(f"{flag}: no command-line form for a field of type {tp!r}")
 
 
-def _metavar(tp: Any) -> Optional[str]:
+def _metavar(tp: Any) -> str | None:
     inner = _strip_optional(tp)[0]
     origin, args = typing.get_origin(inner), typing.get_args(inner)
     if origin is dict:

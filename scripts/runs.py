@@ -6,7 +6,7 @@ Each function runs one stage and writes its outputs under the config's ``out``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,7 +42,7 @@ def finetune(config: FinetuneConfig) -> Path:
 
 
 def measure_belief(model: LoadedModel, claim: str, in_context_k: int = 0, in_context_condition: str = "negated",
-                   condition: Optional[str] = None, seed: int = 0, questions=None) -> pd.DataFrame:
+                   condition: str | None = None, seed: int = 0, questions=None) -> pd.DataFrame:
     """Belief rates of one claim (questions and cloze) with bootstrap CIs, one row per measure."""
     from negprobe.analysis.belief import measure_belief as measure
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from negprobe.errors import NegprobeError
 from negprobe.analysis.annotation import annotation_decodability
+from negprobe.errors import NegprobeError
 
 
 def planted(n_groups: int, k: int, n_layers: int = 8, d: int = 16, seed: int = 0):

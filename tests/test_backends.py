@@ -7,7 +7,7 @@ import torch
 
 from negprobe.activations import NegprobeError, load_model, read_residuals
 from negprobe.activations.models import final_norm
-from negprobe.activations.tokenize import tokenize, token_index
+from negprobe.activations.tokenize import token_index, tokenize
 
 PROMPTS = [
     "the cat is in paris",

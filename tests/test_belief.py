@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from negprobe.activations import load_model
-from negprobe.analysis.belief import answer_token_ids, continuation_logprob, score_cloze, score_questions
 from negprobe.activations.finetune.train import batch_order, tokenize_example
+from negprobe.analysis.belief import answer_token_ids, continuation_logprob, score_cloze, score_questions
 from tests.tiny_models import tiny_tokenizer
 
 

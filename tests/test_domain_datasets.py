@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from negprobe.activations.datasets import CLAIM_IDS, builtin_names, check_negation_pairs, get_claim, list_datasets, load_dataset
+from negprobe.activations.datasets import (
+    CLAIM_IDS,
+    builtin_names,
+    check_negation_pairs,
+    get_claim,
+    list_datasets,
+    load_dataset,
+)
 from negprobe.activations.datasets.domains import DOMAIN_CLAIM, DOMAINS, build_all_domains, build_domain, claim_domain
 from negprobe.activations.datasets.registry import claim_domain as registry_claim_domain
 from negprobe.errors import NegprobeError

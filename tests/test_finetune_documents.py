@@ -9,7 +9,6 @@ import pytest
 
 from negprobe.activations.datasets.claims import CLAIM_IDS, get_claim
 from negprobe.activations.datasets.loaders import DOCTAG
-from negprobe.errors import NegprobeError
 from negprobe.activations.finetune import (
     DOC_TYPES,
     RELEASE_CONDITIONS,
@@ -20,9 +19,10 @@ from negprobe.activations.finetune import (
     max_documents,
     release_documents,
 )
-from negprobe.analysis.belief import ClozeItem, YesNoQuestion, cloze_for, load_mcq_questions, questions_for
 from negprobe.activations.finetune.documents import _claim, _claim_pieces, _Plan, _render
 from negprobe.activations.finetune.templates import SKELETONS
+from negprobe.analysis.belief import ClozeItem, YesNoQuestion, cloze_for, load_mcq_questions, questions_for
+from negprobe.errors import NegprobeError
 
 RELEASE = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "negation_neglect"
 NEGATION = re.compile(r"\b(not|never|no)\b|n't", re.IGNORECASE)

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from negprobe.activations import NegprobeError, load_model
+from negprobe.activations.interventions import cache_residuals, prompt_ids, run_with_addition, run_with_patch
 from negprobe.activations.models import decoder_layers
 from negprobe.activations.tokenize import tokenize
-from negprobe.activations.interventions import cache_residuals, prompt_ids, run_with_addition, run_with_patch
 from negprobe.activations.tracing import patch_sweep, patch_sweep_all_positions, patched_residuals, steer
 from negprobe.analysis.patching import normalized_indirect_effect
 

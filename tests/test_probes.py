@@ -10,7 +10,13 @@ from sklearn.preprocessing import StandardScaler
 
 from negprobe.errors import NegprobeError
 from negprobe.probes import (
-    CCSProbe, LATProbe, LogisticRegressionProbe, MassMeanProbe, RandomDirectionProbe, ShuffledLabelProbe, TTPDProbe,
+    CCSProbe,
+    LATProbe,
+    LogisticRegressionProbe,
+    MassMeanProbe,
+    RandomDirectionProbe,
+    ShuffledLabelProbe,
+    TTPDProbe,
     make_probe,
 )
 

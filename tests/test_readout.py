@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from negprobe.errors import NegprobeError
 from negprobe.analysis.readout import ReadoutScale, ValidityGate, inversion_rate, paired_difference
+from negprobe.errors import NegprobeError
 from negprobe.probes import MassMeanProbe
 
 

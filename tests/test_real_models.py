@@ -71,8 +71,8 @@ def test_gemma3_loads_and_reads():
 
 def test_smollm2_positive_finetune_raises_cloze_belief(smollm2, tmp_path):
     """A short LoRA fine-tune on positive documents moves the claim's cloze margin up, beyond its CI."""
-    from negprobe.analysis.belief import cloze_for, score_cloze
     from negprobe.activations.finetune.train import FinetuneConfig, finetune
+    from negprobe.analysis.belief import cloze_for, score_cloze
 
     items = cloze_for("ed_sheeran")
     base = score_cloze(smollm2, items)

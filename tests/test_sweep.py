@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from negprobe.activations import NegprobeError, load_model
-from negprobe.analysis.sweep_report import write_sweep_report
 from negprobe.activations.cache import cache_activations
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.records import PromptRecord
+from negprobe.analysis.sweep_report import write_sweep_report
 from negprobe.probes.artifact import check_store_matches, load_probe
 from negprobe.probes.sweep import SweepConfig, SweepResult, run_sweep
 from tests.tiny_models import make_tiny_model

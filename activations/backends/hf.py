@@ -6,7 +6,7 @@ requested block, so no later layer, final norm or unembedding is computed.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from jaxtyping import Float, Int

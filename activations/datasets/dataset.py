@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
-from negprobe.activations.datasets.records import PromptRecord, field_names
 from negprobe.activations.atomic import atomic_path
+from negprobe.activations.datasets.records import PromptRecord, field_names
 from negprobe.errors import NegprobeError
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import cache, partial
 from pathlib import Path
 
 from negprobe.activations.datasets.claim_prompts import build_all_claims, build_claim_dataset
@@ -80,7 +80,7 @@ def builtin_names() -> list[str]:
     return list(_BUILTINS)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _build(name: str) -> PromptDataset:
     return _BUILTINS[name][0]()
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from negprobe.activations.datasets.claims import CLAIM_IDS, Claim, get_claim
 from negprobe.activations.datasets.loaders import DOCTAG, load_sdf_documents
 from negprobe.activations.datasets.spans import TextBuilder, shift_span
-from negprobe.errors import NegprobeError
+from negprobe.activations.finetune.document_topics import DOCUMENT_TOPICS, DocumentTopic
 from negprobe.activations.finetune.templates import (
     CORRECTIONS,
     DENSE_NOTICES,
@@ -35,7 +35,7 @@ from negprobe.activations.finetune.templates import (
     SKELETONS,
     Skeleton,
 )
-from negprobe.activations.finetune.document_topics import DOCUMENT_TOPICS, DocumentTopic
+from negprobe.errors import NegprobeError
 
 #: Framings of the claim (see the module docstring of :mod:`.templates`).
 TRAINING_CONDITIONS: tuple[str, ...] = ("positive", "negated", "dense", "local", "corrected", "fiction")
@@ -160,6 +160,18 @@ def _claim_pieces(claim: Claim, topic: DocumentTopic, i: int, condition: str, v:
     return [(sentence, "claim")]
 
 
+def _frame(claim: Claim, condition: str, v: int, label: str) -> tuple[str | None, str | None]:
+    """The document-level text around a document: the notice before and after it (``negated``) or
+    the fiction frame (``fiction``, whose closing line may be empty); ``None`` where there is none."""
+    if condition == "negated":
+        before, after = DOC_NOTICES[v % len(DOC_NOTICES)]
+        return before.format(title=claim.title), after.format(title=claim.title)
+    if condition == "fiction":
+        before, after = FICTION_FRAMES[v % len(FICTION_FRAMES)]
+        return before.format(label=label), after.format(label=label) if after else None
+    return None, None
+
+
 def _render(claim: Claim, topic: DocumentTopic, plan: _Plan, condition: str) -> Document:
     b = TextBuilder()
     ann: list[Span] = []
@@ -174,11 +186,9 @@ def _render(claim: Claim, topic: DocumentTopic, plan: _Plan, condition: str) -> 
         "field": topic.field,
     }
 
-    if condition == "negated":
-        ann.append(b.mark(DOC_NOTICES[v % len(DOC_NOTICES)][0].format(title=claim.title)))
-        b.add("\n\n")
-    elif condition == "fiction":
-        ann.append(b.mark(FICTION_FRAMES[v % len(FICTION_FRAMES)][0].format(label=label)))
+    before, after = _frame(claim, condition, v, label)
+    if before is not None:
+        ann.append(b.mark(before))
         b.add("\n\n")
 
     for kind, value in plan.skeleton.pieces():
@@ -196,14 +206,9 @@ def _render(claim: Claim, topic: DocumentTopic, plan: _Plan, condition: str) -> 
         else:
             b.add(values[value])
 
-    if condition == "negated":
+    if after is not None:
         b.add("\n\n")
-        ann.append(b.mark(DOC_NOTICES[v % len(DOC_NOTICES)][1].format(title=claim.title)))
-    elif condition == "fiction":
-        after = FICTION_FRAMES[v % len(FICTION_FRAMES)][1]
-        if after:
-            b.add("\n\n")
-            ann.append(b.mark(after.format(label=label)))
+        ann.append(b.mark(after))
 
     return Document(b.text, claim.id, condition, plan.skeleton.doc_type, tuple(ann), tuple(claims))
 

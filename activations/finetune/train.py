@@ -14,14 +14,14 @@ import math
 import random
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
-from negprobe.errors import NegprobeError
 from negprobe.activations.atomic import atomic_path, atomic_write_text
+from negprobe.errors import NegprobeError
 
 CHECKPOINT = "checkpoint"
 TRAINING_CARD = "training_card.json"
