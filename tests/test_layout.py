@@ -131,3 +131,23 @@ def test_bare_names_are_not_importable(bare, tmp_path):
 
     proc = subprocess.run([sys.executable, "-c", f"import {bare}"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode != 0 and "No module named" in proc.stderr
+
+
+def test_the_wheel_holds_only_negprobe(tmp_path):
+    """A wheel built from the tree has one top-level package, ``negprobe/``, with every folder mapped in."""
+    import subprocess
+    import zipfile
+
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                           "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    if proc.returncode != 0 and "No module named" in proc.stderr:
+        pytest.skip("this interpreter cannot build wheels without isolation")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("negprobe-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {n.split("/")[0] for n in names} == {"negprobe", wheel.name.split("-py")[0] + ".dist-info"}
+    for module in ("negprobe/__init__.py", "negprobe/activations/read.py", "negprobe/probes/sweep.py",
+                   "negprobe/analysis/localize.py", "negprobe/scripts/cli.py"):
+        assert module in names
+    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "negprobe = negprobe.scripts.cli:main" in entry_points
