@@ -150,7 +150,7 @@ def summary_markdown(results: pd.DataFrame, title: str = "negprobe sweep") -> st
             lines.append(f"| {probe} | {int(rows['layer'].iloc[0])} | " + " | ".join(cells) + " |")
         lines.append("")
         curves = results.loc[(results["metric"] == "auroc") & (results["train"] == train) & (results["model"] == model)
-                         & (results["adapter"] == adapter) & (results["position"] == position)]
+                             & (results["adapter"] == adapter) & (results["position"] == position)]
         best = curves.loc[curves.groupby(["probe", "test"])["value"].idxmax()]
         lines.append("Peak AUROC over layers (not a held-out estimate: the layer is chosen on the test rows):")
         lines.append("")
