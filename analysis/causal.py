@@ -172,4 +172,4 @@ def _steering(model, pairs, clean, corrupt, readers, steer_reader: str, slot: in
     steer_clean = float(np.mean([clean[k] for k in steered]))
     steer_corrupt = float(np.mean([corrupt[k] for k in steered]))
     return Steering(steer_reader, layers[slot], tuple(alphas), response, steer_clean, steer_corrupt,
-                    normalized_indirect_effect(steer_clean, response, steer_corrupt))
+                    np.asarray(normalized_indirect_effect(steer_clean, response, steer_corrupt)))

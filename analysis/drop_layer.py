@@ -95,7 +95,7 @@ def bootstrap_layer_ci(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
-    groups: Sequence | None = None,
+    groups: Sequence | np.ndarray | None = None,
 ) -> tuple[float, float, float]:
     """``statistic`` of the mean curve, with a percentile bootstrap CI ``(value, low, high)``.
 

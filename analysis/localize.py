@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,9 @@ from .results import (
 from .stores import cached_store
 from .truth_readers import TruthReader, fit_readers, validity_gates
 
+if TYPE_CHECKING:
+    from negprobe.activations.store import ActivationStore
+
 __all__ = ["LocalizeConfig", "run_localize", "read_claims", "annotation_curves", "primary_reader"]
 
 
@@ -60,7 +64,7 @@ def _claims_data(config):
         unknown = sorted(set(config.claims) - {r.claim for r in claims})
         if unknown:
             raise NegprobeError(f"unknown claim(s) {', '.join(unknown)}; built-in claims: "
-                                f"{', '.join(sorted({r.claim for r in claims}))}")
+                                f"{', '.join(_claim_ids(claims))}")
         claims = claims.filter(claim=list(config.claims))
         in_context = in_context.filter(claim=list(config.claims))
     annotated = {r.condition for r in claims} & set(ANNOTATIONS)
@@ -70,8 +74,13 @@ def _claims_data(config):
         PromptDataset("in_context_questions", tuple(r for r in in_context if r.get_extra("probe") == "question"))
 
 
+def _claim_ids(claims) -> list[str]:
+    """The distinct claim ids of ``claims``' records, sorted."""
+    return sorted({r.claim for r in claims if r.claim is not None})
+
+
 def read_claims(model, ref: ModelRef, claims, ic_statements, readers: dict[str, TruthReader],
-                config: LocalizeConfig) -> tuple[list[Readout], object]:
+                config: LocalizeConfig) -> tuple[list[Readout], ActivationStore]:
     """Readouts of ``claims`` (bare) and ``ic_statements`` (in context) on ``model`` per reader and
     condition, and the claims' activation store."""
     rows = []
@@ -146,6 +155,7 @@ def _read_fine_tuned(base, ref: ModelRef, claims, ic_statements, readers, claim_
     of the refitted readers on that model: ``(readouts, refit ref, refit gates)``."""
     from negprobe.activations.models import load_model
 
+    assert ref.adapter is not None, "a fine-tuned model ref names its adapter"
     tuned = load_model(config.model, adapter=ref.adapter)
     if tuned.base_fingerprint != base.base_fingerprint:
         raise NegprobeError(f"adapter {ref.adapter} does not belong to {config.model}")
@@ -176,7 +186,7 @@ def run_localize(config: LocalizeConfig) -> LocalizeResult:
     if config.layers is not None:
         config = replace(config, layers=base.check_layers(config.layers))
     claims, ic_statements, ic_questions = _claims_data(config)
-    claim_ids = sorted({r.claim for r in claims})
+    claim_ids = _claim_ids(claims)
     readers = fit_readers(base, config.probes, config.probe_data, claim_ids, config.layers, config.store, config.seed)
     base_ref = ModelRef(config.model)
     rows, base_claims = read_claims(base, base_ref, claims, ic_statements, readers, config)

@@ -69,7 +69,7 @@ def patched_readout_figure(plt, result: LocalizeResult, long: pd.DataFrame, out:
     directions = list(dict.fromkeys(sub["direction"]))
     fig, axes = plt.subplots(1, len(directions), figsize=(6 * len(directions), 4), squeeze=False)
     for ax, direction in zip(axes[0], directions):
-        mat = (sub[sub["direction"] == direction].groupby(["patch_layer", "read_layer"])["readout_change"].mean()
+        mat = (sub.loc[sub["direction"] == direction].groupby(["patch_layer", "read_layer"])["readout_change"].mean()
                .unstack().reindex(index=patch_layers, columns=layers).to_numpy())
         bound = float(np.nanmax(np.abs(mat))) or 1.0
         im = ax.imshow(mat, aspect="auto", cmap="RdBu_r", origin="lower", vmin=-bound, vmax=bound)

@@ -6,6 +6,7 @@ import base64
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ def truth_readout_figure(plt, result: LocalizeResult, table: pd.DataFrame, out: 
     labels = list(gates)
     fig, axes = plt.subplots(len(labels), 1, figsize=(8, 3.6 * len(labels)), squeeze=False, sharex=True)
     for ax, label in zip(axes[:, 0], labels):
-        sub = table[(table["probe"] == label) & table["condition"].isin(list(TRUTH))]
+        sub = table.loc[(table["probe"] == label) & table["condition"].isin(list(TRUTH))]
         for (model, cond), curve in sub.groupby(["model", "condition"], sort=False):
             own = own_gates.get(model, {}).get(label)  # refitted readers: their own model's gate
             passed = (own or gates[label]).passed
@@ -84,11 +85,12 @@ def truth_readout_figure(plt, result: LocalizeResult, table: pd.DataFrame, out: 
 def paired_figure(plt, result: LocalizeResult, paired: pd.DataFrame, out: Path) -> Figure | None:
     """Paired readouts of the primary reader (None when it has none)."""
     primary, layers = result.primary, result.layers
-    sub = paired[paired["probe"] == primary] if len(paired) else paired
+    sub = paired.loc[paired["probe"] == primary] if len(paired) else paired
     if not len(sub):
         return None
     fig, ax = plt.subplots(figsize=(8, 4))
-    for (model, pair), curve in sub.groupby(["model", "pair"], sort=False):
+    for key, curve in sub.groupby(["model", "pair"], sort=False):
+        model, pair = cast(tuple[str, str], key)
         line, = ax.plot(layers, curve["difference"], label=f"{model}: {pair}")
         ax.fill_between(layers, curve["ci_low"], curve["ci_high"], color=line.get_color(), alpha=0.12)
     ax.axhline(0, color="grey", ls=":")

@@ -21,7 +21,7 @@ TRUTH_DATASETS = "general: cities, elements, animals, larger_than + neg_*; domai
 def _drop_sentences(drops: pd.DataFrame, layers) -> list[str]:
     parts = []
     for _, d in drops.iterrows():
-        if d["layer"] is None or pd.isna(d["layer"]):
+        if d["layer"] is None or bool(pd.isna(d["layer"])):
             parts.append(f"{d['statistic']}: {d['note']}")
             continue
         never = d["layer"] > layers[-1]

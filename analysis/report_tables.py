@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from negprobe.activations.atomic import atomic_path
+from negprobe.errors import NegprobeError
 from negprobe.probes.bootstrap import bootstrap_mean
 
 from .readout import inversion_rate, paired_difference
@@ -54,7 +55,9 @@ def paired_table(readouts: tuple[Readout, ...], layers, n_boot: int, seed: int) 
             continue
         for other, name in PAIRED:
             o = by_key.get((model, kind, probe, other))
-            common = sorted(set(r.pairs) & set(o.pairs)) if o is not None else []
+            if o is None:
+                continue
+            common = sorted(set(r.pairs) & set(o.pairs))
             if not common:
                 continue
             rows_a = [list(r.pairs).index(p) for p in common]
@@ -83,17 +86,20 @@ def gate_table(result: LocalizeResult) -> pd.DataFrame:
 def join_belief(result: LocalizeResult) -> pd.DataFrame:
     """Each belief row (cloze) beside the same model's mean readout of *that* claim's bare statement
     at the primary reader's layer slot, with a CI over its paraphrases."""
-    best, gate, config = result.primary_slot, result.primary_gate, result.config
+    best, gate, config, belief = result.primary_slot, result.primary_gate, result.config, result.belief
+    if belief is None:
+        raise NegprobeError("the localize result has no belief table to join")
     values = {(r.model.condition, claim): (r.model, r.values[best, r.claims == claim]) for r in result.readouts
               if r.probe == result.primary and r.kind == "bare" and r.condition == "plain" and not r.model.refit
               for claim in np.unique(r.claims)}
     out = []
-    for _, b in result.belief[result.belief["measure"] == "cloze"].iterrows():
+    for _, b in belief[belief["measure"] == "cloze"].iterrows():
         if b["mode"] not in ("base", "fine_tuned"):
             continue
-        model, row = values.get((None if b["mode"] == "base" else b["condition"], b["claim"]), (None, None))
-        if row is None or not len(row):
+        found = values.get((None if b["mode"] == "base" else b["condition"], b["claim"]))
+        if found is None or not len(found[1]):
             continue
+        model, row = found
         mean, low, high = bootstrap_mean(row, n_boot=config.n_boot, seed=config.seed)
         out.append({"model": model.label, "claim": b["claim"], "belief_rate": b["belief_rate"],
                     "rate_ci_low": b["rate_ci_low"], "rate_ci_high": b["rate_ci_high"], "mean_margin": b["mean_margin"],

@@ -9,6 +9,7 @@ offline).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,7 @@ def layer_curves(results: pd.DataFrame, out_dir: Path, metric: str = "accuracy")
 
     plt = pyplot()
     written = []
-    table = results[results["metric"] == metric]
+    table = results.loc[results["metric"] == metric]
     for (model, adapter, position, train, test), sub in table.groupby(["model", "adapter", "position", "train", "test"]):
         name = f"layers-{metric}-{file_slug(model, adapter, position, train, test)}"
         fig, ax = plt.subplots(figsize=(7, 4))
@@ -74,7 +75,7 @@ def generalization_heatmap(results: pd.DataFrame, out_dir: Path, metric: str = "
     import plotly.express as px
 
     plt = pyplot()
-    table = results[results["metric"] == f"{metric}@selected_layer"]
+    table = results.loc[results["metric"] == f"{metric}@selected_layer"]
     written = []
     for (model, adapter, position), sub in table.groupby(["model", "adapter", "position"]):
         probes = list(dict.fromkeys(sub["probe"]))
@@ -83,13 +84,13 @@ def generalization_heatmap(results: pd.DataFrame, out_dir: Path, metric: str = "
         fig, axes = plt.subplots(rows_n, cols, figsize=(3.6 * cols, 0.6 + 0.5 * rows_n * max(3, sub["train"].nunique() + 2)),
                                  squeeze=False)
         for ax, probe in zip(axes.flat, probes):
-            grid = sub[sub["probe"] == probe].pivot_table(index="train", columns="test", values="value", sort=False)
+            grid = sub.loc[sub["probe"] == probe].pivot_table(index="train", columns="test", values="value", sort=False)
             im = ax.imshow(grid.to_numpy(), vmin=0, vmax=1, cmap="RdBu_r")
             ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=60, ha="right", fontsize=7)
             ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=7)
             for (i, j), v in np.ndenumerate(grid.to_numpy()):
                 ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6)
-            layer = int(sub[sub["probe"] == probe]["layer"].mode().iloc[0])
+            layer = int(sub.loc[sub["probe"] == probe, "layer"].mode().iloc[0])
             ax.set_title(f"{probe} (layer {layer})", fontsize=8)
         for ax in list(axes.flat)[len(probes):]:
             ax.axis("off")
@@ -100,7 +101,7 @@ def generalization_heatmap(results: pd.DataFrame, out_dir: Path, metric: str = "
         long = sub[["probe", "train", "test", "value"]]
         plotly_fig = px.density_heatmap(long, x="test", y="train", z="value", facet_col="probe", facet_col_wrap=4,
                                         histfunc="avg", range_color=(0, 1), color_continuous_scale="RdBu_r",
-                                        text_auto=".2f")
+                                        text_auto=".2f")  # pyright: ignore[reportArgumentType]  # plotly accepts format strings
         write_html(plotly_fig, out_dir / f"{name}.html")
         written.append(out_dir / f"{name}.png")
     return written
@@ -113,7 +114,8 @@ def pca_scatter(projection: PCAProjection, out_dir: Path) -> Path:
     plt = pyplot()
     pcs, rows, title = projection.coords, projection.rows, projection.title
     fig, ax = plt.subplots(figsize=(6, 5))
-    for (label, polarity), idx in rows.groupby(["label", "polarity"]).indices.items():
+    for key, idx in rows.groupby(["label", "polarity"]).indices.items():
+        label, polarity = cast(tuple[int, str], key)
         ax.scatter(pcs[idx, 0], pcs[idx, 1], s=8, alpha=0.6, marker="o" if polarity == "affirmed" else "x",
                    color="tab:blue" if label == 1 else "tab:red", label=f"{'true' if label == 1 else 'false'}, {polarity}")
     ax.set(xlabel="PC1", ylabel="PC2", title=title)
@@ -137,7 +139,7 @@ def summary_markdown(results: pd.DataFrame, title: str = "negprobe sweep") -> st
     """``summary.md``: per train set, each probe's validation-chosen layer and held-out accuracy on
     every test set (fold means, group-bootstrap 95% CIs), then affirmed -> negated generalisation."""
     lines = [f"# {title}", ""]
-    selected = results[results["metric"] == "accuracy@selected_layer"]
+    selected = results.loc[results["metric"] == "accuracy@selected_layer"]
     for (model, adapter, position, train), sub in selected.groupby(["model", "adapter", "position", "train"], sort=False):
         lines += [f"## {model}{' + ' + adapter if adapter else ''}, position `{position}`, trained on `{train}`", ""]
         tests = list(dict.fromkeys(sub["test"]))
@@ -147,8 +149,8 @@ def summary_markdown(results: pd.DataFrame, title: str = "negprobe sweep") -> st
             cells = [_fmt(rows[rows["test"] == t].iloc[0]) if (rows["test"] == t).any() else "-" for t in tests]
             lines.append(f"| {probe} | {int(rows['layer'].iloc[0])} | " + " | ".join(cells) + " |")
         lines.append("")
-        curves = results[(results["metric"] == "auroc") & (results["train"] == train) & (results["model"] == model)
-                         & (results["adapter"] == adapter) & (results["position"] == position)]
+        curves = results.loc[(results["metric"] == "auroc") & (results["train"] == train) & (results["model"] == model)
+                             & (results["adapter"] == adapter) & (results["position"] == position)]
         best = curves.loc[curves.groupby(["probe", "test"])["value"].idxmax()]
         lines.append("Peak AUROC over layers (not a held-out estimate: the layer is chosen on the test rows):")
         lines.append("")
@@ -156,8 +158,8 @@ def summary_markdown(results: pd.DataFrame, title: str = "negprobe sweep") -> st
             parts = [f"{t} {v:.2f} @L{int(l)}" for t, v, l in zip(rows["test"], rows["value"], rows["layer"])]
             lines.append(f"- {probe}: " + ", ".join(parts))
         lines.append("")
-    affirmed_only = selected[~selected["train"].str.contains(r"(?:^|\+)neg_", regex=True)]
-    negated_tests = affirmed_only[affirmed_only["test"].str.startswith("neg_")]
+    affirmed_only = selected.loc[~selected["train"].str.contains(r"(?:^|\+)neg_", regex=True)]
+    negated_tests = affirmed_only.loc[affirmed_only["test"].str.startswith("neg_")]
     if len(negated_tests):
         lines += ["## Affirmed -> negated generalisation", "",
                   "Probes trained on affirmed statements only, tested on held-out negated twins "

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from jaxtyping import Float
+from numpy.typing import ArrayLike
 from torch import Tensor
 
 from negprobe.activations.models import LoadedModel
@@ -48,14 +49,14 @@ class BeliefResult:
         return len(self.margins)
 
 
-def summarize(measure: str, margins: Sequence[float], seed: int = 0) -> BeliefResult:
-    margins = np.asarray(margins, dtype=np.float64)
-    if len(margins) == 0:
+def summarize(measure: str, margins: ArrayLike, seed: int = 0) -> BeliefResult:
+    values = np.asarray(margins, dtype=np.float64)
+    if len(values) == 0:
         raise NegprobeError(f"no {measure} items to score")
-    _, *rate_ci = bootstrap_mean((margins > 0).astype(float), n_boot=2000, seed=seed)
-    _, *margin_ci = bootstrap_mean(margins, n_boot=2000, seed=seed)
-    return BeliefResult(measure, margins, float((margins > 0).mean()), tuple(map(float, rate_ci)),
-                        float(margins.mean()), tuple(map(float, margin_ci)))
+    _, rate_low, rate_high = bootstrap_mean((values > 0).astype(float), n_boot=2000, seed=seed)
+    _, margin_low, margin_high = bootstrap_mean(values, n_boot=2000, seed=seed)
+    return BeliefResult(measure, values, float((values > 0).mean()), (float(rate_low), float(rate_high)),
+                        float(values.mean()), (float(margin_low), float(margin_high)))
 
 
 def answer_token_ids(tokenizer) -> dict[str, list[int]]:
