@@ -165,8 +165,9 @@ def _convert(spec: EmbeddedModel, chunks: list[Path], target: Path) -> None:
         gguf = _assemble_gguf(spec, chunks, tmp_path)
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-        if getattr(model, "hf_quantizer", None) is not None:
-            model.hf_quantizer.remove_quantization_config(model)
+        quantizer = getattr(model, "hf_quantizer", None)
+        if quantizer is not None:
+            quantizer.remove_quantization_config(model)
         staging = tmp_path / "checkpoint"
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -95,7 +95,7 @@ class LoadedModel:
 
 def unwrap(model: nn.Module) -> nn.Module:
     """The transformers model inside a PEFT wrapper (the model itself otherwise)."""
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
+    return cast(Any, model).get_base_model() if hasattr(model, "get_base_model") else model
 
 
 def decoder_layers(model: nn.Module) -> nn.ModuleList:
@@ -174,7 +174,7 @@ def load_model(
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NegprobeError(f"could not load model {name!r} from {source}: {first_line}") from None
     if device is not None and device_map is None:
-        model.to(device)
+        cast(nn.Module, model).to(device)  # transformers' stubs type .to oddly
     model.eval()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

@@ -117,6 +117,7 @@ def select_tokens(
             if spec.needs_claim and claim is None:
                 raise NegprobeError(f"position {spec.key()!r} needs a claim span, and prompt {name} has none")
             if spec.anchor == "claim_mean":
+                assert claim is not None and weights is not None  # needs_claim; weights made for claim_mean
                 first, last = claim
                 weights[i, j, first_real[i] + first : first_real[i] + last + 1] = 1.0 / (last - first + 1)
                 index[i, j] = first_real[i] + last
@@ -124,6 +125,7 @@ def select_tokens(
             if spec.anchor == "last":
                 token = lengths[i] - 1 + spec.offset
             elif spec.anchor == "claim_last":
+                assert claim is not None  # needs_claim
                 token = claim[1] + spec.offset
             else:
                 token = spec.offset if spec.offset >= 0 else lengths[i] + spec.offset

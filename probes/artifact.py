@@ -16,7 +16,7 @@ from negprobe.activations.atomic import atomic_path, atomic_write_text
 from negprobe.errors import NegprobeError
 
 from . import make_probe
-from .base import LinearProbe
+from .base import LinearProbe, Standardizer
 
 
 def file_slug(*parts) -> str:
@@ -53,7 +53,7 @@ def load_probe(path: str | Path) -> tuple[LinearProbe, dict[str, Any]]:
         raise NegprobeError(f"{path.with_suffix('.json')}: not a negprobe probe card")
     probe = make_probe(card["probe"])
     probe.coef_, probe.intercept_ = tensors["coef"], tensors["intercept"]
-    probe.standardizer_ = type("S", (), {})()
+    probe.standardizer_ = Standardizer()
     probe.standardizer_.mean_, probe.standardizer_.scale_ = tensors["standardizer_mean"], tensors["standardizer_scale"]
     for extra in ("t_G", "t_P", "polarity_direction"):
         if extra in tensors:

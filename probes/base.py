@@ -163,7 +163,7 @@ class LinearProbe(ABC):
     def layer(self, index: int) -> LinearProbe:
         """The single-layer probe of one slot of a layer-batched fit."""
         clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
+        vars(clone).update(vars(self))
         clone.coef_ = self.coef_[index : index + 1]
         clone.intercept_ = self.intercept_[index : index + 1]
         clone._single = True

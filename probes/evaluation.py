@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from jaxtyping import Float
 from torch import Tensor
 
@@ -132,6 +133,11 @@ def folds_metric_with_ci(
     return MetricWithCI(value, *percentile_interval(boot, level), int(sum(fold_scores[k].shape[1] for k in usable)))
 
 
+def _columns(X: np.ndarray | Tensor, mask: np.ndarray) -> np.ndarray | Tensor:
+    """``X[:, mask]`` for an array or a tensor (a tensor is indexed with the mask as a tensor)."""
+    return X[:, torch.from_numpy(mask)] if isinstance(X, Tensor) else X[:, mask]
+
+
 def out_of_fold_scores(
     probe: str, X: Float[np.ndarray, "L n d"] | Float[Tensor, "L n d"], y: np.ndarray, groups: np.ndarray,
     n_folds: int | None = None, seed: int = 0, fit_kwargs: dict[str, np.ndarray] | None = None,
@@ -151,6 +157,6 @@ def out_of_fold_scores(
         if len(np.unique(y[~test])) < 2:
             raise NegprobeError(f"fold {k} has only one class among its training rows; use fewer folds")
         extra = {key: np.asarray(value)[~test] for key, value in (fit_kwargs or {}).items()}
-        fitted = make_probe(probe, seed + k).fit(X[:, ~test], y[~test], **extra)
-        scores[:, test] = fitted.decision_function(X[:, test])
+        fitted = make_probe(probe, seed + k).fit(_columns(X, ~test), y[~test], **extra)
+        scores[:, test] = fitted.decision_function(_columns(X, test))
     return scores

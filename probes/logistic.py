@@ -115,7 +115,8 @@ def fit_logistic_layers(Z: Float[Tensor, "L n d"], y: Float[Tensor, " n"], C: fl
     per_layer = Z.shape[1] * (Z.shape[2] + 1) * Z.element_size()
     chunk = max(1, chunk_bytes // per_layer) if Z.device.type == "cpu" else Z.shape[0]
     parts = [batched_lbfgs_logistic(Z[i : i + chunk], y, C, max_iter, tol) for i in range(0, Z.shape[0], chunk)]
-    return tuple(torch.cat(items) for items in zip(*parts))
+    coefs, intercepts, n_iters = zip(*parts)
+    return torch.cat(coefs), torch.cat(intercepts), torch.cat(n_iters)
 
 
 class LogisticRegressionProbe(LinearProbe):

@@ -66,20 +66,20 @@ class SweepResult:
     def selected_layers(self) -> pd.DataFrame:
         """Each (model, adapter, position, train, probe)'s validation-chosen layer."""
         keys = ["model", "adapter", "position", "train", "probe"]
-        chosen = self.results[self.results["metric"] == "accuracy@selected_layer"]
+        chosen = self.results.loc[self.results["metric"] == "accuracy@selected_layer"]
         return chosen.drop_duplicates(keys)[keys + ["layer"]].reset_index(drop=True)
 
 
 def pca_projection(data: SweepData, train_sets: Sequence[str], table: pd.DataFrame, position: str) -> PCAProjection:
     """PCs fitted on the training rows at the most often validation-chosen layer (middle layer if none)."""
-    selected = table[table["metric"] == "accuracy@selected_layer"]
+    selected = table.loc[table["metric"] == "accuracy@selected_layer"]
     layer = int(selected["layer"].mode().iloc[0]) if len(selected) else data.layers[len(data.layers) // 2]
     X_layer = data.X[data.layers.index(layer)].numpy().astype(np.float64)
     fit_rows = np.flatnonzero(data.rows["dataset"].isin(train_sets).to_numpy())
     mean = X_layer[fit_rows].mean(0)
     _, _, vt = np.linalg.svd(X_layer[fit_rows] - mean, full_matrices=False)
     coords = (X_layer - mean) @ vt[:2].T
-    rows = data.rows[["dataset", "text", "label", "polarity"]].reset_index(drop=True)
+    rows = data.rows.loc[:, ["dataset", "text", "label", "polarity"]].reset_index(drop=True)
     return PCAProjection(data.model_info["name"], data.model_info["adapter"], position, "+".join(train_sets), layer,
                          coords, rows)
 
@@ -98,7 +98,7 @@ def save_sweep_probes(data: SweepData, train_sets: Sequence[str], table: pd.Data
     kw = fit_kwargs(rows, all_train)
     paths = []
     for probe_name in dict.fromkeys(table["probe"]):  # families that were not skipped, in sweep order
-        chosen = table[(table["probe"] == probe_name) & table["metric"].str.contains("selected")]
+        chosen = table.loc[(table["probe"] == probe_name) & table["metric"].str.contains("selected")]
         final = make_probe(probe_name, config.seed).fit(X[:, all_train], y[all_train], **kw)
         paths.append(save_probe(final, out_dir / "probes" / file_slug(info["name"], info["adapter"], position,
                                                                       train_name, probe_name), {

@@ -22,9 +22,22 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from negprobe.activations.datasets.records import PromptRecord
+
+
+def _prefixed(record: PromptRecord, prefix: str) -> PromptRecord:
+    """``record`` with ``prefix`` before its text (its claim span shifted alike)."""
+    from dataclasses import replace
+
+    span = record.claim_span
+    assert span is not None  # the truth datasets mark every claim
+    return replace(record, text=prefix + record.text, claim_span=(span[0] + len(prefix), span[1] + len(prefix)))
 
 
 def truth_prompts(n_min: int):
@@ -37,12 +50,10 @@ def truth_prompts(n_min: int):
     copies = -(-n_min // len(data))
     if copies > 1:  # distinct prompts: vary a short prefix
         prefixes = ["", "Fact: ", "Note: ", "Claim: ", "Statement: ", "Consider: ", "Read: ", "Check: "]
-        from dataclasses import replace
-
         records = []
         for k in range(copies):
             p = prefixes[k % len(prefixes)] + ("" if k < len(prefixes) else f"({k}) ")
-            records += [replace(r, text=p + r.text, claim_span=(r.claim_span[0] + len(p), r.claim_span[1] + len(p))) for r in data]
+            records += [_prefixed(r, p) for r in data]
         data = PromptDataset("truth-bench", tuple(records[: max(n_min, len(data))]))
     return data
 

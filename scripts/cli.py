@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -14,6 +15,9 @@ from negprobe.errors import NegprobeError
 
 from . import runs
 from .options import parse_int_list
+
+if TYPE_CHECKING:
+    from typer._click.core import Command as ClickCommand  # typer vendors click; what get_command returns
 
 # commands built from a config dataclass: name -> one-line help (tests check it against the docstring)
 CONFIG_COMMANDS = {
@@ -33,6 +37,7 @@ class _Deferred(TyperCommand):
     def make_context(self, info_name, args, parent=None, **extra):
         from . import config_commands
 
+        assert self.name is not None  # always set in __init__
         real = typer.main.get_group(config_commands.app).commands[self.name]
         return real.make_context(info_name, args, parent=parent, **extra)
 
@@ -44,7 +49,7 @@ class _Group(TyperGroup):
         names = [*super().list_commands(ctx), *CONFIG_COMMANDS]
         return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
 
-    def get_command(self, ctx: typer.Context, name: str) -> TyperCommand | None:
+    def get_command(self, ctx: typer.Context, name: str) -> ClickCommand | None:
         return _Deferred(name) if name in CONFIG_COMMANDS else super().get_command(ctx, name)
 
 
@@ -219,7 +224,7 @@ def belief(
     show = Table("measure", "mode", "belief rate [95% CI]", "mean believer margin, nats [95% CI]", "n",
                  title=f"belief in {claim}: {loaded.describe()}")
     for _, r in table.iterrows():
-        show.add_row(r["measure"], r["mode"], f"{r['belief_rate']:.2f} [{r['rate_ci_low']:.2f}, {r['rate_ci_high']:.2f}]",
+        show.add_row(str(r["measure"]), str(r["mode"]), f"{r['belief_rate']:.2f} [{r['rate_ci_low']:.2f}, {r['rate_ci_high']:.2f}]",
                      f"{r['mean_margin']:+.2f} [{r['margin_ci_low']:+.2f}, {r['margin_ci_high']:+.2f}]", str(r["n"]))
     console.print(show)
     if out is not None:

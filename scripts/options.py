@@ -17,7 +17,7 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import Any, cast
 
 import typer
 
@@ -220,9 +220,9 @@ def config_options(cls: type, flags: dict[str, Flag]) -> Callable[[Callable], Ca
                                        annotation=s.annotation) for s in specs]
         context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
         params = [context] + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + generated
-        command.__signature__ = inspect.Signature(params)
+        cast(Any, command).__signature__ = inspect.Signature(params)
         command.__annotations__ = {p.name: p.annotation for p in params}
-        command.option_specs = specs
+        cast(Any, command).option_specs = specs
         return command
 
     return decorate

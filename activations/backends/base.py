@@ -37,6 +37,6 @@ class Backend(ABC):
         model: LoadedModel,
         batch: TokenBatch,
         layers: list[int],
-        index: Int[Tensor, "batch n_positions"],
+        index: Int[Tensor, "batch n_positions"] | TokenSelection,
     ) -> Float[Tensor, "batch n_layers n_positions d_model"]:
         """Post-block residuals of ``layers`` at ``index`` (indices into the padded batch)."""

@@ -13,6 +13,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from ..models import LoadedModel, decoder_layers
+from ..positions import TokenSelection
 from ..tokenize import TokenBatch
 from .base import Backend, block_output, gather_positions
 
@@ -74,7 +75,7 @@ class HFBackend(Backend):
         model: LoadedModel,
         batch: TokenBatch,
         layers: list[int],
-        index: Int[Tensor, "batch n_positions"],
+        index: Int[Tensor, "batch n_positions"] | TokenSelection,
     ) -> Float[Tensor, "batch n_layers n_positions d_model"]:
         captured = capture_blocks(model, batch, layers, lambda hidden: gather_positions(hidden, index), self.stop_early)
         return torch.stack([captured[layer] for layer in layers], dim=1)

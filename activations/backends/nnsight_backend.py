@@ -11,6 +11,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from ..models import LoadedModel, decoder_layers
+from ..positions import TokenSelection
 from ..tokenize import TokenBatch
 from .base import Backend, block_output, gather_positions
 
@@ -49,7 +50,7 @@ class NNsightBackend(Backend):
         model: LoadedModel,
         batch: TokenBatch,
         layers: list[int],
-        index: Int[Tensor, "batch n_positions"],
+        index: Int[Tensor, "batch n_positions"] | TokenSelection,
     ) -> Float[Tensor, "batch n_layers n_positions d_model"]:
         wrapped = nnsight_model_for(model)
         blocks = _envoy_blocks(wrapped, model.model)
@@ -63,5 +64,5 @@ class NNsightBackend(Backend):
         trace_kwargs = {"remote": True} if self.remote else {}
         with wrapped.trace(inputs, **trace_kwargs):
             for layer in sorted(set(layers)):  # envoys must be visited in execution order
-                saved[layer] = gather_positions(block_output(blocks[layer].output), index).save()
+                saved[layer] = gather_positions(block_output(blocks[layer].output), index).save()  # pyright: ignore[reportAttributeAccessIssue]  # nnsight proxy method
         return torch.stack([saved[layer] for layer in layers], dim=1)

@@ -11,6 +11,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from ..models import LoadedModel
+from ..positions import TokenSelection
 from ..tokenize import TokenBatch
 from .base import Backend, gather_positions
 
@@ -37,7 +38,7 @@ class TransformerLensBackend(Backend):
         model: LoadedModel,
         batch: TokenBatch,
         layers: list[int],
-        index: Int[Tensor, "batch n_positions"],
+        index: Int[Tensor, "batch n_positions"] | TokenSelection,
     ) -> Float[Tensor, "batch n_layers n_positions d_model"]:
         bridge = bridge_for(model)
         names = {f"blocks.{layer}.hook_resid_post" for layer in layers}

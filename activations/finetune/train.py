@@ -169,7 +169,7 @@ def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
 
     _train(model, optimizer, batch_at, config, state, progress)
     elapsed = time.perf_counter() - started
-    model.save_pretrained(out)
+    model.save_pretrained(str(out))
     write_adapter_card(out, base, claim=config.claim, condition=config.condition)
     _write_training_card(out, config, base, docs, len(examples), state, (state.step - start_step, elapsed))
     return out
