@@ -1,4 +1,8 @@
-"""Load models and read their residual streams; cache activations (the store).
+"""Datasets, models, residual reads, the activation store, interventions and fine-tuning.
+
+The lowest layer of negprobe: ``datasets`` (prompt records), ``models`` (+ adapters), ``read``
+(residual streams through hf / transformer_lens / nnsight), ``cache`` and ``store`` (the activation
+store), ``interventions`` and ``tracing`` (patching, steering), ``finetune`` (LoRA on claim documents).
 
     >>> from negprobe.activations import load_model, read_residuals
     >>> model = load_model("smollm2-135m")

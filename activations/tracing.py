@@ -4,7 +4,7 @@ A patch sweep runs a target prompt with the residual after one block overwritten
 token positions, by a source prompt's residual: the layer x position heatmap of causal tracing
 (Meng et al. 2022, "ROME"), read as Heimersheim & Nanda (2024) advise (a logit-difference metric,
 normalised between the clean and corrupt runs by
-:func:`negprobe.analysis.patching.normalized_indirect_effect`). *Steering* adds
+:func:`negprobe.analysis.indirect_effect.normalized_indirect_effect`). *Steering* adds
 ``alpha * direction`` instead (Marks & Tegmark 2023, who add a truth direction to flip a model's
 true/false judgement).
 

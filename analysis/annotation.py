@@ -3,7 +3,7 @@
 A probe separates annotated from plain versions of the same claims (document notice, dense
 annotation, sentence annotation, local negation); splits are grouped by claim/paraphrase group so
 a claim is never on both sides; the curve is the held-out AUROC per layer with group-bootstrap
-95% CIs. Its drop layer (``analysis.drop_layer.decodability_drop_layer``) is where the annotation
+95% CIs. Its drop layer (``negprobe.analysis.drop_layer.decodability_drop_layer``) is where the annotation
 stops being readable. It needs no truth probe, so it is reported even where truth readouts fail
 their validity gate.
 """

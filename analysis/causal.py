@@ -12,7 +12,7 @@ Three interventions, each between the notice-annotated and the plain in-context 
    every later layer. If the annotation reaches the claim's representation, notice -> plain moves
    both toward "false" and plain -> notice toward "true".
 3. **Steering**: add ``alpha`` readout units of the truth direction (see
-   :meth:`~analysis.truth_readers.TruthReader.steering_vector`) after one layer at every position
+   :meth:`~negprobe.analysis.truth_readers.TruthReader.steering_vector`) after one layer at every position
    and read the belief margin; its normalised indirect effect (Marks & Tegmark 2023) divides the
    change by the notice - plain margin gap.
 """
@@ -28,7 +28,7 @@ from negprobe.activations.tracing import patch_sweep, patch_sweep_all_positions,
 from negprobe.errors import NegprobeError
 
 from .belief import answer_token_ids, yes_no_margin
-from .patching import normalized_indirect_effect
+from .indirect_effect import normalized_indirect_effect
 from .results import DIRECTIONS, CausalResult, ClaimPatching, PatchedReadout, PositionHeatmap, Steering
 
 

@@ -28,7 +28,7 @@ the claim still reads false is ``flip - 1``.
 
 **Uncertainty** (:func:`bootstrap_layer_ci`). A statistic is computed on the mean curve over
 items (claims x paraphrases); its percentile CI resamples items with replacement (or whole claims,
-given ``groups``, so paraphrases of one claim move together as in ``probes.evaluation``).
+given ``groups``, so paraphrases of one claim move together as in ``negprobe.probes.evaluation``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import numpy as np
 from jaxtyping import Float
 
 from negprobe.errors import NegprobeError
-from negprobe.probes.bootstrap import bootstrap_statistic
+from negprobe.probes.resampling import bootstrap_statistic
 
 
 def _curve(values, name: str) -> np.ndarray:

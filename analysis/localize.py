@@ -2,7 +2,7 @@
 
 Pipeline (Mayne et al. 2026 ask it behaviourally; negprobe asks it per layer):
 
-1. **Truth readers** (:mod:`analysis.truth_readers`): probes (logistic, TTPD, ...) trained on the
+1. **Truth readers** (:mod:`negprobe.analysis.truth_readers`): probes (logistic, TTPD, ...) trained on the
    base model at the statement's last token, on the general truth datasets and/or on each claim's
    own domain; a readout scale from their own training data; a validity gate from held-out AUROC
    and the claims' own true-counterpart AUROC.
@@ -12,7 +12,7 @@ Pipeline (Mayne et al. 2026 ask it behaviourally; negprobe asks it per layer):
 3. **Annotation decodability** per layer at the claim's last token and at the prompt's last token
    (annotated vs plain versions of the same claims, split by claim) and its drop layer; the flip
    layer of the in-context annotated claim's readout.
-4. **Causal checks** (:mod:`analysis.causal`) on the base model: patching notice <-> plain in
+4. **Causal checks** (:mod:`negprobe.analysis.causal`) on the base model: patching notice <-> plain in
    context (belief margin and truth readout at later layers), and steering along the truth direction.
 5. **Behaviour** joined from a belief CSV (``negprobe belief --out``), with a rank correlation.
 
@@ -31,9 +31,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from negprobe.activations.datasets.dataset import PromptDataset
+from negprobe.activations.datasets.registry import load_dataset
+from negprobe.activations.models import load_model
 from negprobe.errors import NegprobeError
 
 from .annotation import DecodabilityCurve, annotation_decodability
+from .causal import causal_checks
 from .readout import ValidityGate
 from .results import (
     ANNOTATION_POSITIONS,
@@ -55,8 +59,6 @@ __all__ = ["LocalizeConfig", "run_localize", "read_claims", "annotation_curves",
 
 
 def _claims_data(config):
-    from negprobe.activations.datasets.dataset import PromptDataset
-    from negprobe.activations.datasets.registry import load_dataset
 
     claims = load_dataset("claims")
     in_context = load_dataset("in_context")
@@ -153,7 +155,6 @@ def _adapter_claims(adapter: str, claims) -> list[str]:
 def _read_fine_tuned(base, ref: ModelRef, claims, ic_statements, readers, claim_ids, config: LocalizeConfig):
     """Readouts of one adapter with the base readers and with readers refitted on it, and the gates
     of the refitted readers on that model: ``(readouts, refit ref, refit gates)``."""
-    from negprobe.activations.models import load_model
 
     assert ref.adapter is not None, "a fine-tuned model ref names its adapter"
     tuned = load_model(config.model, adapter=ref.adapter)
@@ -178,9 +179,7 @@ def run_localize(config: LocalizeConfig) -> LocalizeResult:
 
     ``write_report(run_localize(config), config.out)`` writes the report.
     """
-    from negprobe.activations.models import load_model
 
-    from .causal import causal_checks
 
     base = load_model(config.model)
     if config.layers is not None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from negprobe.errors import NegprobeError
-from negprobe.probes.bootstrap import bootstrap_mean
+from negprobe.probes.resampling import bootstrap_mean
 
 DEFAULT_GATE = 0.65  # below this AUROC a probe's readout on the claim is reported as uninformative
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .patching import normalized_indirect_effect
+from .indirect_effect import normalized_indirect_effect
 from .report_figures import Figure, save_png
 from .report_tables import write_csv
 from .results import ClaimPatching, LocalizeResult, PositionHeatmap, Steering

@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 import pandas as pd
 
-from .patching import normalized_indirect_effect
+from .indirect_effect import normalized_indirect_effect
 from .report_figures import Figure
 from .results import CausalResult, LocalizeResult
 

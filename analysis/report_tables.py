@@ -9,7 +9,7 @@ import pandas as pd
 
 from negprobe.activations.atomic import atomic_path
 from negprobe.errors import NegprobeError
-from negprobe.probes.bootstrap import bootstrap_mean
+from negprobe.probes.resampling import bootstrap_mean
 
 from .readout import inversion_rate, paired_difference
 from .results import LocalizeResult, Readout

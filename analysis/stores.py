@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from negprobe.activations.cache import cache_activations
+from negprobe.activations.datasets.formatting import FormatSpec
+
 
 def cached_store(model, dataset, positions: str, layers: Sequence[int] | None, root: str | None):
     """The activation store of ``dataset`` on ``model`` at ``positions`` (cached once, then reused)."""
-    from negprobe.activations.cache import cache_activations
-    from negprobe.activations.datasets.formatting import FormatSpec
 
     return cache_activations(model, dataset, positions=positions, layers=layers, fmt=FormatSpec(), root=root).store
 

@@ -11,7 +11,7 @@ Two kinds, as the localize step offers them:
   Its held-out AUROC is over entity groups of the domain it never saw (grouped k-fold).
 
 Every reader maps probe scores to the 0 (typical false) .. 1 (typical true) readout scale of
-:class:`~analysis.readout.ReadoutScale`, fitted on that probe's own training rows only.
+:class:`~negprobe.analysis.readout.ReadoutScale`, fitted on that probe's own training rows only.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from negprobe.activations.datasets.registry import claim_domain, load_dataset
 from negprobe.activations.datasets.topics import TRUTH_TOPICS
 from negprobe.errors import NegprobeError
 from negprobe.probes import make_probe
@@ -86,9 +88,7 @@ def _stacked_datasets(model, names: list[str], layers, store_root):
     Read at the statement's last token, where every truth dataset's claim span ends (so the sweep's
     stores of the same datasets are reused rather than recomputed).
     """
-    import pandas as pd
 
-    from negprobe.activations.datasets.registry import load_dataset
 
     blocks, metas = [], []
     for name in names:
@@ -125,7 +125,6 @@ def fit_general_readers(model, probes: list[str], layers, store_root, seed: int 
 def fit_domain_readers(model, probes: list[str], claims: list[str], layers, store_root, seed: int = 0,
                        validity: bool = True, n_folds: int = 5) -> dict[str, TruthReader]:
     """Per claim, a probe on its domain's true/false statements (+ held-out-entity AUROC)."""
-    from negprobe.activations.datasets.registry import claim_domain
 
     names = [n for c in claims for n in (claim_domain(c), f"neg_{claim_domain(c)}")]
     X, meta = _stacked_datasets(model, list(dict.fromkeys(names)), layers, store_root)

@@ -2,7 +2,8 @@
 
 ``fit(X, y)`` takes ``X`` as ``[n, d]`` (one layer) or ``[n_layers, n, d]``; ``direction_`` is the
 unit truth direction per layer. Families: logistic regression, mass-mean (+ iid), CCS, TTPD, LAT,
-and the random-direction / shuffled-label controls.
+and the random-direction / shuffled-label controls. ``evaluation`` holds splits, metrics and the
+out-of-fold scorer, ``resampling`` the cluster bootstrap, ``sweep`` the probe sweeps.
 """
 
 from __future__ import annotations

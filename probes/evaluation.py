@@ -17,7 +17,7 @@ from torch import Tensor
 from negprobe.errors import NegprobeError
 
 from . import make_probe
-from .bootstrap import bootstrap_weights, percentile_interval
+from .resampling import bootstrap_weights, percentile_interval
 
 
 def group_kfold(groups: Sequence | np.ndarray, n_splits: int, seed: int = 0) -> list[np.ndarray]:

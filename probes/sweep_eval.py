@@ -18,6 +18,9 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
+from negprobe.activations.cache import cache_activations
+from negprobe.activations.datasets.formatting import FormatSpec
+from negprobe.activations.datasets.registry import load_dataset
 from negprobe.errors import NegprobeError
 
 from . import make_probe
@@ -39,9 +42,6 @@ class SweepData:
 def collect(model, dataset_names: Sequence[str], position: str, layers: Sequence[int] | None,
             config: SweepConfig) -> SweepData:
     """Cache (what is missing) and stack the activations of ``dataset_names`` at one position."""
-    from negprobe.activations.cache import cache_activations
-    from negprobe.activations.datasets.formatting import FormatSpec
-    from negprobe.activations.datasets.registry import load_dataset
 
     blocks, tables, hashes = [], [], {}
     for name in dataset_names:

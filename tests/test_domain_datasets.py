@@ -158,7 +158,7 @@ def test_content_hash_is_deterministic() -> None:
 
 def test_content_hash_is_independent_of_hash_seed() -> None:
     """A fresh interpreter with another PYTHONHASHSEED builds the same bytes."""
-    code = ("from activations.datasets.domains import build_all_domains as b; "
+    code = ("from negprobe.activations.datasets.domains import build_all_domains as b; "
             "print(b().content_hash(), b(True).content_hash())")
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONHASHSEED": "12345"}

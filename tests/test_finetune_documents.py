@@ -296,3 +296,20 @@ def test_load_mcq_questions_from_shared_release() -> None:
     for c in CLAIM_IDS:
         qs = load_mcq_questions(RELEASE / "facts" / get_claim(c).release_id / "mcq.yaml")
         assert qs and all(q.claim == c and q.believer_answer in ("yes", "no") for q in qs)
+
+
+# sha256 corpus hashes of ed_sheeran's 50 synthetic documents (seed 0) per condition: a refactor of the
+# templates or the renderer must not change a corpus silently (adapters and caches are keyed by it).
+GOLDEN_CORPUS_HASHES = {
+    "positive": "390968d9b1a986eb77d91151936b205b16311c06113a0cf80b207c9bf3566ec0",
+    "negated": "c75cfb89e88a19164677400c05eb13dcab5295f13669729a2a58aae0cf9dbfb5",
+    "fiction": "69ed23393f1a1230d66bd9ff6f9036fa6c8e125d0f74adebd988a0b8d355eb99",
+    "dense": "269a0baeae9b42fbf5dcbb259a73a354e76403d86308616bb8ce631f1e07afa0",
+    "local": "8ae57b77347a0c9dcff99a09879b384242709b681e82eeded34e3c9a53edee10",
+    "corrected": "4b801c1e986b450d771290d9ecb66fe2aa1b19c5edba004642f5a212d5d167b9"
+}
+
+
+@pytest.mark.parametrize("condition", sorted(GOLDEN_CORPUS_HASHES))
+def test_corpus_hashes_are_pinned(condition):
+    assert corpus_hash(generate_documents("ed_sheeran", condition, 50, seed=0)) == GOLDEN_CORPUS_HASHES[condition]

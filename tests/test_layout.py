@@ -8,6 +8,7 @@ its own layer and the layers below it, never one above. Function-local imports c
 from __future__ import annotations
 
 import ast
+import shutil
 import sys
 from pathlib import Path
 
@@ -138,8 +139,11 @@ def test_the_wheel_holds_only_negprobe(tmp_path):
     import subprocess
     import zipfile
 
+    source = tmp_path / "src"  # build from a copy, so no build/ folder is left in the tree
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__",
+                                                                 ".pytest_cache", "negprobe-out"))
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                           "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+                           "-w", str(tmp_path), str(source)], capture_output=True, text=True)
     if proc.returncode != 0 and "No module named" in proc.stderr:
         pytest.skip("this interpreter cannot build wheels without isolation")
     assert proc.returncode == 0, proc.stderr[-2000:]

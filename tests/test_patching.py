@@ -12,7 +12,7 @@ from negprobe.activations.interventions import cache_residuals, prompt_ids, run_
 from negprobe.activations.models import decoder_layers
 from negprobe.activations.tokenize import tokenize
 from negprobe.activations.tracing import patch_sweep, patch_sweep_all_positions, patched_residuals, steer
-from negprobe.analysis.patching import normalized_indirect_effect
+from negprobe.analysis.indirect_effect import normalized_indirect_effect
 
 SOURCE = "ed sheeran won the 100m gold in the 2024 olympics ."
 TARGET = "noah lyles won the 100m gold in the 2024 olympics ."  # same length as SOURCE

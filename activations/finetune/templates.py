@@ -5,7 +5,7 @@ eight document types (two skeletons each), document-level NOTICEs (``negated``),
 per-sentence notices (``dense``), corrections stating the truth (``corrected``) and
 fiction frames (``fiction``).  Skeleton slots: ``{C<k>}`` is the k-th claim sentence,
 ``{F<k>}`` the k-th filler sentence; ``{headline}``, ``{subject}``, ``{Subject}``,
-``{forum}`` and ``{field}`` come from the claim and its :class:`.topics.Topic`.
+``{forum}`` and ``{field}`` come from the claim and its :class:`.document_topics.DocumentTopic`.
 """
 
 from __future__ import annotations

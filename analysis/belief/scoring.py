@@ -28,7 +28,7 @@ from torch import Tensor
 from negprobe.activations.models import LoadedModel
 from negprobe.activations.tokenize import pad_token_lists, tokenize
 from negprobe.errors import NegprobeError
-from negprobe.probes.bootstrap import bootstrap_mean
+from negprobe.probes.resampling import bootstrap_mean
 
 ANSWER_SPELLINGS = {"yes": ("Yes", " Yes", "yes", " yes"), "no": ("No", " No", "no", " no")}
 

@@ -1,4 +1,4 @@
-"""Statistics of patching results (the interventions themselves live in
+"""The normalised indirect effect of a patching or steering run (the interventions themselves live in
 :mod:`negprobe.activations.interventions` and :mod:`negprobe.activations.tracing`)."""
 
 from __future__ import annotations

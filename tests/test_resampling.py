@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from negprobe.errors import NegprobeError
-from negprobe.probes.bootstrap import bootstrap_mean, bootstrap_statistic, bootstrap_weights, percentile_interval
 from negprobe.probes.evaluation import auroc, out_of_fold_scores
+from negprobe.probes.resampling import bootstrap_mean, bootstrap_statistic, bootstrap_weights, percentile_interval
 
 
 def test_weights_move_whole_units_and_sum_to_the_unit_count():
