@@ -178,6 +178,8 @@ def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
     check_same_run(out, existing, wanted)
     if existing.kind == "finished":  # the same base under another name or path
         return _already_done(out, existing)
+    if config.overwrite:  # only now that the inputs and the model are known good
+        clear_folder(out)
     start_folder(out, wanted)
     tokenizer = base.tokenizer
     examples = _examples(config, tokenizer, docs)
@@ -203,10 +205,10 @@ def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
 
 
 def _existing_run(out: Path, wanted: dict, overwrite: bool) -> Existing:
-    """What ``out`` holds, after refusing another run's folder (or clearing it with ``overwrite``)."""
+    """What ``out`` holds, after refusing another run's folder (nothing, with ``overwrite``: it starts over)."""
     check_writable(out)
     if overwrite:
-        clear_folder(out)
+        return Existing("fresh")
     existing = inspect_folder(out)
     check_same_run(out, existing, wanted)
     return existing
