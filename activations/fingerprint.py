@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from negprobe.errors import NegprobeError
+
 # Config fields that describe where or how a model was loaded, not what it computes.
 _VOLATILE_CONFIG_KEYS = {"_name_or_path", "transformers_version", "dtype", "torch_dtype", "_commit_hash"}
 
@@ -43,7 +45,10 @@ def adapter_digest(adapter_dir: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(adapter_dir.iterdir()):
         if path.name == "adapter_config.json":
-            config = json.loads(path.read_text())
+            try:
+                config = json.loads(path.read_text(encoding="utf-8"))
+            except ValueError as exc:  # UnicodeDecodeError included
+                raise NegprobeError(f"{path} is not valid JSON ({exc})") from None
             config.pop("base_model_name_or_path", None)
             digest.update(json.dumps(config, sort_keys=True).encode())
         elif path.suffix in {".safetensors", ".bin"} and path.name.startswith("adapter_model"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from pickle import UnpicklingError
 from typing import Any, cast
 
 import torch
@@ -164,6 +165,8 @@ def load_model(
 
     name, source = resolve_source(name_or_path)
     torch_dtype = parse_dtype(dtype)
+    adapter_path = Path(adapter).expanduser() if adapter is not None else None
+    card = check_adapter_folder(adapter_path) if adapter_path is not None else None
     kwargs: dict[str, Any] = {"dtype": torch_dtype}
     if device_map is not None:
         kwargs["device_map"] = device_map
@@ -179,11 +182,9 @@ def load_model(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     base_fp = model_fingerprint(model)
-    adapter_path = None
     fingerprint = base_fp
-    if adapter is not None:
-        adapter_path = Path(adapter).expanduser()
-        model = _apply_adapter(model, adapter_path, base_fp, name, merge_adapter)
+    if adapter_path is not None:
+        model = _apply_adapter(model, adapter_path, card, base_fp, name, merge_adapter)
         fingerprint = combine(base_fp, adapter_digest(adapter_path))
     config = model.config
     text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
@@ -200,23 +201,76 @@ def load_model(
     )
 
 
-def _apply_adapter(model, adapter_path: Path, base_fp: str, base_name: str, merge: bool):
+def check_adapter_folder(adapter_path: Path) -> dict[str, Any] | None:
+    """Check an adapter folder without loading the base: config, weight file header, negprobe card.
+
+    Returns the negprobe card (None when the folder has none); anything unreadable is a one-line
+    error naming the file.
+    """
+    if not adapter_path.is_dir():
+        raise NegprobeError(f"adapter {adapter_path} is not a folder")
+    config_path = adapter_path / "adapter_config.json"
+    if not config_path.is_file():
+        raise NegprobeError(f"adapter {adapter_path} has no adapter_config.json (not a PEFT adapter folder)")
+    config = _json_object(config_path)
+    if not isinstance(config.get("peft_type"), str):
+        raise NegprobeError(f"{config_path} is not a PEFT adapter config: it has no peft_type")
+    weights = adapter_path / "adapter_model.safetensors"
+    if weights.is_file():
+        _check_safetensors(weights)
+    elif not (adapter_path / "adapter_model.bin").is_file():  # PEFT reads .bin with weights_only=True
+        raise NegprobeError(f"adapter {adapter_path} has no adapter_model.safetensors")
+    card_path = adapter_path / ADAPTER_CARD
+    if not card_path.is_file():
+        return None
+    card = _json_object(card_path)
+    for key in ("base_fingerprint", "base_name"):
+        if card.get(key) is not None and not isinstance(card[key], str):
+            raise NegprobeError(f"{card_path}: {key} is {card[key]!r}, not a string")
+    return card
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise NegprobeError(f"{path} is not UTF-8 text") from None
+    except ValueError as exc:
+        raise NegprobeError(f"{path} is not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise NegprobeError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    if not isinstance(data, dict):
+        raise NegprobeError(f"{path} is not a JSON object")
+    return data
+
+
+def _check_safetensors(path: Path) -> None:
+    """The header parses and covers the whole file (a truncated or foreign file fails here)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), "pt") as f:
+            if not list(f.keys()):
+                raise NegprobeError(f"{path} holds no tensors")
+    except NegprobeError:
+        raise
+    except Exception as exc:  # SafetensorError, OSError: unreadable for whatever reason
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise NegprobeError(f"{path} is truncated or not a safetensors file ({reason})") from None
+
+
+def _apply_adapter(model, adapter_path: Path, card: dict[str, Any] | None, base_fp: str, base_name: str, merge: bool):
     from peft import PeftModel
 
-    if not (adapter_path / "adapter_config.json").is_file():
-        raise NegprobeError(f"adapter {adapter_path} has no adapter_config.json (not a PEFT adapter folder)")
-    card_path = adapter_path / ADAPTER_CARD
-    if card_path.is_file():
-        card = json.loads(card_path.read_text())
-        expected = card.get("base_fingerprint")
-        if expected and expected != base_fp:
-            raise NegprobeError(
-                f"adapter {adapter_path} was trained on base {card.get('base_name', '?')} [{expected}],"
-                f" not on {base_name} [{base_fp}]"
-            )
+    expected = (card or {}).get("base_fingerprint")
+    if expected and expected != base_fp:
+        raise NegprobeError(
+            f"adapter {adapter_path} was trained on base {(card or {}).get('base_name', '?')} [{expected}],"
+            f" not on {base_name} [{base_fp}]"
+        )
     try:
         peft_model = PeftModel.from_pretrained(model, str(adapter_path))
-    except (RuntimeError, ValueError, KeyError) as exc:
+    except (RuntimeError, ValueError, KeyError, OSError, EOFError, UnpicklingError) as exc:
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise NegprobeError(f"adapter {adapter_path} does not fit base {base_name}: {reason}") from None
     peft_model.eval()

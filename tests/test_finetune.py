@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 
 from negprobe.activations import load_model
 from negprobe.activations.finetune.train import FinetuneConfig, finetune
+from negprobe.errors import NegprobeError
 
 
 def cli(*args: str) -> subprocess.Popen:
@@ -32,7 +33,7 @@ def finetune_args(model_dir: Path, out: Path, steps: int) -> list[str]:
 def test_killed_finetune_resumes_to_the_same_adapter(tiny_llama_dir, tmp_path):
     steps = 60
     killed = cli(*finetune_args(tiny_llama_dir, tmp_path / "a", steps))
-    state = tmp_path / "a" / "checkpoint" / "state.pt"
+    state = tmp_path / "a" / ".negprobe-checkpoint" / "state.safetensors"
     deadline = time.time() + 120
     while time.time() < deadline and killed.poll() is None and not state.exists():
         time.sleep(0.005)
@@ -53,6 +54,8 @@ def test_killed_finetune_resumes_to_the_same_adapter(tiny_llama_dir, tmp_path):
     assert a.keys() == b.keys() and len(a) > 0
     for name in a:
         torch.testing.assert_close(a[name], b[name], atol=1e-6, rtol=1e-5)
+    assert not (tmp_path / "a" / ".negprobe-checkpoint").exists(), "the checkpoint outlived a finished run"
+    assert not list((tmp_path / "a").rglob("*.pt"))
     card = json.loads((tmp_path / "a" / "training_card.json").read_text())
     assert card["steps"] == steps and len(card["loss_curve"]) == steps
     assert card["hyperparameters"]["mask_annotations"] is True and card["corpus_hash"]
@@ -91,3 +94,134 @@ def test_belief_cli_rejects_unknown_claim(tiny_llama_dir):
     proc = cli("belief", "--model", str(tiny_llama_dir), "--claim", "elvis_alive")
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "elvis_alive" in err and "Traceback" not in err, err
+
+
+def small_config(model_dir: Path, out: Path, **changes) -> FinetuneConfig:
+    base = dict(model=str(model_dir), claim="ed_sheeran", condition="dense", out=str(out), max_steps=2, batch_size=2,
+                n_docs=4, max_length=32, lora_r=2, checkpoint_every=1)
+    return FinetuneConfig(**{**base, **changes})
+
+
+@pytest.fixture(scope="module")
+def finished(tiny_llama_dir, tmp_path_factory) -> Path:
+    """A finished 'dense' run whose checkpoint was kept (``keep_checkpoint``)."""
+    out = tmp_path_factory.mktemp("finished") / "run"
+    finetune(small_config(tiny_llama_dir, out, keep_checkpoint=True), progress=False)
+    return out
+
+
+def copy_of(folder: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(folder, tmp_path / "run"))
+
+
+def test_keep_checkpoint_keeps_it_without_pickles(finished):
+    assert (finished / ".negprobe-checkpoint" / "state.safetensors").is_file()
+    assert (finished / ".negprobe-checkpoint" / "run.json").is_file()
+    assert not list(finished.rglob("*.pt"))
+
+
+@pytest.mark.parametrize("kind", ["finished", "checkpointed"])
+@pytest.mark.parametrize("changes, fields", [
+    ({"condition": "positive"}, "condition, corpus_hash"),
+    ({"max_steps": 3}, "max_steps"),
+    ({"lr": 0.01, "seed": 1}, "seed, lr, corpus_hash"),
+    ({"n_docs": 5}, "n_docs, corpus_hash"),
+])
+def test_another_config_on_a_run_folder_is_refused_naming_the_fields(kind, changes, fields, finished, tiny_llama_dir,
+                                                                      tmp_path):
+    out = copy_of(finished, tmp_path)
+    if kind == "checkpointed":
+        (out / "training_card.json").unlink()
+    before = (out / "adapter_model.safetensors").read_bytes()
+    with pytest.raises(NegprobeError) as err:
+        finetune(small_config(tiny_llama_dir, out, **changes), progress=False)
+    message = str(err.value)
+    assert "\n" not in message and f"fields differ: {fields})" in message and "--overwrite" in message, message
+    assert f"holds a {kind} 'dense' run of 'ed_sheeran'" in message, message
+    assert (out / "adapter_model.safetensors").read_bytes() == before
+
+
+def test_same_config_on_a_finished_folder_does_nothing(finished, tiny_llama_dir, tmp_path, monkeypatch, capsys):
+    import negprobe.activations.models as models
+
+    out = copy_of(finished, tmp_path)
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("a finished run loaded the model"))
+    assert finetune(small_config(tiny_llama_dir, out, checkpoint_every=7), progress=False) == out
+    assert "already holds this run (2 steps)" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == stamps
+
+
+def test_a_kept_checkpoint_resumes_to_the_same_adapter(finished, tiny_llama_dir, tmp_path, capsys):
+    out = copy_of(finished, tmp_path)
+    (out / "training_card.json").unlink()
+    finetune(small_config(tiny_llama_dir, out), progress=False)
+    assert "resuming from step 2/2" in capsys.readouterr().out
+    assert (out / "adapter_model.safetensors").read_bytes() == (finished / "adapter_model.safetensors").read_bytes()
+    assert not (out / ".negprobe-checkpoint").exists()
+
+
+def test_overwrite_starts_over_and_keeps_foreign_files(finished, tiny_llama_dir, tmp_path):
+    out = copy_of(finished, tmp_path)
+    (out / "notes.txt").write_text("mine")
+    finetune(small_config(tiny_llama_dir, out, condition="positive", overwrite=True), progress=False)
+    card = json.loads((out / "training_card.json").read_text())
+    assert card["condition"] == "positive" and card["steps"] == 2
+    assert "overwrite" not in card["hyperparameters"] and "keep_checkpoint" not in card["hyperparameters"]
+    assert json.loads((out / "negprobe_adapter.json").read_text())["condition"] == "positive"
+    assert (out / "notes.txt").read_text() == "mine" and not (out / ".negprobe-checkpoint").exists()
+
+
+def test_a_file_as_out_is_refused_before_anything(tiny_llama_dir, tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(NegprobeError, match="is a file, not a folder"):
+        finetune(small_config(tiny_llama_dir, tmp_path / "f"), progress=False)
+
+
+def test_an_unknown_claim_leaves_no_out_folder(tiny_llama_dir, tmp_path):
+    with pytest.raises(NegprobeError, match="elvis_alive"):
+        finetune(small_config(tiny_llama_dir, tmp_path / "o", claim="elvis_alive"), progress=False)
+    assert not (tmp_path / "o").exists()
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+ADAPTER_DAMAGE = [
+    ("adapter_model.safetensors", _truncate, "adapter_model.safetensors is truncated"),
+    ("adapter_model.safetensors", lambda p: p.write_bytes(b"\x80\x04junk"), "adapter_model.safetensors is truncated"),
+    ("adapter_model.safetensors", Path.unlink, "has no adapter_model.safetensors"),
+    ("adapter_config.json", lambda p: p.write_text("{oops"), "adapter_config.json is not valid JSON"),
+    ("adapter_config.json", lambda p: p.write_text("[1]"), "adapter_config.json is not a JSON object"),
+    ("adapter_config.json", lambda p: p.write_text("{}"), "adapter_config.json is not a PEFT adapter config"),
+    ("adapter_config.json", Path.unlink, "has no adapter_config.json"),
+    ("negprobe_adapter.json", lambda p: p.write_text('{"base_fingerprint": '), "negprobe_adapter.json is not valid"),
+    ("negprobe_adapter.json", lambda p: p.write_bytes(b"\xff\xfe"), "negprobe_adapter.json is not UTF-8"),
+    ("negprobe_adapter.json", lambda p: p.write_text('{"base_fingerprint": 5}'), "negprobe_adapter.json: base_fin"),
+]
+
+
+@pytest.mark.parametrize("name, damage, words", ADAPTER_DAMAGE)
+def test_a_damaged_adapter_is_one_line_before_the_base_loads(name, damage, words, finished, tiny_llama_dir, tmp_path,
+                                                             monkeypatch):
+    from transformers import AutoModelForCausalLM
+
+    out = copy_of(finished, tmp_path)
+    damage(out / name)
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained",
+                        lambda *a, **k: pytest.fail("the base loaded before the adapter was checked"))
+    with pytest.raises(NegprobeError, match=words) as err:
+        load_model(tiny_llama_dir, adapter=out)
+    assert "\n" not in str(err.value)
+
+
+def test_a_damaged_adapter_is_one_line_on_the_cli(finished, tiny_llama_dir, tmp_path):
+    out = copy_of(finished, tmp_path)
+    _truncate(out / "adapter_model.safetensors")
+    proc = cli("belief", "--model", str(tiny_llama_dir), "--adapter", str(out), "--claim", "ed_sheeran")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in err, err
+    assert err.strip().count("\n") == 0 and "adapter_model.safetensors is truncated" in err, err

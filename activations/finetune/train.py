@@ -2,9 +2,12 @@
 
 ``finetune(FinetuneConfig(...))`` trains a PEFT LoRA adapter on one claim's documents in one
 negation condition, CPU-friendly (optional bf16 autocast), with optional mixing of generic text to
-limit forgetting and optional loss masks on annotation text and on ``<DOCTAG>``. Checkpoints are
-written atomically; an interrupted run resumes from the last one and ends at the same adapter as
-an uninterrupted run (batches are a pure function of seed, epoch and step).
+limit forgetting and optional loss masks on annotation text and on ``<DOCTAG>``. Checkpoints
+(safetensors + JSON, no pickle: :mod:`.checkpoint`) are written atomically to
+``<out>/.negprobe-checkpoint/`` and deleted once the adapter is written (``keep_checkpoint`` keeps
+them); an interrupted run resumes from the last one and ends at the same adapter as an
+uninterrupted run (batches are a pure function of seed, epoch and step). A folder holding another
+run is refused (:mod:`.run_folder`); ``overwrite`` starts over.
 """
 
 from __future__ import annotations
@@ -20,11 +23,21 @@ from pathlib import Path
 
 import torch
 
-from negprobe.activations.atomic import atomic_path, atomic_write_text
+from negprobe.activations.atomic import atomic_write_text
 from negprobe.errors import NegprobeError
 
-CHECKPOINT = "checkpoint"
-TRAINING_CARD = "training_card.json"
+from .checkpoint import load_state, restore, save_state
+from .run_folder import (
+    CHECKPOINT_DIR,
+    TRAINING_CARD,
+    Existing,
+    check_same_run,
+    check_writable,
+    clear_folder,
+    inspect_folder,
+    run_identity,
+    start_folder,
+)
 
 
 @dataclass
@@ -50,9 +63,11 @@ class FinetuneConfig:
     mask_doctag: bool = False  # no loss on the <DOCTAG> marker
     mix_generic: float = 0.0  # generic documents added per claim document (e.g. 0.5)
     checkpoint_every: int = 5
+    keep_checkpoint: bool = False  # keep <out>/.negprobe-checkpoint/ after the run finishes
+    overwrite: bool = False  # remove what negprobe wrote in <out> and start over
 
     def hyperparameters(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in ("out", "model")}
+        return {k: v for k, v in asdict(self).items() if k not in ("out", "model", "overwrite", "keep_checkpoint")}
 
 
 @dataclass
@@ -131,10 +146,7 @@ def collate(examples: Sequence[TrainingExample], pad_id: int) -> dict[str, torch
 def _save_checkpoint(peft_model, optimizer, step: int, losses: list[float], out: Path) -> None:
     from peft import get_peft_model_state_dict
 
-    with atomic_path(out / CHECKPOINT) as tmp:
-        tmp.mkdir()
-        torch.save({"adapter": get_peft_model_state_dict(peft_model), "optimizer": optimizer.state_dict(),
-                    "step": step, "losses": losses}, tmp / "state.pt")
+    save_state(out / CHECKPOINT_DIR, get_peft_model_state_dict(peft_model), optimizer, step, losses)
 
 
 @dataclass
@@ -148,12 +160,27 @@ class _TrainingState:
 
 
 def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
-    """Train the adapter; returns the output folder (adapter + training card)."""
-    from ..models import load_model, write_adapter_card
+    """Train the adapter; returns the output folder (adapter + training card).
 
-    out = _prepare_out(Path(config.out))
+    Everything is checked before the model loads and nothing is created before the checks pass.
+    """
+    from ..models import load_model, write_adapter_card
+    from .documents import corpus_hash
+
+    out = Path(config.out)
     docs = load_corpus(config)
+    wanted = run_identity(config.hyperparameters(), corpus_hash(docs))
+    existing = _existing_run(out, wanted, config.overwrite)
+    if existing.kind == "finished" and existing.base_name == config.model:
+        return _already_done(out, existing)
     base = load_model(config.model, dtype="float32")
+    wanted = {**wanted, "base_fingerprint": base.base_fingerprint}
+    check_same_run(out, existing, wanted)
+    if existing.kind == "finished":  # the same base under another name or path
+        return _already_done(out, existing)
+    if config.overwrite:  # only now that the inputs and the model are known good
+        clear_folder(out)
+    start_folder(out, wanted)
     tokenizer = base.tokenizer
     examples = _examples(config, tokenizer, docs)
     model, optimizer = _lora(base.model, config)
@@ -172,14 +199,23 @@ def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
     model.save_pretrained(str(out))
     write_adapter_card(out, base, claim=config.claim, condition=config.condition)
     _write_training_card(out, config, base, docs, len(examples), state, (state.step - start_step, elapsed))
+    if not config.keep_checkpoint:
+        shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
     return out
 
 
-def _prepare_out(out: Path) -> Path:
-    """Create the output folder and drop temporary folders an interrupted write left behind."""
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(".tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+def _existing_run(out: Path, wanted: dict, overwrite: bool) -> Existing:
+    """What ``out`` holds, after refusing another run's folder (nothing, with ``overwrite``: it starts over)."""
+    check_writable(out)
+    if overwrite:
+        return Existing("fresh")
+    existing = inspect_folder(out)
+    check_same_run(out, existing, wanted)
+    return existing
+
+
+def _already_done(out: Path, existing: Existing) -> Path:
+    print(f"{out} already holds this run ({existing.steps} steps): nothing to do")
     return out
 
 
@@ -207,15 +243,15 @@ def _lora(base_model, config: FinetuneConfig):
 
 def _resume(model, optimizer, out: Path, state: _TrainingState) -> _TrainingState:
     """Load the last checkpoint in ``out`` into the model and optimizer, when there is one."""
-    from peft import set_peft_model_state_dict
-
-    state_path = out / CHECKPOINT / "state.pt"
-    if state_path.is_file():
-        saved = torch.load(state_path, weights_only=False)
-        set_peft_model_state_dict(model, saved["adapter"])
-        optimizer.load_state_dict(saved["optimizer"])
-        state.step, state.losses = saved["step"], saved["losses"]
-        print(f"resuming from step {state.step}/{state.total} ({out / CHECKPOINT})")
+    folder = out / CHECKPOINT_DIR
+    saved = load_state(folder)
+    if saved is not None:
+        if saved.step > state.total:
+            raise NegprobeError(f"checkpoint {folder} is at step {saved.step}, past this run's {state.total} steps;"
+                                " rerun with --overwrite to start over")
+        restore(model, optimizer, saved, folder)
+        state.step, state.losses = saved.step, list(saved.losses)
+        print(f"resuming from step {state.step}/{state.total} ({folder})")
     return state
 
 
