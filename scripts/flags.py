@@ -65,7 +65,7 @@ FINETUNE_FLAGS = {
     "max_length": Flag((), "Tokens per document."),
     "lr": Flag((), "Learning rate."),
     "lora_r": Flag((), "LoRA rank."),
-    "lora_alpha": Flag((), "LoRA alpha (scale = alpha / rank)."),
+    "lora_alpha": Flag((), "LoRA alpha (scale = alpha / rank); default 2 x --lora-r."),
     "target_modules": Flag((), "Modules LoRA adapts: 'all-linear' or a regex of module names (PEFT)."),
     "bf16": Flag((), "bfloat16 autocast."),
     "doctag": Flag((), "Prefix documents with <DOCTAG>."),

@@ -225,3 +225,12 @@ def test_a_damaged_adapter_is_one_line_on_the_cli(finished, tiny_llama_dir, tmp_
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "Traceback" not in err, err
     assert err.strip().count("\n") == 0 and "adapter_model.safetensors is truncated" in err, err
+
+
+def test_lora_alpha_defaults_to_twice_the_rank():
+    """The LoRA scale alpha / r is 2 at every rank unless --lora-alpha is given (as the CLI always did)."""
+    from negprobe.activations.finetune.train import FinetuneConfig
+
+    assert FinetuneConfig(lora_r=4).effective_lora_alpha == 8
+    assert FinetuneConfig(lora_r=16).hyperparameters()["lora_alpha"] == 32
+    assert FinetuneConfig(lora_r=4, lora_alpha=32).effective_lora_alpha == 32

@@ -55,7 +55,7 @@ class FinetuneConfig:
     max_length: int = 256
     lr: float = 5e-4
     lora_r: int = 16
-    lora_alpha: int = 32
+    lora_alpha: int | None = None  # None: 2 x lora_r (LoRA scale 2 at every rank)
     target_modules: str = "all-linear"
     bf16: bool = False
     doctag: bool = False
@@ -66,8 +66,13 @@ class FinetuneConfig:
     keep_checkpoint: bool = False  # keep <out>/.negprobe-checkpoint/ after the run finishes
     overwrite: bool = False  # remove what negprobe wrote in <out> and start over
 
+    @property
+    def effective_lora_alpha(self) -> int:
+        return self.lora_alpha if self.lora_alpha is not None else 2 * self.lora_r
+
     def hyperparameters(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in ("out", "model", "overwrite", "keep_checkpoint")}
+        params = {k: v for k, v in asdict(self).items() if k not in ("out", "model", "overwrite", "keep_checkpoint")}
+        return {**params, "lora_alpha": self.effective_lora_alpha}
 
 
 @dataclass
@@ -233,7 +238,7 @@ def _lora(base_model, config: FinetuneConfig):
     from peft import LoraConfig, get_peft_model
 
     torch.manual_seed(config.seed)
-    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.0,
+    lora = LoraConfig(r=config.lora_r, lora_alpha=config.effective_lora_alpha, lora_dropout=0.0,
                       target_modules=config.target_modules, task_type="CAUSAL_LM")
     model = get_peft_model(base_model, lora)
     model.train()
