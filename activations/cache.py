@@ -1,4 +1,13 @@
-"""Cache activations of a dataset into the store: resumable, length-sorted, streaming to disk."""
+"""Cache activations of a dataset into the store: resumable, length-sorted, streaming to disk.
+
+Every input is checked (prompt lengths and positions included) before the store folder or its
+lock exists. Rows are computed in length-sorted chunks of at most ``shard_rows`` (default ~64 MB)
+whose batches do not depend on where a run starts, so a resumed store equals an uninterrupted one.
+A chunk is committed as one or more shards: the open shard is committed when its chunk ends, or
+once it has run ``max(FLUSH_SECONDS, FLUSH_FRACTION x the compute so far)``, so a killed run loses
+at most a few seconds (or a tenth) of its work while a long run still writes few shards (about
+10 in its first 20 s, then one per 10% growth: ~60 for an hour).
+"""
 
 from __future__ import annotations
 
@@ -7,23 +16,24 @@ import json
 import os
 import platform
 import shutil
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock
 
 from negprobe.errors import NegprobeError
 
 from . import embedded
 from .atomic import atomic_path, atomic_write_text
 from .backends import Backend, get_backend
+from .cache_prompts import EncodedPrompts, batches, encode_prompts
 from .datasets.dataset import PromptDataset
 from .datasets.formatting import FormatSpec
 from .models import LoadedModel
-from .positions import PositionSpec, claim_token_range, parse_positions, positions_key, select_tokens
+from .positions import PositionSpec, parse_positions, positions_key, select_tokens
 from .store import (
     MANIFEST,
     METADATA,
@@ -32,13 +42,24 @@ from .store import (
     STORE_VERSION,
     ActivationStore,
     CacheKey,
-    ShardWriter,
+    ShardStream,
     clean_partial,
-    verify_shard,
+    read_manifest,
+    shard_problem,
 )
+from .store_lock import StoreLock
 from .tokenize import pad_token_lists
 
-SHARD_BYTES = 64 * 2**20  # target shard size: bounds the memory the caching loop holds
+SHARD_BYTES = 64 * 2**20  # largest shard: bounds the memory the caching loop holds
+FLUSH_SECONDS = 2.0  # commit the open shard after this much compute ...
+FLUSH_FRACTION = 0.1  # ... or this fraction of the run's compute so far, whichever is longer
+
+Reporter = Callable[[str], None]
+
+
+def console_report(message: str) -> None:
+    """The default reporter: one ``negprobe: <message>`` line on stderr."""
+    print(f"negprobe: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -59,32 +80,6 @@ def store_root(root: str | Path | None = None) -> Path:
     return Path(root) if root is not None else embedded.negprobe_home() / "store"
 
 
-@dataclass
-class _Encoded:
-    ids: list[list[int]]
-    claim_ranges: list[tuple[int, int] | None]
-
-
-def _encode(model: LoadedModel, dataset: PromptDataset, fmt: FormatSpec, need_claim: bool) -> _Encoded:
-    tokenizer = model.tokenizer
-    formatted = [fmt.format(record, tokenizer) for record in dataset]
-    max_len = model.max_length
-    ids, ranges = [], []
-    for row, prompt in enumerate(formatted):
-        enc = tokenizer(prompt.text, add_special_tokens=True, return_offsets_mapping=need_claim)
-        token_ids = enc["input_ids"]
-        if max_len is not None and len(token_ids) > max_len:
-            raise NegprobeError(
-                f"dataset {dataset.name!r} row {row}: {len(token_ids)} tokens, longer than the model's context of {max_len}"
-            )
-        ids.append(token_ids)
-        if need_claim and prompt.claim_span is not None:
-            ranges.append(claim_token_range(enc["offset_mapping"], prompt.claim_span))
-        else:
-            ranges.append(None)
-    return _Encoded(ids, ranges)
-
-
 def make_key(model: LoadedModel, dataset: PromptDataset, fmt: FormatSpec, specs: Sequence[PositionSpec],
              layers: Sequence[int], storage_dtype: str) -> CacheKey:
     return CacheKey(
@@ -96,20 +91,6 @@ def make_key(model: LoadedModel, dataset: PromptDataset, fmt: FormatSpec, specs:
         storage_dtype=storage_dtype,
         compute_dtype=str(model.dtype).replace("torch.", ""),
     )
-
-
-def _batches(rows: Sequence[int], lengths: Sequence[int], batch_size: int | None, token_budget: int):
-    """Consecutive batches of length-sorted rows: a fixed size, or as many as fit the token budget."""
-    batch: list[int] = []
-    for row in rows:
-        width = max(lengths[r] for r in batch + [row])
-        too_big = len(batch) >= batch_size if batch_size else batch and width * (len(batch) + 1) > token_budget
-        if batch and too_big:
-            yield batch
-            batch = []
-        batch.append(row)
-    if batch:
-        yield batch
 
 
 def _versions() -> dict[str, str]:
@@ -130,23 +111,24 @@ class _FillPlan:
 
     model: LoadedModel
     dataset: PromptDataset
-    fmt: FormatSpec
     specs: tuple[PositionSpec, ...]
     layers: tuple[int, ...]
     key: CacheKey
     path: Path
     storage_dtype: str
-    backend: str | Backend
+    backend: Backend
     batch_size: int | None
     token_budget: int | None
     shard_rows: int | None
     progress: bool
+    report: Reporter
 
     @property
     def shards_dir(self) -> Path:
         return self.path / SHARDS
 
 
+# long: the public signature and its checks, in the order nothing is created before every input is valid
 def cache_activations(
     model: LoadedModel,
     dataset: PromptDataset,
@@ -161,6 +143,7 @@ def cache_activations(
     progress: bool = True,
     verify: bool = True,
     shard_rows: int | None = None,
+    report: Reporter | None = None,
 ) -> CacheResult:
     """Cache ``dataset``'s residuals at ``positions`` for ``layers`` (default all) and return the store.
 
@@ -168,28 +151,37 @@ def cache_activations(
     model's own (``load_model(..., dtype=...)``), and both are part of the cache key.
     A rerun with the same key does no forward pass; after a crash, verified shards are kept and
     only the missing rows are computed. ``batch_size=None`` packs length-sorted batches up to
-    ``token_budget`` padded tokens (8192 on CPU, 65536 on GPU). ``shard_rows`` (default: ~64 MB
-    shards) bounds the memory the loop holds.
+    ``token_budget`` padded tokens (8192 on CPU, 65536 on GPU). ``shard_rows`` (default: ~64 MB)
+    caps a shard's rows and so the memory the loop holds; shards are also committed every few
+    seconds (see the module docstring). ``report`` receives the console lines (a repaired shard,
+    a wait for another process's lock); by default they go to stderr as ``negprobe: ...``.
     """
     started = time.perf_counter()
+    report = report or console_report
     if len(dataset) == 0:
         raise NegprobeError(f"dataset {dataset.name!r} is empty")
     if storage_dtype not in STORAGE_DTYPES:
         raise NegprobeError(f"storage dtype {storage_dtype!r}: use float16 or float32")
+    for name, value in (("batch_size", batch_size), ("token_budget", token_budget), ("shard_rows", shard_rows)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise NegprobeError(f"{name} must be a positive integer, got {value!r}")
     fmt = fmt or FormatSpec()
     specs = parse_positions(positions)
     layer_list = model.check_layers(range(model.n_layers) if layers is None else list(layers))
+    backend_impl = get_backend(backend) if isinstance(backend, str) else backend
     key = make_key(model, dataset, fmt, specs, layer_list, storage_dtype)
     path = store_root(root) / key.digest()
+    encoded = None if _claims_complete(path) else encode_prompts(model, dataset, fmt, specs)
     _check_writable(path)
 
-    with FileLock(str(path) + ".lock"):
-        if _complete(path, verify):
+    with StoreLock(str(path) + ".lock", report):
+        if _complete(path, verify, report):
             return CacheResult(ActivationStore.open(path), 0, 0, len(dataset), time.perf_counter() - started, 0)
-        plan = _FillPlan(model, dataset, fmt, tuple(specs), tuple(layer_list), key, path, storage_dtype, backend,
-                         batch_size, token_budget, shard_rows, progress)
+        encoded = encoded or encode_prompts(model, dataset, fmt, specs)
+        plan = _FillPlan(model, dataset, tuple(specs), tuple(layer_list), key, path, storage_dtype, backend_impl,
+                         batch_size, token_budget, shard_rows, progress, report)
         try:
-            return _fill(plan, started)
+            return _fill(plan, encoded, started)
         except OSError as exc:
             clean_partial(path / SHARDS)
             what = "disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
@@ -206,44 +198,81 @@ def _check_writable(path: Path) -> None:
         raise NegprobeError(f"cannot write the activation store at {path}: {exc.strerror or exc}") from None
 
 
-def _complete(path: Path, verify: bool) -> bool:
-    """Whether the store at ``path`` is complete (and, with ``verify``, every shard checks out)."""
-    manifest_path = path / MANIFEST
-    if not manifest_path.is_file():
+def _claims_complete(path: Path) -> bool:
+    """Whether a manifest at ``path`` says the store is complete (a cheap look, nothing verified)."""
+    try:
+        manifest = read_manifest(path)
+    except NegprobeError:
         return False
-    manifest = json.loads(manifest_path.read_text())
-    if not manifest.get("complete"):
-        return False
-    return not verify or all(verify_shard(path / SHARDS / s) for s in manifest["shards"])
+    return bool(manifest and manifest.get("complete"))
 
 
-def _fill(plan: _FillPlan, started: float) -> CacheResult:
+def _complete(path: Path, verify: bool, report: Reporter) -> bool:
+    """Whether the store at ``path`` is complete (and, with ``verify``, its shards and prompt table check out)."""
+    try:
+        manifest = read_manifest(path)
+    except NegprobeError as exc:
+        report(f"{exc}; rebuilding it from the verified shards")
+        return False
+    if not manifest or not manifest.get("complete"):
+        return False
+    if not verify:
+        return True
+    if not _metadata_ok(path / METADATA, int(manifest["n_rows"]), path.name, report):
+        return False
+    return all(shard_problem(path / SHARDS / s) is None for s in manifest["shards"])
+
+
+def _metadata_ok(file: Path, n_rows: int, key: str, report: Reporter) -> bool:
+    """Whether the prompt table reads back with ``n_rows`` rows (reported and deleted when it does not)."""
+    import pyarrow.parquet as pq
+
+    try:
+        if pq.read_metadata(file).num_rows == n_rows:
+            return True
+        problem = f"holds the wrong number of rows (not {n_rows})"
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError) as exc:
+        problem = f"is unreadable ({type(exc).__name__})"
+    report(f"store {key}: {file.name} {problem}; rewriting it")
+    file.unlink(missing_ok=True)
+    return False
+
+
+def _fill(plan: _FillPlan, encoded: EncodedPrompts, started: float) -> CacheResult:
     """Compute the rows no verified shard holds, then write the manifest."""
     shards_dir = plan.shards_dir
     shards_dir.mkdir(exist_ok=True)
     clean_partial(shards_dir)
-    encoded = _encode(plan.model, plan.dataset, plan.fmt, any(s.needs_claim for s in plan.specs))
-    lengths = [len(ids) for ids in encoded.ids]
-    done_rows, shard_checksums = _verified_shards(shards_dir)
-    if not (plan.path / METADATA).is_file():
+    lengths = encoded.lengths
+    done_rows, shard_checksums = _verified_shards(shards_dir, plan.report)
+    if not _metadata_ok(plan.path / METADATA, len(plan.dataset), plan.path.name, plan.report):
         _write_metadata(plan, lengths)
-    missing = sorted((r for r in range(len(plan.dataset)) if r not in done_rows), key=lambda r: (lengths[r], r))
-    forward_passes, tokens = _compute(plan, encoded, lengths, missing, shard_checksums)
+    n_missing = len(plan.dataset) - len(done_rows)
+    forward_passes, tokens = _compute(plan, encoded, done_rows, shard_checksums)
     _write_manifest(plan, shard_checksums)
-    return CacheResult(ActivationStore.open(plan.path), forward_passes, len(missing), len(done_rows),
+    return CacheResult(ActivationStore.open(plan.path), forward_passes, n_missing, len(done_rows),
                        time.perf_counter() - started, tokens)
 
 
-def _verified_shards(shards_dir: Path) -> tuple[set[int], dict[str, dict[str, str]]]:
-    """Rows held by verified shards and their checksums; corrupt shards are deleted."""
+def _verified_shards(shards_dir: Path, report: Reporter) -> tuple[set[int], dict[str, dict[str, str]]]:
+    """Rows held by verified shards and their checksums; a corrupt shard is reported, then deleted."""
     done_rows: set[int] = set()
     shard_checksums: dict[str, dict[str, str]] = {}
     for shard in sorted(p for p in shards_dir.iterdir() if p.name.startswith("shard-")):
-        if verify_shard(shard):
+        problem = shard_problem(shard)
+        if problem is None:
             done_rows.update(int(r) for r in np.load(shard / "rows.npy"))
             shard_checksums[shard.name] = json.loads((shard / "checksums.json").read_text())
-        else:
-            shutil.rmtree(shard)
+            continue
+        try:
+            rows = f"its {len(np.load(shard / 'rows.npy', mmap_mode='r'))} rows"
+        except (OSError, ValueError):
+            rows = "its rows"
+        number = shard.name.removeprefix("shard-")
+        report(f"store {shards_dir.parent.name}: shard {number} {problem}; recomputing {rows}")
+        shutil.rmtree(shard)
     return done_rows, shard_checksums
 
 
@@ -255,40 +284,37 @@ def _write_metadata(plan: _FillPlan, lengths: list[int]) -> None:
         frame.to_parquet(tmp, index=False)
 
 
-def _compute(plan: _FillPlan, encoded: _Encoded, lengths: list[int], missing: list[int],
+def _compute(plan: _FillPlan, encoded: EncodedPrompts, done_rows: set[int],
              shard_checksums: dict[str, dict[str, str]]) -> tuple[int, int]:
-    """Run the ``missing`` rows shard by shard (adding each committed shard to ``shard_checksums``);
-    returns (forward passes, tokens)."""
-    model = plan.model
-    backend = get_backend(plan.backend) if isinstance(plan.backend, str) else plan.backend
-    token_budget = plan.token_budget
-    if token_budget is None:
-        token_budget = 65536 if model.device.type == "cuda" else 8192
+    """Run the rows no shard holds (adding each committed shard to ``shard_checksums``); returns (forward passes, tokens).
+
+    Chunks and batches are cut from the whole length-sorted dataset, not from the missing rows,
+    so a resumed run puts every row in the same batch as an uninterrupted one (same numbers).
+    """
+    model, lengths = plan.model, encoded.lengths
+    token_budget = plan.token_budget or (65536 if model.device.type == "cuda" else 8192)
     dtype = STORAGE_DTYPES[plan.storage_dtype]
     row_bytes = len(plan.layers) * len(plan.specs) * model.d_model * np.dtype(dtype).itemsize
-    shard_rows = plan.shard_rows or max(64, SHARD_BYTES // row_bytes)
-    next_index = 1 + max((int(name.split("-")[1]) for name in shard_checksums), default=-1)
+    chunk_rows = plan.shard_rows or max(64, SHARD_BYTES // row_bytes)
+    order = sorted(range(len(plan.dataset)), key=lambda r: (lengths[r], r))
     pad_id = model.tokenizer.pad_token_id if model.tokenizer.pad_token_id is not None else 0
-    layers = list(plan.layers)
+    shards = ShardStream(plan.shards_dir, shard_checksums, np.dtype(dtype), FLUSH_SECONDS, FLUSH_FRACTION)
     forward_passes, tokens = 0, 0
-    with _progress(plan.progress, len(missing), plan.dataset.name) as bar:
-        for start in range(0, len(missing), shard_rows):
-            shard_rows_list = missing[start : start + shard_rows]
-            writer = ShardWriter(plan.shards_dir, next_index, shard_rows_list, len(layers), len(plan.specs),
-                                 model.d_model, dtype)
-            for rows in _batches(shard_rows_list, lengths, plan.batch_size, token_budget):
+    with _progress(plan.progress, len(order) - len(done_rows), plan.dataset.name) as bar:
+        for start in range(0, len(order), chunk_rows):
+            missing = [r for r in order[start : start + chunk_rows] if r not in done_rows]
+            for rows in batches(missing, lengths, plan.batch_size, token_budget):
                 batch = pad_token_lists([encoded.ids[r] for r in rows], pad_id, "right")
                 selection = select_tokens(
                     [lengths[r] for r in rows], [0] * len(rows), batch.input_ids.shape[1], list(plan.specs),
                     [encoded.claim_ranges[r] for r in rows], prompt_ids=rows,
                 )
-                acts = backend.residuals(model, batch, layers, selection)
-                writer.add(rows, acts.cpu())
+                acts = plan.backend.residuals(model, batch, list(plan.layers), selection)
+                shards.add(rows, acts.cpu())
                 forward_passes += 1
                 tokens += sum(lengths[r] for r in rows)
                 bar.advance(len(rows), sum(lengths[r] for r in rows))
-            shard_checksums[writer.final.name] = writer.commit()
-            next_index += 1
+            shards.commit()
     return forward_passes, tokens
 
 

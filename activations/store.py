@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -71,35 +72,38 @@ def file_checksum(path: Path) -> str:
 
 
 class ShardWriter:
-    """Buffers one shard's rows in memory, then writes it to a temp folder and renames it."""
+    """Collects the rows of one shard batch by batch, then writes them to a temp folder and renames it."""
 
-    def __init__(self, shards_dir: Path, index: int, rows: Sequence[int], n_layers: int, n_positions: int,
-                 d_model: int, dtype: np.dtype):
-        self.final = shards_dir / f"shard-{index:05d}"
-        self.rows = np.asarray(rows, dtype=np.int64)
-        self.buffer = np.zeros((n_layers, len(rows), n_positions, d_model), dtype=dtype)
-        self.filled = np.zeros(len(rows), dtype=bool)
-        self._slot = {int(row): i for i, row in enumerate(self.rows)}
+    def __init__(self, final: Path, dtype: np.dtype):
+        self.final = final
+        self.dtype = dtype
+        self._rows: list[np.ndarray] = []
+        self._acts: list[np.ndarray] = []  # each [n_layers, batch, n_positions, d_model]
+
+    @property
+    def n_rows(self) -> int:
+        return sum(len(rows) for rows in self._rows)
 
     def add(self, rows: Sequence[int], acts: Float[Tensor, "batch n_layers n_positions d_model"]) -> None:
-        slots = [self._slot[int(row)] for row in rows]
-        self.buffer[:, slots] = acts.transpose(0, 1).to(torch.float32).numpy().astype(self.buffer.dtype)
-        self.filled[slots] = True
+        self._rows.append(np.asarray(rows, dtype=np.int64))
+        self._acts.append(acts.transpose(0, 1).to(torch.float32).numpy().astype(self.dtype))
 
     def commit(self) -> dict[str, str]:
-        if not self.filled.all():
-            raise RuntimeError(f"{self.final.name}: {int((~self.filled).sum())} rows were never filled")
+        """Write the rows added so far as one shard; returns its checksums."""
+        if not self._rows:
+            raise RuntimeError(f"{self.final.name}: no rows to commit")
+        rows, acts = np.concatenate(self._rows), np.concatenate(self._acts, axis=1)
         tmp = self.final.with_name(f".tmp-{os.getpid()}-{self.final.name}")
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
         checksums = {}
         try:
-            np.save(tmp / "rows.npy", self.rows)
+            np.save(tmp / "rows.npy", rows)
             checksums["rows.npy"] = file_checksum(tmp / "rows.npy")
-            for layer_slot in range(self.buffer.shape[0]):
+            for layer_slot in range(acts.shape[0]):
                 name = f"layer-{layer_slot:03d}.npy"
-                np.save(tmp / name, self.buffer[layer_slot])
+                np.save(tmp / name, acts[layer_slot])
                 checksums[name] = file_checksum(tmp / name)
             (tmp / "checksums.json").write_text(json.dumps(checksums, indent=1))
             os.replace(tmp, self.final)
@@ -109,13 +113,59 @@ class ShardWriter:
         return checksums
 
 
-def verify_shard(shard: Path) -> bool:
-    """True when every file of a committed shard matches its recorded checksum."""
+class ShardStream:
+    """Shards committed as rows arrive: at :meth:`commit`, or once the open shard has run
+    ``max(flush_seconds, flush_fraction x the time since the stream started)``."""
+
+    def __init__(self, shards_dir: Path, checksums: dict[str, dict[str, str]], dtype: np.dtype,
+                 flush_seconds: float, flush_fraction: float):
+        self.shards_dir, self.checksums, self.dtype = shards_dir, checksums, dtype
+        self.flush_seconds, self.flush_fraction = flush_seconds, flush_fraction
+        self.next_index = 1 + max((int(name.split("-")[1]) for name in checksums), default=-1)
+        self.writer: ShardWriter | None = None
+        self.started = self.opened = time.perf_counter()
+
+    def add(self, rows: Sequence[int], acts: Float[Tensor, "batch n_layers n_positions d_model"]) -> None:
+        if self.writer is None:
+            self.writer = ShardWriter(self.shards_dir / f"shard-{self.next_index:05d}", self.dtype)
+        self.writer.add(rows, acts)
+        now = time.perf_counter()
+        if now - self.opened >= max(self.flush_seconds, self.flush_fraction * (now - self.started)):
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit the open shard (if it holds rows) and record its checksums."""
+        if self.writer is not None and self.writer.n_rows:
+            self.checksums[self.writer.final.name] = self.writer.commit()
+            self.next_index += 1
+        self.writer = None
+        self.opened = time.perf_counter()
+
+
+def shard_problem(shard: Path) -> str | None:
+    """What is wrong with a committed shard, naming the file (``layer-012.npy failed its checksum``), or None."""
     try:
         checksums = json.loads((shard / "checksums.json").read_text())
-        return all(file_checksum(shard / name) == digest for name, digest in checksums.items())
-    except (OSError, ValueError):
-        return False
+        if not isinstance(checksums, dict) or "rows.npy" not in checksums:
+            return "checksums.json lists no rows.npy"
+    except FileNotFoundError:
+        return "checksums.json is missing"
+    except (OSError, ValueError) as exc:
+        return f"checksums.json is unreadable ({type(exc).__name__})"
+    for name, digest in checksums.items():
+        try:
+            if file_checksum(shard / name) != digest:
+                return f"{name} failed its checksum"
+        except FileNotFoundError:
+            return f"{name} is missing"
+        except OSError as exc:
+            return f"{name} is unreadable ({exc.strerror or exc})"
+    return None
+
+
+def verify_shard(shard: Path) -> bool:
+    """True when every file of a committed shard matches its recorded checksum."""
+    return shard_problem(shard) is None
 
 
 def clean_partial(shards_dir: Path) -> list[str]:
@@ -127,6 +177,48 @@ def clean_partial(shards_dir: Path) -> list[str]:
                 shutil.rmtree(child, ignore_errors=True)
                 removed.append(child.name)
     return removed
+
+
+_MANIFEST_FIELDS = {"n_rows": int, "d_model": int, "key": dict, "shards": dict}
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest of the store at ``path`` (None when it has none); unreadable or malformed -> NegprobeError."""
+    file = path / MANIFEST
+    try:
+        manifest = json.loads(file.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise NegprobeError(f"{file}: unreadable manifest ({type(exc).__name__}: {exc})") from None
+    if not isinstance(manifest, dict):
+        raise NegprobeError(f"{file}: unreadable manifest (not a JSON object)")
+    if not manifest.get("complete"):
+        return manifest
+    for name, kind in _MANIFEST_FIELDS.items():
+        if not isinstance(manifest.get(name), kind):
+            raise NegprobeError(f"{file}: unreadable manifest (field {name!r} is missing or not a {kind.__name__})")
+    key = manifest["key"]
+    if not isinstance(key.get("layers"), list) or not isinstance(key.get("positions"), str):
+        raise NegprobeError(f"{file}: unreadable manifest (field 'key' lacks its layers or positions)")
+    if not all(isinstance(files, dict) for files in manifest["shards"].values()):
+        raise NegprobeError(f"{file}: unreadable manifest (field 'shards' is not a table of checksums)")
+    return manifest
+
+
+def read_metadata(file: Path, n_rows: int | None = None):
+    """The prompt table in ``file`` (a parquet file); missing, unreadable or misaligned -> NegprobeError."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(file)
+    except FileNotFoundError:
+        raise NegprobeError(f"{file}: the store's prompt table is missing (rerun `negprobe cache`)") from None
+    except (OSError, ValueError) as exc:
+        raise NegprobeError(f"{file}: unreadable prompt table ({type(exc).__name__}; rerun `negprobe cache`)") from None
+    if n_rows is not None and len(frame) != n_rows:
+        raise NegprobeError(f"{file}: {len(frame)} rows, but the store holds {n_rows} (rerun `negprobe cache`)")
+    return frame
 
 
 @dataclass
@@ -141,12 +233,9 @@ class ActivationStore:
     @classmethod
     def open(cls, path: str | Path) -> ActivationStore:
         path = Path(path)
-        try:
-            manifest = json.loads((path / MANIFEST).read_text())
-        except FileNotFoundError:
-            raise NegprobeError(f"{path} is not an activation store (no {MANIFEST})") from None
-        except ValueError as exc:
-            raise NegprobeError(f"{path / MANIFEST}: unreadable manifest ({exc})") from None
+        manifest = read_manifest(path)
+        if manifest is None:
+            raise NegprobeError(f"{path} is not an activation store (no {MANIFEST})")
         if not manifest.get("complete"):
             raise NegprobeError(f"activation store {path} is incomplete: rerun `negprobe cache` to finish it")
         return cls(path, manifest)
@@ -175,27 +264,29 @@ class ActivationStore:
     def metadata(self):
         """The prompt table, aligned row by row with every layer's activations."""
         if self._metadata is None:
-            import pandas as pd
-
-            self._metadata = pd.read_parquet(self.path / METADATA)
+            self._metadata = read_metadata(self.path / METADATA, self.n_rows)
         return self._metadata
 
     def _shard_file(self, shard: str, name: str) -> np.ndarray:
         path = self.path / SHARDS / shard / name
-        tag = f"{shard}/{name}"
-        if tag not in self._verified:
+        if str(path) not in self._verified:
             expected = self.manifest["shards"][shard].get(name)
             try:
                 actual = file_checksum(path)
             except FileNotFoundError:
-                raise ChecksumError(f"activation store {self.path}: shard file {tag} is missing") from None
+                raise ChecksumError(f"activation store {self.path}: shard file {path} is missing") from None
+            except OSError as exc:
+                raise ChecksumError(f"activation store {self.path}: cannot read {path} ({exc.strerror or exc})") from None
             if actual != expected:
                 raise ChecksumError(
-                    f"activation store {self.path}: checksum mismatch in shard {tag}"
+                    f"activation store {self.path}: {path} failed its checksum"
                     " (corrupted on disk; rerun `negprobe cache` to recompute it)"
                 )
-            self._verified.add(tag)
-        return np.load(path, mmap_mode="r")
+            self._verified.add(str(path))
+        try:
+            return np.load(path, mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            raise ChecksumError(f"activation store {self.path}: cannot read {path} ({exc})") from None
 
     def layer_slot(self, layer: int) -> int:
         try:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -132,7 +134,7 @@ def test_reading_one_layer_touches_only_that_layer(tiny, tmp_path, monkeypatch):
     assert opened.count("layer-001.npy") == 3  # one per shard
 
 
-def test_corrupt_shard_is_named_and_recomputed(tiny, tmp_path):
+def test_corrupt_shard_is_named_and_recomputed(tiny, tmp_path, capsys):
     data = tiny_dataset(40)
     store = cache_activations(tiny, data, root=tmp_path, shard_rows=16, progress=False).store
     expected = store.stack()
@@ -141,11 +143,56 @@ def test_corrupt_shard_is_named_and_recomputed(tiny, tmp_path):
     raw[-5] ^= 0xFF
     victim.write_bytes(bytes(raw))
     fresh = type(store).open(store.path)
-    with pytest.raises(ChecksumError, match="shard-00001/layer-002.npy"):
+    with pytest.raises(ChecksumError, match="shard-00001/layer-002.npy failed its checksum"):
         fresh.layer(2)
+    capsys.readouterr()
     again = cache_activations(tiny, data, root=tmp_path, shard_rows=16, progress=False)
     assert again.forward_passes > 0 and again.computed_rows == 16 and again.reused_rows == 24
     torch.testing.assert_close(again.store.stack(), expected, atol=0, rtol=0)
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"negprobe: store {store.path.name}: shard 00001 layer-002.npy failed its checksum;"
+                   " recomputing its 16 rows"]
+
+
+def test_unreadable_store_files_are_named_then_repaired(tiny, tmp_path):
+    data = tiny_dataset(40)
+    store = cache_activations(tiny, data, root=tmp_path, shard_rows=16, progress=False).store
+    expected, table = store.stack(), store.metadata
+    lines: list[str] = []
+
+    def rerun():
+        return cache_activations(tiny, data, root=tmp_path, shard_rows=16, progress=False, report=lines.append)
+
+    manifest = store.path / "manifest.json"
+    manifest.write_text(manifest.read_text()[:50])  # truncated JSON
+    with pytest.raises(NegprobeError, match=r"manifest\.json: unreadable manifest") as info:
+        type(store).open(store.path)
+    assert str(manifest) in str(info.value) and "\n" not in str(info.value)
+    again = rerun()
+    assert again.computed_rows == 0 and again.reused_rows == 40 and len(lines) == 1
+    assert str(manifest) in lines[0] and lines[0].endswith("rebuilding it from the verified shards")
+    torch.testing.assert_close(again.store.stack(), expected, atol=0, rtol=0)
+
+    metadata = store.path / "metadata.parquet"
+    metadata.write_bytes(metadata.read_bytes()[:100])
+    with pytest.raises(NegprobeError, match=r"metadata\.parquet: unreadable prompt table"):
+        type(store).open(store.path).metadata
+    lines.clear()
+    again = rerun()
+    assert lines == [f"store {store.path.name}: metadata.parquet is unreadable (ArrowInvalid); rewriting it"]
+    assert again.store.metadata.equals(table)
+
+    shard = sorted((store.path / "shards").glob("shard-*"))[0]
+    (shard / "layer-001.npy").unlink()
+    with pytest.raises(ChecksumError, match=r"shard-00000/layer-001\.npy is missing"):
+        type(store).open(store.path).layer(1)
+    lines.clear()
+    again = rerun()
+    assert lines == [f"store {store.path.name}: shard 00000 layer-001.npy is missing; recomputing its 16 rows"]
+    torch.testing.assert_close(again.store.stack(), expected, atol=0, rtol=0)
+    (store.path / "metadata.parquet").unlink()
+    with pytest.raises(NegprobeError, match=r"metadata\.parquet: the store's prompt table is missing"):
+        type(store).open(store.path).metadata
 
 
 def run_cache_cli(*args: str, **popen) -> subprocess.Popen:
@@ -190,6 +237,151 @@ def test_sigkill_then_rerun_equals_uninterrupted_run(tiny_llama_dir, tmp_path):
     for position in ("last", "claim_mean"):
         torch.testing.assert_close(resumed.stack(position=position), fresh.stack(position=position), atol=0, rtol=0)
     assert not list((resumed.path / "shards").glob(".tmp-*"))
+
+
+SLOW_CHILD = """
+import os, sys, time
+from negprobe.activations import load_model
+from negprobe.activations.backends.hf import HFBackend
+from negprobe.activations.cache import cache_activations
+from negprobe.activations.datasets.registry import load_dataset
+
+delay = float(os.environ.get("TEST_BATCH_DELAY_S", "0"))  # read by this test script only, never by negprobe
+real = HFBackend.residuals
+
+def residuals(self, model, batch, layers, index):
+    out = real(self, model, batch, layers, index)
+    time.sleep(delay)
+    print("computed", batch.input_ids.shape[0], flush=True)
+    return out
+
+HFBackend.residuals = residuals
+model = load_model(sys.argv[1])
+result = cache_activations(model, load_dataset(sys.argv[2]), positions="last,claim_mean", root=sys.argv[3],
+                           batch_size=100, progress=False)
+print("store", result.store.path, result.computed_rows, result.reused_rows, flush=True)
+"""
+
+
+def run_slow_child(model_dir, data_path, root, delay: float) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", SLOW_CHILD, str(model_dir), str(data_path), str(root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TEST_BATCH_DELAY_S": str(delay)})
+
+
+def committed_rows(root: Path) -> int:
+    from negprobe.activations.store import shard_problem
+
+    shards = [p for p in root.glob("*/shards/shard-*") if shard_problem(p) is None]
+    return sum(len(np.load(p / "rows.npy")) for p in shards)
+
+
+def test_sigkill_with_default_shards_keeps_most_of_the_work(tiny, tiny_llama_dir, tmp_path):
+    """Default shard settings: a run killed at 80% has committed >= half of what it computed,
+    and finishing it gives the same numbers as an uninterrupted run.
+
+    Each 100-row batch of the killed child sleeps 0.35 s (an env var of this test's child script,
+    not of negprobe), so the kill lands 5.6 s or more into the cache whatever the machine's speed.
+    """
+    from negprobe.activations.datasets.registry import load_dataset
+
+    data_path = tmp_path / "prompts.jsonl"
+    tiny_dataset(2000, "killme").to_jsonl(data_path)
+    killed = run_slow_child(tiny_llama_dir, data_path, tmp_path / "a", delay=0.35)
+    assert killed.stdout is not None
+    computed = 0
+    for line in killed.stdout:
+        computed += int(line.split()[1]) if line.startswith("computed") else 0
+        if computed >= 1600:
+            break
+    os.kill(killed.pid, signal.SIGKILL)
+    rest, err = killed.communicate()
+    computed += sum(int(line.split()[1]) for line in rest.splitlines() if line.startswith("computed"))
+    assert killed.returncode == -signal.SIGKILL and 1600 <= computed < 2000, f"not killed mid-cache: {err[-2000:]}"
+    kept = committed_rows(tmp_path / "a")
+    assert kept >= 0.5 * computed, f"kept {kept} of the {computed} rows computed before the kill"
+    assert not list((tmp_path / "a").glob("*/manifest.json"))
+
+    data = load_dataset(str(data_path))
+    kwargs = {"positions": "last,claim_mean", "batch_size": 100, "progress": False}  # the child's settings
+    resumed = cache_activations(tiny, data, root=tmp_path / "a", **kwargs)
+    clean = cache_activations(tiny, data, root=tmp_path / "b", **kwargs)
+    assert (resumed.computed_rows, resumed.reused_rows) == (2000 - kept, kept)
+    assert resumed.store.path.name == clean.store.path.name
+    rows = np.concatenate([np.load(p / "rows.npy") for p in (resumed.store.path / "shards").glob("shard-*")])
+    assert len(rows) == 2000 and len(np.unique(rows)) == 2000
+    for position in ("last", "claim_mean"):
+        torch.testing.assert_close(resumed.store.stack(position=position), clean.store.stack(position=position),
+                                   atol=0, rtol=0)
+
+
+def test_a_waiting_process_says_whom_it_waits_for(tiny, tiny_llama_dir, tmp_path):
+    import re
+    import threading
+
+    from negprobe.activations.datasets.registry import load_dataset
+    from negprobe.activations.store_lock import StoreLock
+
+    data_path = tmp_path / "locked.jsonl"
+    tiny_dataset(6).to_jsonl(data_path)
+    store = cache_activations(tiny, load_dataset(str(data_path)), root=tmp_path / "s", progress=False).store
+    lock = Path(str(store.path) + ".lock")
+    with StoreLock(lock, report=print):
+        proc = run_cache_cli("-d", str(data_path), "-m", str(tiny_llama_dir), "--store", str(tmp_path / "s"))
+        lines: list[str] = []
+        assert proc.stderr is not None
+        reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
+        reader.start()
+        deadline = time.time() + 120
+        while time.time() < deadline and not any("waiting for" in line for line in lines) and proc.poll() is None:
+            time.sleep(0.05)
+        waiting = [line for line in lines if "waiting for" in line]
+        assert len(waiting) == 1, lines
+        assert re.fullmatch(rf"negprobe: waiting for the store lock {re.escape(str(lock))} held by pid {os.getpid()}"
+                            r" \(.+\) since \d\d:\d\d:\d\d\n", waiting[0]), waiting
+        time.sleep(0.5)
+        assert proc.poll() is None  # still waiting while the lock is held
+    proc.wait(timeout=60)
+    reader.join(timeout=10)
+    assert proc.returncode == 0 and proc.stdout is not None and proc.stdout.read().strip() == str(store.path)
+    assert any("cache hit" in line for line in lines)
+    assert not Path(str(lock) + ".json").exists()  # the holder record goes with the lock
+
+
+def test_a_dead_holder_record_is_ignored(tmp_path):
+    import socket
+
+    from negprobe.activations.store_lock import read_holder, waiting_message
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock = tmp_path / "k.lock"
+    record = {"pid": dead.pid, "host": socket.gethostname(), "started": time.time(), "command": "negprobe cache"}
+    Path(str(lock) + ".json").write_text(json.dumps(record))
+    assert read_holder(lock) is None
+    assert waiting_message(lock) == f"waiting for the store lock {lock} (held by another process)"
+    Path(str(lock) + ".json").write_text(json.dumps({**record, "pid": os.getpid()}))
+    assert f"held by pid {os.getpid()} (negprobe cache) since" in waiting_message(lock)
+    Path(str(lock) + ".json").write_text("{trunc")
+    assert read_holder(lock) is None
+
+
+def test_rejected_input_leaves_nothing_behind(tiny, tmp_path):
+    root = tmp_path / "store"
+    base = tiny_dataset(3)[0]
+    long = PromptDataset("long", (PromptRecord(**{**base.__dict__, "text": "the cat " * 40}),))
+    no_claim = PromptDataset("bare", (PromptRecord(**{**base.__dict__, "claim_span": None}),))
+    for data, kwargs, message in [
+        (long, {}, "row 0: 81 tokens, longer than the model's context of 64"),
+        (tiny_dataset(3), {"positions": "last-30"}, "position 'last-30' is outside prompt 0"),
+        (no_claim, {"positions": "claim_last"}, "needs a claim span, and prompt 0 has none"),
+        (tiny_dataset(3), {"batch_size": 0}, "batch_size must be a positive integer"),
+        (tiny_dataset(3), {"backend": "jax"}, "unknown backend 'jax'"),
+        (tiny_dataset(3), {"layers": [7]}, "7"),
+    ]:
+        with pytest.raises(NegprobeError, match=re.escape(message)):
+            cache_activations(tiny, data, root=root, progress=False, **kwargs)
+        assert not root.exists(), (message, list(root.rglob("*")))
 
 
 def test_bad_input(tiny, tmp_path, monkeypatch):
