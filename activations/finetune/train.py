@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from negprobe.activations.atomic import atomic_path, atomic_write_text
+from negprobe.activations.config import validate_config
 from negprobe.errors import NegprobeError
 
 CHECKPOINT = "checkpoint"
@@ -50,6 +51,9 @@ class FinetuneConfig:
     mask_doctag: bool = False  # no loss on the <DOCTAG> marker
     mix_generic: float = 0.0  # generic documents added per claim document (e.g. 0.5)
     checkpoint_every: int = 5
+
+    def __post_init__(self) -> None:
+        validate_config(self)  # types of every field: a wrong type fails before any model loads
 
     def hyperparameters(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k not in ("out", "model")}
