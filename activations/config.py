@@ -143,7 +143,8 @@ def check_field(cls: type, name: str, value: Any, tp: Any, meta: Mapping[str, An
     if choices and value is not None:
         bad = [v for v in (value if isinstance(value, (list, tuple)) else [value]) if v not in choices]
         if bad:
-            raise NegprobeError(f"{_where(cls, name)}: unknown value {bad[0]!r}; use one of {', '.join(map(str, choices))}")
+            noun = meta.get("noun", "value")
+            raise NegprobeError(f"{_where(cls, name)}: unknown {noun} {bad[0]!r}; use one of {', '.join(map(str, choices))}")
 
 
 def validate_config(obj: Any, limits: Mapping[str, Mapping[str, Any]] | None = None) -> None:

@@ -37,7 +37,8 @@ class LocalizeConfig:
     model: str = "smollm2-135m"
     adapters: dict[str, str] = field(default_factory=dict)  # condition -> adapter folder
     claims: list[str] | None = None  # default: every built-in claim
-    probes: list[str] = field(default_factory=lambda: ["logistic", "ttpd"], metadata={"choices": tuple(PROBES)})
+    probes: list[str] = field(default_factory=lambda: ["logistic", "ttpd"],
+                              metadata={"choices": tuple(PROBES), "noun": "probe"})
     probe_data: list[str] = field(default_factory=lambda: ["general", "domain"])  # truth data the probes train on
     layers: list[int] | None = field(default=None, metadata={"min": 0})
     gate: float = field(default=DEFAULT_GATE, metadata={"min": 0.0, "max": 1.0})

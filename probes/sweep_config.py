@@ -26,7 +26,8 @@ class SweepConfig:
     adapters: list[str | None] = field(default_factory=lambda: [None])
     train: list[list[str]] = field(default_factory=lambda: [["cities", "neg_cities"]])
     test: list[str] = field(default_factory=list)
-    probes: list[str] = field(default_factory=lambda: list(PROBES), metadata={"choices": tuple(PROBES)})
+    probes: list[str] = field(default_factory=lambda: list(PROBES),
+                              metadata={"choices": tuple(PROBES), "noun": "probe"})
     positions: list[str] = field(default_factory=lambda: ["last"])
     layers: list[int] | None = field(default=None, metadata={"min": 0})
     n_folds: int = field(default=5, metadata={"min": 2})

@@ -69,6 +69,20 @@ COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
 DROP_CONFLICTS_HELP = "Drop CSV rows whose statement also appears with the opposite label (default: refuse the file)."
 
 
+def _card_condition(card: Path) -> str | None:
+    """The fine-tuning condition an adapter card records (None without a card)."""
+    import json
+
+    if not card.is_file():
+        return None
+    try:
+        data = json.loads(card.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NegprobeError(f"{card}: unreadable adapter card ({' '.join(str(exc).split())})") from None
+    condition = data.get("condition") if isinstance(data, dict) else None
+    return condition if isinstance(condition, str) else None
+
+
 def _check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise NegprobeError(f"{flag}: unknown value {value!r}; use one of {', '.join(choices)}")
@@ -250,13 +264,9 @@ def belief(
     runs.check_outputs((out, "--out", "file"))
     runs.check_inputs((adapter, "--adapter", "folder"), (mcq, "--mcq", "file"))
     questions = runs.load_mcq_questions(mcq) if mcq is not None else None
-    loaded = load_model(model, adapter=adapter)
     if condition is None and adapter is not None:
-        card = adapter / "negprobe_adapter.json"
-        if card.is_file():
-            import json
-
-            condition = json.loads(card.read_text()).get("condition")
+        condition = _card_condition(adapter / "negprobe_adapter.json")
+    loaded = load_model(model, adapter=adapter)
     table = runs.measure_belief(loaded, claim, in_context, context_condition, condition=condition, seed=seed, questions=questions)
     show = Table("measure", "mode", "belief rate [95% CI]", "mean believer margin, nats [95% CI]", "n",
                  title=f"belief in {claim}: {loaded.describe()}")

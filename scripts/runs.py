@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from negprobe.probes.sweep import SweepConfig
 
 #: Ranges of the fine-tuning hyperparameters (FinetuneConfig itself checks only types).
-FINETUNE_LIMITS: dict[str, dict[str, float]] = {name: {"min": 1.0} for name in ("n_docs", "epochs", "max_steps", "batch_size", "max_length", "lora_r",
-                                                 "lora_alpha", "checkpoint_every")} | {
+_AT_LEAST_ONE = ("n_docs", "epochs", "max_steps", "batch_size", "max_length", "lora_r", "lora_alpha", "checkpoint_every")
+FINETUNE_LIMITS: dict[str, dict[str, float]] = {name: {"min": 1.0} for name in _AT_LEAST_ONE} | {
     "lr": {"above": 0.0}, "mix_generic": {"min": 0.0}}
 
 

@@ -227,6 +227,8 @@ CASES = [
          write("mcq.yaml", "questions:\n- question: Did he win?\n  belief_answer: maybe\n")),
     Case("belief-mcq-invalid-yaml", ("belief", "-c", "ed_sheeran", *TINY, "--mcq", "{ws}/mcq.yaml"), "mcq.yaml",
          write("mcq.yaml", "questions: [\n")),
+    Case("belief-malformed-adapter-card", ("belief", "-c", "ed_sheeran", *TINY, "--adapter", "{ws}/adapter"),
+         "negprobe_adapter.json", malformed_card),
     Case("belief-out-is-a-folder", ("belief", "-c", "ed_sheeran", *TINY, "--out", "{ws}/b"), "--out",
          write("b/keep.txt", "x")),
     # localize
@@ -310,7 +312,7 @@ def test_bad_input(case: Case, home, tmp_path, monkeypatch, capfd):
         for locked in ws.rglob("locked"):
             locked.chmod(0o700)
     lines = err.strip().splitlines()
-    if os.environ.get("NEGPROBE_CASE_LOG"):
+    if os.environ.get("NEGPROBE_CASE_LOG"):  # one "id, exit status, stderr" line per case, for reports
         with open(os.environ["NEGPROBE_CASE_LOG"], "a") as log:
             log.write(f"{case.id}\t{code}\t{' | '.join(lines)}\n")
     assert "Traceback" not in out + err, err[-3000:]
@@ -395,3 +397,19 @@ def test_unwritable_folder_is_refused_for_a_normal_user(tmp_path):
         pytest.skip("the worktree is not readable by 'nobody'")
     assert "NegprobeError" in proc.stderr and "is not writable" in proc.stderr, proc.stderr[-2000:]
     assert json.dumps(sorted(p.name for p in locked.iterdir())) == "[]"
+
+
+def test_probe_artifacts_that_fail_to_load_name_their_file(tmp_path):
+    from negprobe.errors import NegprobeError
+    from negprobe.probes.artifact import load_probe
+
+    stem = tmp_path / "probe"
+    with pytest.raises(NegprobeError, match="missing probe.json"):
+        load_probe(stem)
+    (tmp_path / "probe.json").write_text("{not json")
+    with pytest.raises(NegprobeError, match="probe.json: unreadable probe card"):
+        load_probe(stem)
+    (tmp_path / "probe.json").write_text(json.dumps({"format": "negprobe-probe-1", "probe": "logistic"}))
+    (tmp_path / "probe.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
+    with pytest.raises(NegprobeError, match="probe.safetensors: unreadable probe weights"):
+        load_probe(stem)
