@@ -13,8 +13,14 @@ import numpy as np
 import pandas as pd
 from jaxtyping import Float
 
+from negprobe.activations.config import validate_config
+from negprobe.activations.datasets.claims import get_claim
+from negprobe.errors import NegprobeError
+from negprobe.probes import PROBES
+
 from .annotation import DecodabilityCurve
 from .readout import DEFAULT_GATE, ValidityGate
+from .truth_readers import PROBE_DATA
 
 ANNOTATIONS = {  # claims-dataset condition -> what annotates it
     "doc_notice": "document notice", "dense": "dense annotation",
@@ -26,22 +32,33 @@ DIRECTIONS = ("notice -> plain", "plain -> notice")  # the two directions of cla
 
 @dataclass
 class LocalizeConfig:
+    """What ``negprobe localize`` runs on; every field is type- and range-checked on construction."""
+
     model: str = "smollm2-135m"
     adapters: dict[str, str] = field(default_factory=dict)  # condition -> adapter folder
     claims: list[str] | None = None  # default: every built-in claim
-    probes: list[str] = field(default_factory=lambda: ["logistic", "ttpd"])
+    probes: list[str] = field(default_factory=lambda: ["logistic", "ttpd"],
+                              metadata={"choices": tuple(PROBES), "noun": "probe"})
     probe_data: list[str] = field(default_factory=lambda: ["general", "domain"])  # truth data the probes train on
-    layers: list[int] | None = None
-    gate: float = DEFAULT_GATE
+    layers: list[int] | None = field(default=None, metadata={"min": 0})
+    gate: float = field(default=DEFAULT_GATE, metadata={"min": 0.0, "max": 1.0})
     seed: int = 0
-    n_boot: int = 200
-    patch_positions: int = 8  # last tokens of the in-context question in the position heatmap
-    patch_layer_stride: int = 2  # patch every k-th layer (patching is the costliest step on a CPU)
-    patch_claims: int = 3  # claims averaged in the patching results
+    n_boot: int = field(default=200, metadata={"min": 1})
+    patch_positions: int = field(default=8, metadata={"min": 1})  # last tokens of the in-context question
+    patch_layer_stride: int = field(default=2, metadata={"min": 1})  # patch every k-th layer (costly on a CPU)
+    patch_claims: int = field(default=3, metadata={"min": 1})  # claims averaged in the patching results
     steer_alphas: list[float] = field(default_factory=lambda: [-6.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0])  # readout units
     belief_csv: str | None = None
     store: str | None = None
     out: str = "negprobe-out/localize"
+
+    def __post_init__(self) -> None:
+        validate_config(self)
+        for claim in self.claims or ():
+            get_claim(claim)
+        unknown = sorted(set(self.probe_data) - set(PROBE_DATA))
+        if unknown or not self.probe_data:
+            raise NegprobeError(f"probe data must be among {', '.join(PROBE_DATA)}, got {', '.join(unknown) or 'nothing'}")
 
 
 @dataclass(frozen=True)

@@ -43,14 +43,26 @@ def save_probe(probe: LinearProbe, path: str | Path, card: dict[str, Any]) -> Pa
 
 
 def load_probe(path: str | Path) -> tuple[LinearProbe, dict[str, Any]]:
+    """A probe saved by :func:`save_probe`; a missing, truncated or foreign artifact fails naming its file."""
     path = Path(path)
+    card_path, weights_path = path.with_suffix(".json"), path.with_suffix(".safetensors")
     try:
-        card = json.loads(path.with_suffix(".json").read_text())
-        tensors = load_file(str(path.with_suffix(".safetensors")))
-    except FileNotFoundError as exc:
-        raise NegprobeError(f"probe artifact {path}: missing {Path(exc.filename).name}") from None
-    if card.get("format") != "negprobe-probe-1":
-        raise NegprobeError(f"{path.with_suffix('.json')}: not a negprobe probe card")
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NegprobeError(f"probe artifact {path}: missing {card_path.name}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NegprobeError(f"{card_path}: unreadable probe card ({' '.join(str(exc).split())})") from None
+    if not isinstance(card, dict) or card.get("format") != "negprobe-probe-1":
+        raise NegprobeError(f"{card_path}: not a negprobe probe card")
+    try:
+        tensors = load_file(str(weights_path))
+    except FileNotFoundError:
+        raise NegprobeError(f"probe artifact {path}: missing {weights_path.name}") from None
+    except Exception as exc:  # safetensors raises its own error types for truncated or foreign files
+        raise NegprobeError(f"{weights_path}: unreadable probe weights ({' '.join(str(exc).split())})") from None
+    missing = [k for k in ("coef", "intercept", "standardizer_mean", "standardizer_scale") if k not in tensors]
+    if missing or "probe" not in card:
+        raise NegprobeError(f"probe artifact {path}: missing {', '.join(missing) or 'the probe family in its card'}")
     probe = make_probe(card["probe"])
     probe.coef_, probe.intercept_ = tensors["coef"], tensors["intercept"]
     probe.standardizer_ = Standardizer()

@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,8 @@ from .sweep_config import RESULT_COLUMNS, SweepConfig
 from .sweep_eval import FoldSplit, SweepData, collect, evaluate, fit_kwargs, make_splits
 
 __all__ = ["RESULT_COLUMNS", "FoldSplit", "PCAProjection", "SweepConfig", "SweepData", "SweepResult", "collect",
-           "evaluate", "fit_kwargs", "make_splits", "pca_projection", "run_sweep", "save_sweep_probes"]
+           "dataset_labels", "evaluate", "fit_kwargs", "make_splits", "pca_projection", "run_sweep",
+           "save_sweep_probes"]
 
 
 @dataclass(frozen=True)
@@ -122,11 +123,36 @@ def _write_tables(results: pd.DataFrame, config: SweepConfig, out_dir: Path) -> 
     return paths
 
 
+def dataset_labels(names: Sequence[str], drop_conflicts: bool = False) -> dict[str, str]:
+    """Load every dataset once (a bad name or file fails here, before any model loads) and label
+    each by its stem (``/data/x/facts.csv`` -> ``facts``) where that stem is unique."""
+    from negprobe.activations.datasets.registry import load_dataset
+
+    names = list(dict.fromkeys(names))
+    for name in names:
+        load_dataset(name, drop_conflicts=drop_conflicts)
+    stems = {name: Path(name).stem if Path(name).suffix.lower() in (".csv", ".jsonl") else name for name in names}
+    counts = pd.Series(list(stems.values())).value_counts()
+    return {name: stem if counts[stem] == 1 else name for name, stem in stems.items()}
+
+
+def _relabel(data: SweepData, labels: dict[str, str]) -> SweepData:
+    rows = data.rows.copy()
+    rows["dataset"] = rows["dataset"].map(lambda n: labels.get(n, n))
+    return replace(data, rows=rows, dataset_hashes={labels.get(n, n): h for n, h in data.dataset_hashes.items()})
+
+
 def run_sweep(config: SweepConfig, progress: bool = True) -> SweepResult:
-    """Run the whole grid; writes results.csv/.parquet, config.json and probe artifacts under ``config.out``."""
+    """Run the whole grid; writes results.csv/.parquet, config.json and probe artifacts under ``config.out``.
+
+    Datasets are labelled by their stem in the table and file names (see :func:`dataset_labels`)."""
+    from negprobe.activations.config import check_output_path
     from negprobe.activations.models import load_model
 
-    out_dir = Path(config.out)
+    out_dir = check_output_path(config.out, "sweep out")
+    if config.store is not None:
+        check_output_path(config.store, "sweep store")
+    labels = dataset_labels([n for t in config.train for n in t] + list(config.test), config.drop_conflicts)
     out_dir.mkdir(parents=True, exist_ok=True)
     tables, probe_paths, projections = [], [], []
     started = time.perf_counter()
@@ -136,7 +162,8 @@ def run_sweep(config: SweepConfig, progress: bool = True) -> SweepResult:
             for position in config.positions:
                 for train_sets in config.train:
                     tests = list(dict.fromkeys(list(train_sets) + list(config.test)))
-                    data = collect(model, tests, position, config.layers, config)
+                    data = _relabel(collect(model, tests, position, config.layers, config), labels)
+                    train_sets, tests = [labels[n] for n in train_sets], [labels[n] for n in tests]
                     if progress:
                         print(f"fitting {len(config.probes)} probe families x {len(data.layers)} layers x"
                               f" {config.n_folds} folds on {model.name}{' + ' + str(adapter) if adapter else ''}"

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from negprobe.activations.config import check_keys, config_source, validate_config
 from negprobe.errors import NegprobeError
 
 from . import PROBES
+
+DTYPES = ("float32", "bfloat16", "float16")
+BACKENDS = ("hf", "transformer_lens", "nnsight")
 
 RESULT_COLUMNS = ["model", "adapter", "position", "layer", "probe", "train", "test", "metric", "value", "ci_low",
                   "ci_high", "n"]
@@ -21,28 +26,36 @@ class SweepConfig:
     adapters: list[str | None] = field(default_factory=lambda: [None])
     train: list[list[str]] = field(default_factory=lambda: [["cities", "neg_cities"]])
     test: list[str] = field(default_factory=list)
-    probes: list[str] = field(default_factory=lambda: list(PROBES))
+    probes: list[str] = field(default_factory=lambda: list(PROBES),
+                              metadata={"choices": tuple(PROBES), "noun": "probe"})
     positions: list[str] = field(default_factory=lambda: ["last"])
-    layers: list[int] | None = None
-    n_folds: int = 5
-    val_fraction: float = 0.2
+    layers: list[int] | None = field(default=None, metadata={"min": 0})
+    n_folds: int = field(default=5, metadata={"min": 2})
+    val_fraction: float = field(default=0.2, metadata={"above": 0.0, "below": 1.0})
     seed: int = 0
-    n_boot: int = 200
+    n_boot: int = field(default=200, metadata={"min": 1})
     chat: bool = False
-    compute_dtype: str = "float32"
-    backend: str = "hf"
+    compute_dtype: str = field(default="float32", metadata={"choices": DTYPES})
+    backend: str = field(default="hf", metadata={"choices": BACKENDS})
     store: str | None = None
     out: str = "negprobe-out/sweep"
+    drop_conflicts: bool = field(default=False, metadata={
+        "help": "Drop CSV rows whose statement also appears with the opposite label (default: refuse the file)."})
 
     def __post_init__(self):
-        self.train = [[t] if isinstance(t, str) else list(t) for t in self.train]
-        self.train = [[n for part in t for n in part.split(",")] for t in self.train]
-        self.test = [n for part in self.test for n in part.split(",")]
-        for name in self.probes:
-            if name not in PROBES:
-                raise NegprobeError(f"unknown probe {name!r}: use one of {', '.join(PROBES)}")
-        if self.n_folds < 2:
-            raise NegprobeError(f"n_folds must be at least 2, got {self.n_folds}")
+        train: Any = self.train  # a file or caller may give one name, or names instead of lists
+        if isinstance(train, str):
+            train = [train]
+        if isinstance(train, list):
+            self.train = [[t] if isinstance(t, str) else t for t in train]
+        test: Any = self.test
+        if isinstance(test, str):
+            self.test = [test]
+        validate_config(self)
+        self.train = [[n for part in t for n in part.split(",") if n.strip()] for t in self.train]
+        self.test = [n for part in self.test for n in part.split(",") if n.strip()]
+        if not self.train or not all(self.train):
+            raise NegprobeError("sweep config: train needs at least one dataset")
 
     @classmethod
     def from_file(cls, path: str | Path) -> SweepConfig:
@@ -63,8 +76,7 @@ class SweepConfig:
         except Exception as exc:  # parse errors of either format
             raise NegprobeError(f"{path}: cannot parse sweep config ({str(exc).splitlines()[0]})") from None
         if not isinstance(data, dict):
-            raise NegprobeError(f"{path}: a sweep config must be a mapping of fields")
-        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise NegprobeError(f"{path}: unknown field(s) {', '.join(unknown)}; fields are {', '.join(cls.__dataclass_fields__)}")
-        return cls(**data)
+            raise NegprobeError(f"sweep config {path}: must be a mapping of fields")
+        check_keys(cls, data, f"sweep config {path}")
+        with config_source(f"sweep config {path}"):
+            return cls(**data)

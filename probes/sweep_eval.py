@@ -45,7 +45,7 @@ def collect(model, dataset_names: Sequence[str], position: str, layers: Sequence
 
     blocks, tables, hashes = [], [], {}
     for name in dataset_names:
-        data = load_dataset(name)
+        data = load_dataset(name, drop_conflicts=config.drop_conflicts)
         result = cache_activations(model, data, positions=position, layers=layers, fmt=FormatSpec(chat=config.chat),
                                    backend=config.backend, root=config.store)
         store = result.store

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -63,6 +64,28 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+BACKENDS = ("hf", "transformer_lens", "nnsight")
+COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
+DROP_CONFLICTS_HELP = "Drop CSV rows whose statement also appears with the opposite label (default: refuse the file)."
+
+
+def _card_condition(card: Path) -> str | None:
+    """The fine-tuning condition an adapter card records (None without a card)."""
+    import json
+
+    if not card.is_file():
+        return None
+    try:
+        data = json.loads(card.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NegprobeError(f"{card}: unreadable adapter card ({' '.join(str(exc).split())})") from None
+    condition = data.get("condition") if isinstance(data, dict) else None
+    return condition if isinstance(condition, str) else None
+
+
+def _check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise NegprobeError(f"{flag}: unknown value {value!r}; use one of {', '.join(choices)}")
 
 
 @app.command()
@@ -110,9 +133,14 @@ def read(
     from negprobe.activations.atomic import atomic_path
 
     texts = prompts or ["Noah Lyles won the men's 100m gold at the 2024 Olympics.", "Ed Sheeran won the men's 100m gold at the 2024 Olympics."]
-    loaded = load_model(model, adapter=adapter, dtype=compute_dtype, device=device)
-    layer_list = loaded.check_layers(parse_int_list(layers, "layers") or range(loaded.n_layers))
+    _check_choice("--backend", backend, BACKENDS)
+    _check_choice("--compute-dtype", compute_dtype, COMPUTE_DTYPES)
+    runs.check_outputs((out, "--out", "file"))
+    runs.check_inputs((adapter, "--adapter", "folder"))
+    requested_layers = parse_int_list(layers, "layers")
     position_list = parse_int_list(positions, "positions") or [-1]
+    loaded = load_model(model, adapter=adapter, dtype=compute_dtype, device=device)
+    layer_list = loaded.check_layers(requested_layers or range(loaded.n_layers))
     acts = read_residuals(loaded, texts, layers=layer_list, positions=position_list, backend=backend)
     console.print(f"{loaded.describe()}  backend={backend}  activations {tuple(acts.shape)}")
     table = Table("layer", *[f"|h| prompt {i}" for i in range(len(texts))])
@@ -129,11 +157,12 @@ def read(
 def datasets(
     name: str | None = typer.Argument(None, help="A built-in dataset name or a CSV/JSONL path."),
     limit: int = typer.Option(20, help="Rows to show."),
+    drop_conflicts: bool = typer.Option(False, "--drop-conflicts", help=DROP_CONFLICTS_HELP),
 ) -> None:
     """List built-in datasets with counts, or show the rows of one (a CSV path works too)."""
     from negprobe.activations.datasets.cli import datasets_table
 
-    console.print(datasets_table(name, limit=limit))
+    console.print(datasets_table(name, limit=limit, drop_conflicts=drop_conflicts))
 
 
 @app.command()
@@ -151,8 +180,14 @@ def demo(
     2. fine-tune the claim in the positive, dense and local conditions (LoRA) and measure belief;
     3. localize: annotation decodability, truth readouts, drop layers, patching, steering, report.html.
     """
+    from negprobe.activations.datasets.claims import get_claim
+
     from .demo import run_demo
 
+    if folds < 2:
+        raise NegprobeError(f"--folds must be an integer >= 2, got {folds}")
+    get_claim(claim)
+    runs.check_outputs((out, "--out", "folder"))
     print(run_demo(console, model, out, claim, folds, sweep_only).resolve())
 
 
@@ -173,17 +208,29 @@ def cache(
     store: Path | None = typer.Option(None, help="Store root (default $NEGPROBE_HOME/store)."),
     shard_rows: int | None = typer.Option(None, help="Rows per shard (default: ~64 MB shards)."),
     quiet: bool = typer.Option(False, help="No progress bar."),
+    drop_conflicts: bool = typer.Option(False, "--drop-conflicts", help=DROP_CONFLICTS_HELP),
 ) -> None:
     """Cache residual activations of a dataset; prints the store path."""
     from negprobe.activations.cache import cache_activations
     from negprobe.activations.datasets.formatting import FormatSpec
     from negprobe.activations.datasets.registry import load_dataset
     from negprobe.activations.models import load_model
+    from negprobe.activations.positions import parse_positions
 
-    data = load_dataset(dataset)
+    _check_choice("--backend", backend, BACKENDS)
+    _check_choice("--compute-dtype", compute_dtype, COMPUTE_DTYPES)
+    _check_choice("--store-dtype", store_dtype, ("float16", "float32"))
+    for flag, value in (("--batch-size", batch_size), ("--shard-rows", shard_rows)):
+        if value is not None and value < 1:
+            raise NegprobeError(f"{flag} must be an integer >= 1, got {value}")
+    parse_positions(position)
+    layer_list = parse_int_list(layers, "layers")
+    runs.check_outputs((store, "--store", "folder"))
+    runs.check_inputs((adapter, "--adapter", "folder"))
+    data = load_dataset(dataset, drop_conflicts=drop_conflicts)
     loaded = load_model(model, adapter=adapter, dtype=compute_dtype, device=device)
     result = cache_activations(
-        loaded, data, positions=position, layers=parse_int_list(layers, "layers"), fmt=FormatSpec(chat=chat, doctag=doctag),
+        loaded, data, positions=position, layers=layer_list, fmt=FormatSpec(chat=chat, doctag=doctag),
         storage_dtype=store_dtype, backend=backend, batch_size=batch_size, root=store, progress=not quiet,
         shard_rows=shard_rows,
     )
@@ -211,15 +258,15 @@ def belief(
 ) -> None:
     """Behavioural belief in a claim: yes/no questions and cloze completions, with bootstrap CIs."""
     from negprobe.activations.models import load_model
+    from negprobe.analysis.belief import check_belief_inputs
 
-    loaded = load_model(model, adapter=adapter)
+    check_belief_inputs(claim, in_context, context_condition)
+    runs.check_outputs((out, "--out", "file"))
+    runs.check_inputs((adapter, "--adapter", "folder"), (mcq, "--mcq", "file"))
     questions = runs.load_mcq_questions(mcq) if mcq is not None else None
     if condition is None and adapter is not None:
-        card = adapter / "negprobe_adapter.json"
-        if card.is_file():
-            import json
-
-            condition = json.loads(card.read_text()).get("condition")
+        condition = _card_condition(adapter / "negprobe_adapter.json")
+    loaded = load_model(model, adapter=adapter)
     table = runs.measure_belief(loaded, claim, in_context, context_condition, condition=condition, seed=seed, questions=questions)
     show = Table("measure", "mode", "belief rate [95% CI]", "mean believer margin, nats [95% CI]", "n",
                  title=f"belief in {claim}: {loaded.describe()}")
@@ -231,15 +278,44 @@ def belief(
         console.print(f"appended to {runs.append_belief(table, out)}")
 
 
+def _quiet_libraries() -> None:
+    """No third-party progress bars or advisory logging: an error must be the only line on stderr."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    if "transformers" in sys.modules:  # imported already (in-process callers): the variables were read
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    sys.stdout.flush()
+    err_console.print(f"negprobe: error: {' '.join(message.split())}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
 def main() -> None:
+    """Run the CLI: a bad input or usage error is one ``negprobe: error:`` line on stderr and exit status 2."""
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+    from typer.exceptions import Abort
+
+    _quiet_libraries()
     try:
-        app()
-    except NegprobeError as exc:
-        err_console.print(f"negprobe: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except UsageError as exc:
+        command = f"{exc.ctx.info_name}: " if exc.ctx is not None and exc.ctx.parent is not None else ""
+        _fail(command + exc.format_message())
+    except NegprobeError as exc:
+        _fail(str(exc), exc.exit_code)
+    except (KeyboardInterrupt, Abort):
         err_console.print("negprobe: interrupted")
         sys.exit(130)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -55,12 +55,16 @@ class Parsed:
 
     values: dict[str, Any]
     given: frozenset[str]
+    flags: dict[str, str] = dataclasses.field(default_factory=dict)  # field -> its --flag, for error messages
 
     def config(self, cls: type, base: Any = None) -> Any:
-        """``cls(**values)``, or ``base`` with only the explicitly given fields replaced."""
-        if base is None:
-            return cls(**self.values)
-        return dataclasses.replace(base, **{name: self.values[name] for name in self.given})
+        """``cls(**values)``, or ``base`` with only the explicitly given fields replaced (errors name the flag)."""
+        from negprobe.activations.config import config_source  # imports torch: only when a command runs
+
+        with config_source("", self.flags):
+            if base is None:
+                return cls(**self.values)
+            return dataclasses.replace(base, **{name: self.values[name] for name in self.given})
 
 
 def parse_int_list(text: str | None, what: str) -> list[int] | None:
@@ -214,7 +218,8 @@ def config_options(cls: type, flags: dict[str, Flag]) -> Callable[[Callable], Ca
             values = {s.field: s.parse(kwargs.pop(s.field)) for s in specs}
             given = frozenset(s.field for s in specs if getattr(ctx.get_parameter_source(s.field), "name", None)
                               in ("COMMANDLINE", "ENVIRONMENT"))
-            return func(Parsed(values, given), **kwargs)
+            flags = {s.field: s.decls[0].split("/")[0] for s in specs}
+            return func(Parsed(values, given, flags), **kwargs)
 
         generated = [inspect.Parameter(s.field, inspect.Parameter.KEYWORD_ONLY, default=_typer_option(s),
                                        annotation=s.annotation) for s in specs]

@@ -16,29 +16,68 @@ if TYPE_CHECKING:
     from negprobe.analysis.localize import LocalizeConfig
     from negprobe.probes.sweep import SweepConfig
 
+#: Ranges of the fine-tuning hyperparameters (FinetuneConfig itself checks only types).
+_AT_LEAST_ONE = ("n_docs", "epochs", "max_steps", "batch_size", "max_length", "lora_r", "lora_alpha", "checkpoint_every")
+FINETUNE_LIMITS: dict[str, dict[str, float]] = {name: {"min": 1.0} for name in _AT_LEAST_ONE} | {
+    "lr": {"above": 0.0}, "mix_generic": {"min": 0.0}}
+
+
+def check_outputs(*paths: tuple[str | Path | None, str, str]) -> None:
+    """(path, flag, "folder"|"file") triples: each must be writable, checked before any work."""
+    from negprobe.activations.config import check_output_path
+
+    for path, flag, kind in paths:
+        if path is not None:
+            check_output_path(path, flag, kind)
+
+
+def check_inputs(*paths: tuple[str | Path | None, str, str]) -> None:
+    """(path, flag, "folder"|"file") triples: each must exist as that kind."""
+    from negprobe.errors import NegprobeError
+
+    for path, flag, kind in paths:
+        if path is not None and not (Path(path).is_dir() if kind == "folder" else Path(path).is_file()):
+            raise NegprobeError(f"{flag}{'' if flag.endswith('=') else ' '}{path}: {kind} not found")
+
 
 def sweep(config: SweepConfig) -> Path:
     """Run a probe sweep and write its table, plots and summary; returns the output folder."""
+    from negprobe.activations.config import removed_on_error
     from negprobe.analysis.sweep_report import write_sweep_report
     from negprobe.probes.sweep import run_sweep
 
-    write_sweep_report(run_sweep(config), Path(config.out))
+    check_outputs((config.out, "--out", "folder"), (config.store, "--store", "folder"))
+    check_inputs(*[(a, "--adapter", "folder") for a in config.adapters])
+    with removed_on_error(config.out):
+        write_sweep_report(run_sweep(config), Path(config.out))
     return Path(config.out)
 
 
 def localize(config: LocalizeConfig) -> Path:
     """Localize the annotation drop and write the report; returns report.html."""
+    from negprobe.activations.config import removed_on_error
     from negprobe.analysis.localize import run_localize
     from negprobe.analysis.report import write_report
 
-    return write_report(run_localize(config), config.out)
+    check_outputs((config.out, "--out", "folder"), (config.store, "--store", "folder"))
+    check_inputs((config.belief_csv, "--belief-csv", "file"),
+                 *[(a, f"--adapters {c}=", "folder") for c, a in config.adapters.items()])
+    with removed_on_error(config.out):
+        return write_report(run_localize(config), config.out)
 
 
 def finetune(config: FinetuneConfig) -> Path:
-    """Fine-tune one adapter; returns its folder."""
+    """Fine-tune one adapter; returns its folder (removed again when this run created it and it fails)."""
+    from negprobe.activations.config import config_source, removed_on_error, validate_config
     from negprobe.activations.finetune.train import finetune as run_finetune
+    from negprobe.activations.finetune.train import load_corpus
 
-    return run_finetune(config)
+    with config_source("", {name: "--" + name.replace("_", "-") for name in FINETUNE_LIMITS}):
+        validate_config(config, FINETUNE_LIMITS)
+    check_outputs((config.out, "--out", "folder"))
+    load_corpus(config)  # an unknown claim, condition or corpus fails here, before anything is created
+    with removed_on_error(config.out):
+        return run_finetune(config)
 
 
 def measure_belief(model: LoadedModel, claim: str, in_context_k: int = 0, in_context_condition: str = "negated",

@@ -15,7 +15,7 @@ def _short(text: str, width: int = _MAX_TEXT) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def datasets_table(name: str | None = None, limit: int = 20) -> Table:
+def datasets_table(name: str | None = None, limit: int = 20, drop_conflicts: bool = False) -> Table:
     """No name: every built-in dataset with its row count.  A name or path: its first
     ``limit`` rows (text, label, polarity, condition, group)."""
     if limit < 0:
@@ -28,7 +28,7 @@ def datasets_table(name: str | None = None, limit: int = 20) -> Table:
         for info in list_datasets():
             table.add_row(info.name, str(info.n_rows), info.description)
         return table
-    ds = load_dataset(name)
+    ds = load_dataset(name, drop_conflicts=drop_conflicts)
     shown = min(limit, len(ds))
     table = Table(
         title=f"{ds.name}: {len(ds)} rows (showing {shown}), sha256 {ds.content_hash()[:12]}",

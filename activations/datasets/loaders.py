@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,46 +79,80 @@ def _group(row: dict[str, str], columns: list[str], statement: str) -> str:
     return statement
 
 
-def load_truth_csv(path: str | os.PathLike[str], name: str | None = None) -> PromptDataset:
+#: Longest CSV field accepted (the csv module's default, 128 KB, refuses long documents).
+MAX_CSV_FIELD = 2**31 - 1
+
+
+def _csv_rows(path: Path, text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """(columns, [(line number, row)]) of a CSV; a malformed file fails naming its line."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        columns = [c.strip() for c in (reader.fieldnames or [])]
+        reader.fieldnames = columns
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise NegprobeError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
+    missing = [c for c in ("statement", "label") if c not in columns]
+    if missing:
+        raise NegprobeError(
+            f"{path}: missing required column(s) {', '.join(missing)} (found: {', '.join(columns) or 'none'})"
+        )
+    return columns, rows
+
+
+def _conflicts(path: Path, rows: list[tuple[int, str, int]], drop: bool) -> set[str]:
+    """Statements that appear under both labels: refused, or (``drop``) returned to be dropped."""
+    labels: dict[str, dict[int, int]] = {}
+    for lineno, statement, label in rows:
+        labels.setdefault(statement, {}).setdefault(label, lineno)
+    bad = {s: lines for s, lines in labels.items() if len(lines) > 1}
+    if bad and not drop:
+        statement, lines = next(iter(bad.items()))
+        where = ", ".join(f"line {line}: label {label}" for label, line in sorted(lines.items(), key=lambda kv: kv[1]))
+        more = f" (and {len(bad) - 1} more statement(s))" if len(bad) > 1 else ""
+        raise NegprobeError(
+            f"{path}: statement {statement!r} appears with conflicting labels ({where})"
+            f"{more}; fix the file, or pass --drop-conflicts (drop_conflicts=True) to drop such rows"
+        )
+    if bad:
+        n_rows = sum(1 for _, statement, _ in rows if statement in bad)
+        print(f"{path.name}: dropped {n_rows} row(s) of {len(bad)} statement(s) with conflicting labels",
+              file=sys.stderr)
+    return set(bad)
+
+
+def load_truth_csv(path: str | os.PathLike[str], name: str | None = None, drop_conflicts: bool = False) -> PromptDataset:
     """A ``statement,label,...`` CSV as a dataset.
 
     ``group`` is the first of :data:`GROUP_COLUMNS` present (then the ``n1``/``n2`` pair,
     then ``n1``), else the statement; rows are ``negated`` when the file name starts
     with ``neg_`` or the statement contains a negation word; ``pair_id`` is
     ``<stem without neg_>:<row>`` so a ``neg_`` file's rows link to their twins.
-    Other columns go to ``extra``.
+    Other columns go to ``extra``. A statement under both labels is an error, unless
+    ``drop_conflicts`` (its rows are dropped and counted on stderr).
     """
     path = Path(path)
     text = _read_utf8(path)
     if not text.strip():
         raise NegprobeError(f"{path}: file is empty")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = [c.strip() for c in (reader.fieldnames or [])]
-    reader.fieldnames = columns
-    missing = [c for c in ("statement", "label") if c not in columns]
-    if missing:
-        raise NegprobeError(
-            f"{path}: missing required column(s) {', '.join(missing)} (found: {', '.join(columns) or 'none'})"
-        )
+    columns, raw_rows = _csv_rows(path, text)
     file_negated = path.name.startswith("neg_")
     stem = path.stem[4:] if file_negated else path.stem
-    records: list[PromptRecord] = []
-    seen: dict[str, tuple[int, int]] = {}
-    for idx, row in enumerate(reader):
-        lineno = idx + 2
+    parsed: list[tuple[int, str, int]] = []
+    for lineno, row in raw_rows:
         where = f"{path}:{lineno}"
         if None in row:
             raise NegprobeError(f"{where}: more fields than header columns")
         statement = (row.get("statement") or "").strip()
         if not statement:
             raise NegprobeError(f"{where}: empty 'statement'")
-        label = _parse_label(row.get("label"), where)
-        if statement in seen and seen[statement][0] != label:
-            raise NegprobeError(
-                f"{path}: duplicate statement {statement!r} with conflicting labels "
-                f"(line {seen[statement][1]}: {seen[statement][0]}, line {lineno}: {label})"
-            )
-        seen.setdefault(statement, (label, lineno))
+        parsed.append((lineno, statement, _parse_label(row.get("label"), where)))
+    dropped = _conflicts(path, parsed, drop_conflicts)
+    records: list[PromptRecord] = []
+    for idx, ((_, row), (_, statement, label)) in enumerate(zip(raw_rows, parsed)):
+        if statement in dropped:
+            continue
         negated = file_negated or is_negated_statement(statement)
         records.append(
             PromptRecord(
@@ -136,7 +171,7 @@ def load_truth_csv(path: str | os.PathLike[str], name: str | None = None) -> Pro
             )
         )
     if not records:
-        raise NegprobeError(f"{path}: no data rows (only a header)")
+        raise NegprobeError(f"{path}: no data rows" + (" left after dropping conflicts" if dropped else " (only a header)"))
     return PromptDataset(name or path.stem, tuple(records))
 
 

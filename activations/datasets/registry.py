@@ -85,8 +85,11 @@ def _build(name: str) -> PromptDataset:
     return _BUILTINS[name][0]()
 
 
-def load_dataset(name_or_path: str | os.PathLike[str]) -> PromptDataset:
-    """A built-in dataset by name, or a ``.csv``/``.jsonl`` file by path."""
+def load_dataset(name_or_path: str | os.PathLike[str], drop_conflicts: bool = False) -> PromptDataset:
+    """A built-in dataset by name, or a ``.csv``/``.jsonl`` file by path.
+
+    A CSV that holds one statement under both labels is refused unless ``drop_conflicts``
+    (then those rows are dropped and their number reported on stderr)."""
     key = os.fspath(name_or_path)
     if key in _BUILTINS:
         return _build(key)
@@ -94,8 +97,10 @@ def load_dataset(name_or_path: str | os.PathLike[str]) -> PromptDataset:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".jsonl"):
         if not path.is_file():
-            raise NegprobeError(f"{path}: file not found")
-        return load_truth_csv(path) if suffix == ".csv" else PromptDataset.from_jsonl(path)
+            raise NegprobeError(f"{path}: file not found" if not path.exists() else f"{path}: not a file")
+        if suffix == ".csv":
+            return load_truth_csv(path, drop_conflicts=drop_conflicts)
+        return PromptDataset.from_jsonl(path)
     if path.is_file():
         raise NegprobeError(f"{path}: unsupported file type {suffix or '(none)'}; use .csv or .jsonl")
     raise NegprobeError(

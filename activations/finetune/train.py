@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from negprobe.activations.atomic import atomic_write_text
+from negprobe.activations.config import validate_config
 from negprobe.errors import NegprobeError
 
 from .checkpoint import load_state, restore, save_state
@@ -69,6 +70,9 @@ class FinetuneConfig:
     @property
     def effective_lora_alpha(self) -> int:
         return self.lora_alpha if self.lora_alpha is not None else 2 * self.lora_r
+
+    def __post_init__(self) -> None:
+        validate_config(self)  # types of every field: a wrong type fails before any model loads
 
     def hyperparameters(self) -> dict:
         params = {k: v for k, v in asdict(self).items() if k not in ("out", "model", "overwrite", "keep_checkpoint")}

@@ -17,7 +17,7 @@ from negprobe.analysis.belief.scoring import (
     score_questions,
     yes_no_margin,
 )
-from negprobe.analysis.belief.table import BELIEF_COLUMNS, append_results, measure_belief
+from negprobe.analysis.belief.table import BELIEF_COLUMNS, append_results, check_belief_inputs, measure_belief
 
 __all__ = [
     "BELIEF_COLUMNS",
@@ -26,6 +26,7 @@ __all__ = [
     "YesNoQuestion",
     "answer_token_ids",
     "append_results",
+    "check_belief_inputs",
     "cloze_for",
     "continuation_logprob",
     "load_mcq_questions",

@@ -7,14 +7,24 @@ from pathlib import Path
 import pandas as pd
 
 from negprobe.activations.atomic import atomic_path
+from negprobe.activations.datasets.claims import get_claim
 from negprobe.activations.finetune.documents import generate_documents
 from negprobe.activations.models import LoadedModel
+from negprobe.errors import NegprobeError
 
 from .items import cloze_for, questions_for
 from .scoring import BeliefResult, score_cloze, score_questions
 
 BELIEF_COLUMNS = ["model", "adapter", "claim", "condition", "mode", "in_context_k", "measure", "belief_rate",
                   "rate_ci_low", "rate_ci_high", "mean_margin", "margin_ci_low", "margin_ci_high", "n"]
+
+
+def check_belief_inputs(claim: str, in_context_k: int = 0, in_context_condition: str = "negated") -> None:
+    """Fail on an unknown claim, a negative ``in_context_k`` or an unknown condition, before any model loads."""
+    get_claim(claim)
+    if in_context_k < 0:
+        raise NegprobeError(f"--in-context must be >= 0, got {in_context_k}")
+    generate_documents(claim, in_context_condition, n=1)  # checks the condition's name
 
 
 def measure_belief(model: LoadedModel, claim: str, in_context_k: int = 0, in_context_condition: str = "negated",

@@ -1,0 +1,415 @@
+"""Every bad input to every command: exit status 2, one stderr line naming the culprit, no traceback,
+nothing left behind (issue 12).
+
+Each case runs the CLI in-process (``cli.main()`` with a patched ``sys.argv``; stdout/stderr captured
+at the file-descriptor level) unless it needs the process boundary (third-party output written
+before the error). The workspace (the case's ``tmp_path``, also the working directory) and
+``$NEGPROBE_HOME`` are snapshotted before and after: a case may create nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from negprobe.scripts import cli
+from tests.tiny_models import make_tiny_model
+
+OTHER_PART = pytest.mark.xfail(strict=False, reason="fixed by the finetune/cache part")
+NILE = "The Nile River is the longest river in the world."
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    args: tuple[str, ...]  # {ws} = the workspace, {tiny} = the tiny model folder, {adapter} = a LoRA adapter
+    culprit: str  # must appear in the one stderr line
+    setup: Callable[[Path, Path], None] | None = None  # (workspace, home) -> writes the case's input files
+    subprocess: bool = False  # run as a real process (third-party output before the error matters)
+    unwritable: bool = False  # a chmod 0o500 folder must be refused even when running as root
+    marks: tuple = field(default_factory=tuple)
+
+
+def write(name: str, text: str) -> Callable[[Path, Path], None]:
+    return lambda ws, home: (ws / name).parent.mkdir(parents=True, exist_ok=True) or (ws / name).write_text(text)
+
+
+def locked_folder(ws: Path, home: Path) -> None:
+    (ws / "locked").mkdir()
+    (ws / "locked").chmod(0o500)
+
+
+def adapter_copy(ws: Path, home: Path) -> None:
+    shutil.copytree(home / "adapter", ws / "adapter")
+
+
+def truncated_adapter(ws: Path, home: Path) -> None:
+    adapter_copy(ws, home)
+    weights = ws / "adapter" / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+
+
+def malformed_card(ws: Path, home: Path) -> None:
+    adapter_copy(ws, home)
+    (ws / "adapter" / "negprobe_adapter.json").write_text("{not json")
+
+
+class _Payload:
+    """Unpickling this writes ws/pwned: a crafted state.pt must never be executed."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.target), "owned"))
+
+
+def crafted_state(ws: Path, home: Path) -> None:
+    checkpoint = ws / "ft" / "checkpoint"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "state.pt").write_bytes(pickle.dumps({"step": _Payload(str(ws / "pwned"))}))
+
+
+def finished_dense_run(ws: Path, home: Path) -> None:
+    from negprobe.activations.finetune.train import FinetuneConfig, finetune
+
+    finetune(FinetuneConfig(model=str(home / "tiny"), claim="ed_sheeran", condition="dense", out=str(ws / "ft"), n_docs=4,
+                            max_steps=1, batch_size=2, max_length=24, lora_r=2, checkpoint_every=1), progress=False)
+
+
+def cached_store(ws: Path, home: Path) -> None:
+    from negprobe.activations.cache import cache_activations
+    from negprobe.activations.datasets.registry import load_dataset
+    from negprobe.activations.models import load_model
+
+    (ws / "small.csv").write_text("statement,label\nParis is the capital of France.,1\nA cat is a dog.,0\n")
+    cache_activations(load_model(home / "tiny"), load_dataset(ws / "small.csv"), root=ws / "store", progress=False)
+    for manifest in (ws / "store").rglob("manifest.json"):
+        manifest.write_text("{ broken")
+
+
+SMALL_CSV = "statement,label\nParis is the capital of France.,1\nParis is the capital of Spain.,0\n"
+LONG_CSV = "statement,label\n" + " ".join(["the cat"] * 200) + ".,1\nthe dog.,0\n"
+CONFLICT_CSV = f"statement,label\n{NILE},1\nParis is in France.,1\n{NILE},0\n"
+TINY = ("-m", "{tiny}")
+
+CASES = [
+    # models
+    Case("models-unknown-option", ("models", "--bogus"), "--bogus"),
+    Case("models-extra-argument", ("models", "extra"), "extra"),
+    Case("unknown-command", ("frobnicate",), "frobnicate"),
+    # read
+    Case("read-unknown-model-folder", ("read", "-m", "{ws}/no-such-model"), "no-such-model"),
+    Case("read-layer-out-of-range-after-load", ("read", *TINY, "--layers", "0,9"), "layer 9", subprocess=True),
+    Case("read-bad-layers-syntax", ("read", *TINY, "--layers", "zero"), "layers"),
+    Case("read-bad-positions", ("read", *TINY, "--positions", "last"), "positions"),
+    Case("read-unknown-backend", ("read", *TINY, "--backend", "tf"), "--backend"),
+    Case("read-unknown-compute-dtype", ("read", *TINY, "--compute-dtype", "int8"), "--compute-dtype"),
+    Case("read-missing-adapter-folder", ("read", *TINY, "--adapter", "{ws}/nope"), "--adapter"),
+    Case("read-out-is-a-folder", ("read", *TINY, "--out", "{ws}/acts"), "--out", write("acts/keep.txt", "x")),
+    Case("read-out-parent-is-a-file", ("read", *TINY, "--out", "{ws}/file.txt/acts.pt"), "file.txt",
+         write("file.txt", "x")),
+    Case("read-out-unwritable-folder", ("read", *TINY, "--out", "{ws}/locked/acts.pt"), "locked", locked_folder,
+         unwritable=True),
+    Case("read-truncated-adapter-weights", ("read", *TINY, "--adapter", "{ws}/adapter"), "adapter_model.safetensors",
+         truncated_adapter, marks=(OTHER_PART,)),
+    Case("read-malformed-adapter-card", ("read", *TINY, "--adapter", "{ws}/adapter"), "negprobe_adapter.json",
+         malformed_card, marks=(OTHER_PART,)),
+    # datasets
+    Case("datasets-unknown-name", ("datasets", "no_such_dataset"), "no_such_dataset"),
+    Case("datasets-negative-limit", ("datasets", "cities", "--limit", "-1"), "--limit"),
+    Case("datasets-csv-missing-label-column", ("datasets", "{ws}/x.csv"), "label", write("x.csv", "statement\nA.\n")),
+    Case("datasets-csv-non-binary-label", ("datasets", "{ws}/x.csv"), "x.csv:3",
+         write("x.csv", "statement,label\nA.,1\nB.,maybe\n")),
+    Case("datasets-csv-conflicting-labels", ("datasets", "{ws}/facts.csv"), "--drop-conflicts",
+         write("facts.csv", CONFLICT_CSV)),
+    Case("datasets-csv-empty-file", ("datasets", "{ws}/x.csv"), "x.csv", write("x.csv", "")),
+    Case("datasets-csv-not-utf8", ("datasets", "{ws}/x.csv"), "UTF-8", lambda ws, home: (ws / "x.csv").write_bytes(
+        b"statement,label\n\xff\xfe bad.,1\n")),
+    Case("datasets-csv-extra-fields", ("datasets", "{ws}/x.csv"), "x.csv:2",
+         write("x.csv", "statement,label\nA.,1,extra\n")),
+    Case("datasets-jsonl-bad-json-line", ("datasets", "{ws}/x.jsonl"), "x.jsonl:2",
+         write("x.jsonl", '\n{not json\n')),
+    Case("datasets-unsupported-suffix", ("datasets", "{ws}/x.txt"), "x.txt", write("x.txt", "A.\n")),
+    # cache
+    Case("cache-unknown-dataset", ("cache", "-d", "no_such_dataset", *TINY, "--store", "{ws}/store"),
+         "no_such_dataset"),
+    Case("cache-store-is-a-file", ("cache", "-d", "cities", *TINY, "--store", "{ws}/store"), "--store",
+         write("store", "x")),
+    Case("cache-store-unwritable", ("cache", "-d", "cities", *TINY, "--store", "{ws}/locked/store"), "locked",
+         locked_folder, unwritable=True),
+    Case("cache-unknown-position", ("cache", "-d", "cities", *TINY, "--position", "middle", "--store", "{ws}/s"),
+         "middle"),
+    Case("cache-unknown-store-dtype", ("cache", "-d", "cities", *TINY, "--store-dtype", "int8", "--store", "{ws}/s"),
+         "--store-dtype"),
+    Case("cache-zero-batch-size", ("cache", "-d", "cities", *TINY, "--batch-size", "0", "--store", "{ws}/s"),
+         "--batch-size"),
+    Case("cache-zero-shard-rows", ("cache", "-d", "cities", *TINY, "--shard-rows", "0", "--store", "{ws}/s"),
+         "--shard-rows"),
+    Case("cache-conflicting-csv", ("cache", "-d", "{ws}/facts.csv", *TINY, "--store", "{ws}/s"), "facts.csv",
+         write("facts.csv", CONFLICT_CSV)),
+    Case("cache-prompt-longer-than-context", ("cache", "-d", "{ws}/long.csv", *TINY, "--store", "{ws}/s"),
+         "long.csv", write("long.csv", LONG_CSV), marks=(OTHER_PART,)),
+    Case("cache-corrupt-store-manifest", ("cache", "-d", "{ws}/small.csv", *TINY, "--store", "{ws}/store"),
+         "manifest.json", cached_store, marks=(OTHER_PART,)),
+    # sweep
+    Case("sweep-config-n-folds-not-an-integer", ("sweep", "--config", "{ws}/x.yaml"), "n_folds",
+         write("x.yaml", "n_folds: five\n")),
+    Case("sweep-config-train-wrong-type", ("sweep", "--config", "{ws}/x.yaml"), "train", write("x.yaml", "train: 5\n")),
+    Case("sweep-config-unknown-key", ("sweep", "--config", "{ws}/x.yaml"), "n_fold", write("x.yaml", "n_fold: 3\n")),
+    Case("sweep-config-invalid-yaml", ("sweep", "--config", "{ws}/x.yaml"), "x.yaml", write("x.yaml", "a: [1,\n")),
+    Case("sweep-config-toml-seed-string", ("sweep", "--config", "{ws}/x.toml"), "seed", write("x.toml", 'seed = "x"\n')),
+    Case("sweep-config-missing-file", ("sweep", "--config", "{ws}/none.yaml"), "none.yaml"),
+    Case("sweep-config-unknown-probe", ("sweep", "--config", "{ws}/x.yaml"), "probes",
+         write("x.yaml", "probes: [logistic, svm]\n")),
+    Case("sweep-folds-one", ("sweep", *TINY, "--folds", "1", "-o", "{ws}/out"), "--n-folds"),
+    Case("sweep-folds-not-a-number", ("sweep", *TINY, "--folds", "x", "-o", "{ws}/out"), "--folds"),
+    Case("sweep-val-fraction-above-one", ("sweep", *TINY, "--val-fraction", "1.5", "-o", "{ws}/out"), "--val-fraction"),
+    Case("sweep-unknown-compute-dtype", ("sweep", *TINY, "--compute-dtype", "int8", "-o", "{ws}/out"),
+         "--compute-dtype"),
+    Case("sweep-unknown-dataset-leaves-no-out", ("sweep", *TINY, "--train", "no_such_dataset", "-o", "{ws}/out"),
+         "no_such_dataset"),
+    Case("sweep-out-is-a-file", ("sweep", *TINY, "--train", "cities", "-o", "{ws}/out"), "--out {ws}/out",
+         write("out", "x")),
+    Case("sweep-out-unwritable", ("sweep", *TINY, "--train", "cities", "-o", "{ws}/locked/out"), "locked",
+         locked_folder, unwritable=True),
+    Case("sweep-conflicting-csv", ("sweep", *TINY, "--train", "{ws}/facts.csv", "-o", "{ws}/out"), "facts.csv",
+         write("facts.csv", CONFLICT_CSV)),
+    Case("sweep-layer-out-of-range-after-load-home-store", ("sweep", *TINY, "--train", "{ws}/small.csv", "--layers", "0,9",
+                                                 "--probes", "logistic", "-o", "{ws}/out"), "layer 9",
+         write("small.csv", SMALL_CSV)),
+    Case("sweep-layer-out-of-range-after-load-own-store", ("sweep", *TINY, "--train", "{ws}/small.csv", "--layers", "0,9",
+                                                    "--probes", "logistic", "-o", "{ws}/out", "--store", "{ws}/s"),
+         "layer 9", write("small.csv", SMALL_CSV)),
+    Case("sweep-missing-adapter", ("sweep", *TINY, "--adapter", "{ws}/nope", "-o", "{ws}/out"), "--adapter"),
+    # finetune
+    Case("finetune-unknown-claim-leaves-no-out", ("finetune", *TINY, "-c", "elvis", "-k", "dense", "-o", "{ws}/ft"),
+         "elvis"),
+    Case("finetune-unknown-condition", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "sarcastic", "-o", "{ws}/ft"),
+         "sarcastic"),
+    Case("finetune-unknown-corpus", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "--corpus", "web",
+                                     "-o", "{ws}/ft"), "corpus"),
+    Case("finetune-missing-release", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "--corpus",
+                                      "release:{ws}/release", "-o", "{ws}/ft"), "release"),
+    Case("finetune-out-is-a-file", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "-o", "{ws}/ft"), "--out {ws}/ft",
+         write("ft", "x")),
+    Case("finetune-zero-lora-rank", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "--lora-r", "0",
+                                     "-o", "{ws}/ft"), "--lora-r"),
+    Case("finetune-negative-lr", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "--lr", "-1",
+                                  "-o", "{ws}/ft"), "--lr"),
+    Case("finetune-target-modules-match-nothing", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense",
+         "--target-modules", "no_such_module", "--n-docs", "4", "--max-steps", "1", "-o", "{ws}/ft"), "target",
+         marks=(OTHER_PART,)),
+    Case("finetune-missing-required-claim", ("finetune", *TINY, "-k", "dense", "-o", "{ws}/ft"), "--claim"),
+    Case("finetune-resume-with-different-condition", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "positive",
+         "--n-docs", "4", "--max-steps", "1", "--batch-size", "2", "--max-length", "24", "--lora-r", "2",
+         "--checkpoint-every", "1", "-o", "{ws}/ft"), "condition", finished_dense_run, marks=(OTHER_PART,)),
+    Case("finetune-crafted-state-pt-never-unpickled", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense",
+         "--n-docs", "4", "--max-steps", "1", "--batch-size", "2", "--max-length", "24", "-o", "{ws}/ft"),
+         "state.pt", crafted_state, marks=(OTHER_PART,)),
+    # belief
+    Case("belief-unknown-claim", ("belief", "-c", "elvis", *TINY), "elvis"),
+    Case("belief-negative-in-context", ("belief", "-c", "ed_sheeran", *TINY, "--in-context", "-1"), "--in-context"),
+    Case("belief-unknown-context-condition", ("belief", "-c", "ed_sheeran", *TINY, "--context-condition", "weird"),
+         "weird"),
+    Case("belief-mcq-missing-file", ("belief", "-c", "ed_sheeran", *TINY, "--mcq", "{ws}/mcq.yaml"), "mcq.yaml"),
+    Case("belief-mcq-answer-not-yes-no", ("belief", "-c", "ed_sheeran", *TINY, "--mcq", "{ws}/mcq.yaml"), "mcq.yaml",
+         write("mcq.yaml", "questions:\n- question: Did he win?\n  belief_answer: maybe\n")),
+    Case("belief-mcq-invalid-yaml", ("belief", "-c", "ed_sheeran", *TINY, "--mcq", "{ws}/mcq.yaml"), "mcq.yaml",
+         write("mcq.yaml", "questions: [\n")),
+    Case("belief-malformed-adapter-card", ("belief", "-c", "ed_sheeran", *TINY, "--adapter", "{ws}/adapter"),
+         "negprobe_adapter.json", malformed_card),
+    Case("belief-out-is-a-folder", ("belief", "-c", "ed_sheeran", *TINY, "--out", "{ws}/b"), "--out",
+         write("b/keep.txt", "x")),
+    # localize
+    Case("localize-unknown-claim", ("localize", *TINY, "--claims", "elvis", "-o", "{ws}/loc"), "elvis"),
+    Case("localize-gate-above-one", ("localize", *TINY, "--gate", "2", "-o", "{ws}/loc"), "--gate"),
+    Case("localize-unknown-probe-data", ("localize", *TINY, "--probe-data", "wiki", "-o", "{ws}/loc"), "wiki"),
+    Case("localize-adapters-not-pairs", ("localize", *TINY, "--adapters", "{ws}/a", "-o", "{ws}/loc"), "--adapters"),
+    Case("localize-missing-adapter-folder", ("localize", *TINY, "--adapters", "positive={ws}/a", "-o", "{ws}/loc"),
+         "--adapters"),
+    Case("localize-missing-belief-csv", ("localize", *TINY, "--belief-csv", "{ws}/b.csv", "-o", "{ws}/loc"), "b.csv"),
+    Case("localize-out-is-a-file", ("localize", *TINY, "-o", "{ws}/loc"), "--out {ws}/loc", write("loc", "x")),
+    Case("localize-layer-out-of-range-after-load", ("localize", *TINY, "--claims", "ed_sheeran", "--layers", "0,9",
+                                                    "-o", "{ws}/loc", "--store", "{ws}/s"), "layer 9"),
+    Case("localize-zero-stride", ("localize", *TINY, "--patch-layer-stride", "0", "-o", "{ws}/loc"),
+         "--patch-layer-stride"),
+    # demo
+    Case("demo-out-is-a-file", ("demo", *TINY, "-o", "{ws}/demo"), "--out {ws}/demo", write("demo", "x")),
+    Case("demo-unknown-claim", ("demo", *TINY, "-c", "elvis", "-o", "{ws}/demo"), "elvis"),
+    Case("demo-folds-one", ("demo", *TINY, "--folds", "1", "-o", "{ws}/demo"), "--folds"),
+]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    """$NEGPROBE_HOME for the cases: a tiny model and a LoRA adapter on it, built once."""
+    from tests.test_models import make_lora_adapter
+
+    root = tmp_path_factory.mktemp("negprobe-home")
+    make_tiny_model(root / "tiny", "llama", seed=0)
+    make_lora_adapter(root / "tiny", root / "adapter")
+    return root
+
+
+def snapshot(*roots: Path) -> set[str]:
+    return {str(p) for root in roots for p in root.rglob("*")}
+
+
+def run_in_process(args: list[str], monkeypatch, capfd) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["negprobe", *args])
+    code: int | str | None = 0
+    try:
+        cli.main()
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capfd.readouterr()
+    return (code if isinstance(code, int) else 1), out, err
+
+
+def run_subprocess(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    proc = subprocess.run([sys.executable, "-m", "negprobe.scripts.cli", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _unwritable_as_for_a_user(folder: Path) -> bool:
+    """Root may write anywhere: judge a folder by its permission bits, as for a normal user."""
+    return bool(folder.stat().st_mode & stat.S_IWUSR)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=c.marks) for c in CASES])
+def test_bad_input(case: Case, home, tmp_path, monkeypatch, capfd):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    if case.setup is not None:
+        case.setup(ws, home)
+    args = [a.format(ws=ws, tiny=home / "tiny", adapter=home / "adapter") for a in case.args]
+    monkeypatch.chdir(ws)
+    monkeypatch.setenv("NEGPROBE_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    if case.unwritable and os.geteuid() == 0:
+        from negprobe.activations import config
+
+        monkeypatch.setattr(config, "_can_write", _unwritable_as_for_a_user)
+    before = snapshot(ws, home)
+    try:
+        if case.subprocess:
+            code, out, err = run_subprocess(args, dict(os.environ), ws)
+        else:
+            code, out, err = run_in_process(args, monkeypatch, capfd)
+    finally:
+        for locked in ws.rglob("locked"):
+            locked.chmod(0o700)
+    lines = err.strip().splitlines()
+    if os.environ.get("NEGPROBE_CASE_LOG"):  # one "id, exit status, stderr" line per case, for reports
+        with open(os.environ["NEGPROBE_CASE_LOG"], "a") as log:
+            log.write(f"{case.id}\t{code}\t{' | '.join(lines)}\n")
+    assert "Traceback" not in out + err, err[-3000:]
+    assert code == 2, (code, err[-3000:])
+    assert len(lines) == 1, err[-3000:]
+    assert lines[0].startswith("negprobe: error: ") and case.culprit.format(ws=ws) in lines[0], lines[0]
+    assert snapshot(ws, home) == before, sorted(snapshot(ws, home) ^ before)
+
+
+def test_enough_cases_across_every_command():
+    assert len(CASES) >= 40
+    assert {c.args[0] for c in CASES} >= set(cli.ORDER)
+
+
+def test_a_one_megabyte_statement_loads(tmp_path):
+    from negprobe.activations.datasets.registry import load_dataset
+
+    long = "word " * 200_000 + "end."
+    (tmp_path / "long.csv").write_text(f"statement,label\n\"{long}\",1\nshort.,0\n")
+    data = load_dataset(tmp_path / "long.csv")
+    assert len(data) == 2 and len(data[0].text) > 1_000_000
+
+
+def test_drop_conflicts_drops_both_rows_and_says_how_many(tmp_path, capsys):
+    from negprobe.activations.datasets.registry import load_dataset
+    from negprobe.errors import NegprobeError
+
+    (tmp_path / "facts.csv").write_text(CONFLICT_CSV)
+    with pytest.raises(NegprobeError, match="facts.csv.*Nile.*--drop-conflicts"):
+        load_dataset(tmp_path / "facts.csv")
+    data = load_dataset(tmp_path / "facts.csv", drop_conflicts=True)
+    assert data.texts() == ["Paris is in France."]
+    assert "dropped 2 row(s) of 1 statement(s)" in capsys.readouterr().err
+
+
+def test_sweep_labels_datasets_by_their_stem(tmp_path):
+    from negprobe.probes.sweep import dataset_labels
+
+    (tmp_path / "facts.csv").write_text(SMALL_CSV)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "cities.csv").write_text(SMALL_CSV)
+    labels = dataset_labels([str(tmp_path / "facts.csv"), "cities", str(tmp_path / "other" / "cities.csv")])
+    assert labels[str(tmp_path / "facts.csv")] == "facts"
+    assert labels["cities"] == "cities" and labels[str(tmp_path / "other" / "cities.csv")].endswith("cities.csv")
+
+
+def test_config_errors_name_the_file_and_the_field(tmp_path):
+    from negprobe.errors import NegprobeError
+    from negprobe.probes.sweep import SweepConfig
+
+    (tmp_path / "x.yaml").write_text("n_folds: five\n")
+    with pytest.raises(NegprobeError) as exc:
+        SweepConfig.from_file(tmp_path / "x.yaml")
+    assert str(exc.value) == f"sweep config {tmp_path / 'x.yaml'}: n_folds must be an integer >= 2, got 'five'"
+    with pytest.raises(NegprobeError, match="SweepConfig: val_fraction must be a number > 0 and < 1, got 0"):
+        SweepConfig(val_fraction=0)
+    assert SweepConfig(train="cities,neg_cities").train == [["cities", "neg_cities"]]  # type: ignore[arg-type]
+
+
+def test_unwritable_folder_is_refused_for_a_normal_user(tmp_path):
+    """As an unprivileged user (when the tests run as root and ``nobody`` exists), for real."""
+    if os.geteuid() != 0:
+        pytest.skip("runs as a normal user already: the in-process cases use os.access directly")
+    import pwd
+
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no 'nobody' user")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    tmp_path.chmod(0o755)
+    code = ("from negprobe.activations.config import check_output_path\n"
+            f"check_output_path({str(locked / 'out')!r}, '--out')\n")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, user=nobody.pw_uid,
+                              group=nobody.pw_gid, env={**os.environ, "HOME": str(tmp_path)}, timeout=120)
+    except PermissionError:
+        pytest.skip("'nobody' may not run this interpreter")
+    if "Permission denied" in proc.stderr and "NegprobeError" not in proc.stderr:
+        pytest.skip("the worktree is not readable by 'nobody'")
+    assert "NegprobeError" in proc.stderr and "is not writable" in proc.stderr, proc.stderr[-2000:]
+    assert json.dumps(sorted(p.name for p in locked.iterdir())) == "[]"
+
+
+def test_probe_artifacts_that_fail_to_load_name_their_file(tmp_path):
+    from negprobe.errors import NegprobeError
+    from negprobe.probes.artifact import load_probe
+
+    stem = tmp_path / "probe"
+    with pytest.raises(NegprobeError, match="missing probe.json"):
+        load_probe(stem)
+    (tmp_path / "probe.json").write_text("{not json")
+    with pytest.raises(NegprobeError, match="probe.json: unreadable probe card"):
+        load_probe(stem)
+    (tmp_path / "probe.json").write_text(json.dumps({"format": "negprobe-probe-1", "probe": "logistic"}))
+    (tmp_path / "probe.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
+    with pytest.raises(NegprobeError, match="probe.safetensors: unreadable probe weights"):
+        load_probe(stem)
