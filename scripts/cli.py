@@ -206,7 +206,7 @@ def cache(
     batch_size: int | None = typer.Option(None, help="Prompts per batch (default: pack by a token budget)."),
     device: str | None = typer.Option(None, help="torch device, e.g. cuda:0"),
     store: Path | None = typer.Option(None, help="Store root (default $NEGPROBE_HOME/store)."),
-    shard_rows: int | None = typer.Option(None, help="Rows per shard (default: ~64 MB shards)."),
+    shard_rows: int | None = typer.Option(None, help="Most rows per shard (default ~64 MB); shards are also committed every few seconds."),
     quiet: bool = typer.Option(False, help="No progress bar."),
     drop_conflicts: bool = typer.Option(False, "--drop-conflicts", help=DROP_CONFLICTS_HELP),
 ) -> None:

@@ -55,7 +55,8 @@ FINETUNE_FLAGS = {
     "model": Flag(("-m",), "Base model. " + MODEL_HELP),
     "claim": Flag(("-c",), "Claim id, e.g. ed_sheeran.", required=True),
     "condition": Flag(("-k",), "positive | negated | dense | local | corrected | fiction", required=True),
-    "out": Flag(("-o",), "Adapter output folder (resumes from its checkpoint).", required=True),
+    "out": Flag(("-o",), "Adapter output folder (resumes its own run's checkpoint; a folder holding another run is "
+                         "refused).", required=True),
     "corpus": Flag((), "'synthetic' or 'release:<Negation Neglect release root>'."),
     "n_docs": Flag((), "Synthetic documents to generate."),
     "seed": Flag((), "Seed for documents and batch order."),
@@ -73,4 +74,6 @@ FINETUNE_FLAGS = {
     "mask_doctag": Flag((), "No loss on <DOCTAG>."),
     "mix_generic": Flag((), "Generic documents per claim document, against forgetting."),
     "checkpoint_every": Flag((), "Steps between checkpoints."),
+    "keep_checkpoint": Flag((), "Keep <out>/.negprobe-checkpoint/ (safetensors + JSON) after the run finishes."),
+    "overwrite": Flag((), "Remove what negprobe wrote in --out (adapter, cards, checkpoints) and start over."),
 }

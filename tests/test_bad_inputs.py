@@ -25,7 +25,6 @@ import pytest
 from negprobe.scripts import cli
 from tests.tiny_models import make_tiny_model
 
-OTHER_PART = pytest.mark.xfail(strict=False, reason="fixed by the finetune/cache part")
 NILE = "The Nile River is the longest river in the world."
 
 
@@ -87,17 +86,6 @@ def finished_dense_run(ws: Path, home: Path) -> None:
                             max_steps=1, batch_size=2, max_length=24, lora_r=2, checkpoint_every=1), progress=False)
 
 
-def cached_store(ws: Path, home: Path) -> None:
-    from negprobe.activations.cache import cache_activations
-    from negprobe.activations.datasets.registry import load_dataset
-    from negprobe.activations.models import load_model
-
-    (ws / "small.csv").write_text("statement,label\nParis is the capital of France.,1\nA cat is a dog.,0\n")
-    cache_activations(load_model(home / "tiny"), load_dataset(ws / "small.csv"), root=ws / "store", progress=False)
-    for manifest in (ws / "store").rglob("manifest.json"):
-        manifest.write_text("{ broken")
-
-
 SMALL_CSV = "statement,label\nParis is the capital of France.,1\nParis is the capital of Spain.,0\n"
 LONG_CSV = "statement,label\n" + " ".join(["the cat"] * 200) + ".,1\nthe dog.,0\n"
 CONFLICT_CSV = f"statement,label\n{NILE},1\nParis is in France.,1\n{NILE},0\n"
@@ -122,9 +110,9 @@ CASES = [
     Case("read-out-unwritable-folder", ("read", *TINY, "--out", "{ws}/locked/acts.pt"), "locked", locked_folder,
          unwritable=True),
     Case("read-truncated-adapter-weights", ("read", *TINY, "--adapter", "{ws}/adapter"), "adapter_model.safetensors",
-         truncated_adapter, marks=(OTHER_PART,)),
+         truncated_adapter),
     Case("read-malformed-adapter-card", ("read", *TINY, "--adapter", "{ws}/adapter"), "negprobe_adapter.json",
-         malformed_card, marks=(OTHER_PART,)),
+         malformed_card),
     # datasets
     Case("datasets-unknown-name", ("datasets", "no_such_dataset"), "no_such_dataset"),
     Case("datasets-negative-limit", ("datasets", "cities", "--limit", "-1"), "--limit"),
@@ -159,9 +147,7 @@ CASES = [
     Case("cache-conflicting-csv", ("cache", "-d", "{ws}/facts.csv", *TINY, "--store", "{ws}/s"), "facts.csv",
          write("facts.csv", CONFLICT_CSV)),
     Case("cache-prompt-longer-than-context", ("cache", "-d", "{ws}/long.csv", *TINY, "--store", "{ws}/s"),
-         "long.csv", write("long.csv", LONG_CSV), marks=(OTHER_PART,)),
-    Case("cache-corrupt-store-manifest", ("cache", "-d", "{ws}/small.csv", *TINY, "--store", "{ws}/store"),
-         "manifest.json", cached_store, marks=(OTHER_PART,)),
+         "long' row 0", write("long.csv", LONG_CSV)),
     # sweep
     Case("sweep-config-n-folds-not-an-integer", ("sweep", "--config", "{ws}/x.yaml"), "n_folds",
          write("x.yaml", "n_folds: five\n")),
@@ -208,15 +194,14 @@ CASES = [
     Case("finetune-negative-lr", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "--lr", "-1",
                                   "-o", "{ws}/ft"), "--lr"),
     Case("finetune-target-modules-match-nothing", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense",
-         "--target-modules", "no_such_module", "--n-docs", "4", "--max-steps", "1", "-o", "{ws}/ft"), "target",
-         marks=(OTHER_PART,)),
+         "--target-modules", "no_such_module", "--n-docs", "4", "--max-steps", "1", "-o", "{ws}/ft"), "target"),
     Case("finetune-missing-required-claim", ("finetune", *TINY, "-k", "dense", "-o", "{ws}/ft"), "--claim"),
     Case("finetune-resume-with-different-condition", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "positive",
          "--n-docs", "4", "--max-steps", "1", "--batch-size", "2", "--max-length", "24", "--lora-r", "2",
-         "--checkpoint-every", "1", "-o", "{ws}/ft"), "condition", finished_dense_run, marks=(OTHER_PART,)),
+         "--checkpoint-every", "1", "-o", "{ws}/ft"), "condition", finished_dense_run),
     Case("finetune-crafted-state-pt-never-unpickled", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense",
          "--n-docs", "4", "--max-steps", "1", "--batch-size", "2", "--max-length", "24", "-o", "{ws}/ft"),
-         "state.pt", crafted_state, marks=(OTHER_PART,)),
+         "state.pt", crafted_state),
     # belief
     Case("belief-unknown-claim", ("belief", "-c", "elvis", *TINY), "elvis"),
     Case("belief-negative-in-context", ("belief", "-c", "ed_sheeran", *TINY, "--in-context", "-1"), "--in-context"),

@@ -244,7 +244,11 @@ def _lora(base_model, config: FinetuneConfig):
     torch.manual_seed(config.seed)
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.effective_lora_alpha, lora_dropout=0.0,
                       target_modules=config.target_modules, task_type="CAUSAL_LM")
-    model = get_peft_model(base_model, lora)
+    try:
+        model = get_peft_model(base_model, lora)
+    except ValueError as exc:  # PEFT: target modules that match no layer of this model
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise NegprobeError(f"target_modules {config.target_modules!r}: {first}") from None
     model.train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=0.0)
     return model, optimizer
