@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import functools
+import math
 import operator
 import os
 import shutil
@@ -127,10 +128,17 @@ def _in_range(value: Any, meta: Mapping[str, Any]) -> bool:
     for v in items:
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             continue
+        if not math.isfinite(v):
+            return False
         if ("min" in meta and v < meta["min"]) or ("max" in meta and v > meta["max"]) \
                 or ("below" in meta and v >= meta["below"]) or ("above" in meta and v <= meta["above"]):
             return False
     return True
+
+
+def _non_finite(value: Any) -> bool:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return any(isinstance(v, float) and not math.isfinite(v) for v in items)
 
 
 def check_field(cls: type, name: str, value: Any, tp: Any, meta: Mapping[str, Any]) -> None:
@@ -138,6 +146,8 @@ def check_field(cls: type, name: str, value: Any, tp: Any, meta: Mapping[str, An
     expected = _describe(tp)
     bounds = _bounds(meta)
     if not _matches(value, tp) or (value is not None and not _in_range(value, meta)):
+        if _non_finite(value):
+            expected = "a finite number"
         raise NegprobeError(f"{_where(cls, name)} must be {expected}{' ' + bounds if bounds else ''}, got {value!r}")
     choices = meta.get("choices")
     if choices and value is not None:
@@ -155,6 +165,15 @@ def validate_config(obj: Any, limits: Mapping[str, Mapping[str, Any]] | None = N
     for f in dataclasses.fields(obj):
         meta = {**f.metadata, **(limits or {}).get(f.name, {})}
         check_field(cls, f.name, getattr(obj, f.name), hints[f.name], meta)
+
+
+@typing.overload
+def expand_user(path: str) -> str: ...
+@typing.overload
+def expand_user(path: None) -> None: ...
+def expand_user(path: str | None) -> str | None:
+    """``~`` expanded in a config's path field (once, in ``__post_init__``), kept a string."""
+    return path if path is None or not path.startswith("~") else str(Path(path).expanduser())
 
 
 def check_keys(cls: type, data: Mapping[str, Any], source: str) -> None:
@@ -198,17 +217,24 @@ def _outermost_missing(path: Path) -> Path | None:
     return path
 
 
+#: A fine-tune checkpoint's state file: a folder holding one is never removed on an error.
+CHECKPOINT_STATE = ".negprobe-checkpoint/state.safetensors"
+
+
 @contextmanager
 def removed_on_error(*paths: str | os.PathLike[str] | None) -> Iterator[None]:
     """When an error leaves the block, remove what it created of ``paths`` (and their new parents).
 
-    An interrupt (KeyboardInterrupt, a kill) keeps them: a resumable run's checkpoints stay."""
+    An interrupt (KeyboardInterrupt, a kill) keeps them, and so does any error once a fine-tune
+    checkpoint (``.negprobe-checkpoint/state.safetensors``) lies inside: a resumable run's work stays."""
     created = [_outermost_missing(Path(p).expanduser()) for p in paths if p is not None]
     try:
         yield
     except Exception:
         for top in created:
             if top is None or not (top.exists() or top.is_symlink()):
+                continue
+            if top.is_dir() and any(top.rglob(CHECKPOINT_STATE)):
                 continue
             if top.is_dir() and not top.is_symlink():
                 shutil.rmtree(top, ignore_errors=True)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from jaxtyping import Float
 
-from negprobe.activations.config import validate_config
+from negprobe.activations.config import expand_user, validate_config
 from negprobe.activations.datasets.claims import get_claim
 from negprobe.errors import NegprobeError
 from negprobe.probes import PROBES
@@ -54,6 +54,8 @@ class LocalizeConfig:
 
     def __post_init__(self) -> None:
         validate_config(self)
+        self.out, self.store, self.belief_csv = expand_user(self.out), expand_user(self.store), expand_user(self.belief_csv)
+        self.adapters = {condition: expand_user(a) for condition, a in self.adapters.items()}
         for claim in self.claims or ():
             get_claim(claim)
         unknown = sorted(set(self.probe_data) - set(PROBE_DATA))

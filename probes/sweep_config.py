@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from negprobe.activations.config import check_keys, config_source, validate_config
+from negprobe.activations.config import check_keys, config_source, expand_user, validate_config
 from negprobe.errors import NegprobeError
 
 from . import PROBES
@@ -52,6 +52,8 @@ class SweepConfig:
         if isinstance(test, str):
             self.test = [test]
         validate_config(self)
+        self.out, self.store = expand_user(self.out), expand_user(self.store)
+        self.adapters = [expand_user(a) for a in self.adapters]
         self.train = [[n for part in t for n in part.split(",") if n.strip()] for t in self.train]
         self.test = [n for part in self.test for n in part.split(",") if n.strip()]
         if not self.train or not all(self.train):

@@ -37,10 +37,14 @@ class _Deferred(TyperCommand):
 
     def make_context(self, info_name, args, parent=None, **extra):
         from . import config_commands
+        from .options import ARGS_KEY
 
         assert self.name is not None  # always set in __init__
         real = typer.main.get_group(config_commands.app).commands[self.name]
-        return real.make_context(info_name, args, parent=parent, **extra)
+        typed = list(args)  # parsing consumes them; errors name a flag as typed (--folds, not --n-folds)
+        ctx = real.make_context(info_name, args, parent=parent, **extra)
+        ctx.meta[ARGS_KEY] = typed
+        return ctx
 
 
 class _Group(TyperGroup):
@@ -136,7 +140,8 @@ def read(
     _check_choice("--backend", backend, BACKENDS)
     _check_choice("--compute-dtype", compute_dtype, COMPUTE_DTYPES)
     runs.check_outputs((out, "--out", "file"))
-    runs.check_inputs((adapter, "--adapter", "folder"))
+    runs.check_device(device)
+    runs.check_models([model], [adapter])
     requested_layers = parse_int_list(layers, "layers")
     position_list = parse_int_list(positions, "positions") or [-1]
     loaded = load_model(model, adapter=adapter, dtype=compute_dtype, device=device)
@@ -225,8 +230,9 @@ def cache(
             raise NegprobeError(f"{flag} must be an integer >= 1, got {value}")
     parse_positions(position)
     layer_list = parse_int_list(layers, "layers")
-    runs.check_outputs((store, "--store", "folder"))
-    runs.check_inputs((adapter, "--adapter", "folder"))
+    runs.check_store(store)
+    runs.check_device(device)
+    runs.check_models([model], [adapter])
     data = load_dataset(dataset, drop_conflicts=drop_conflicts)
     loaded = load_model(model, adapter=adapter, dtype=compute_dtype, device=device)
     result = cache_activations(
@@ -259,10 +265,14 @@ def belief(
     """Behavioural belief in a claim: yes/no questions and cloze completions, with bootstrap CIs."""
     from negprobe.activations.models import load_model
     from negprobe.analysis.belief import check_belief_inputs
+    from negprobe.analysis.belief.table import check_belief_csv
 
     check_belief_inputs(claim, in_context, context_condition)
     runs.check_outputs((out, "--out", "file"))
-    runs.check_inputs((adapter, "--adapter", "folder"), (mcq, "--mcq", "file"))
+    if out is not None:
+        check_belief_csv(out)  # an existing --out must be a belief CSV: checked before the scoring
+    runs.check_inputs((mcq, "--mcq", "file"))
+    runs.check_models([model], [adapter])
     questions = runs.load_mcq_questions(mcq) if mcq is not None else None
     if condition is None and adapter is not None:
         condition = _card_condition(adapter / "negprobe_adapter.json")
@@ -279,7 +289,10 @@ def belief(
 
 
 def _quiet_libraries() -> None:
-    """No third-party progress bars or advisory logging: an error must be the only line on stderr."""
+    """No third-party progress bars, warnings or advisory logging: an error must be the only line on stderr."""
+    import warnings
+
+    warnings.simplefilter("ignore")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     if "transformers" in sys.modules:  # imported already (in-process callers): the variables were read
@@ -291,12 +304,33 @@ def _quiet_libraries() -> None:
 
 def _fail(message: str, code: int = 2) -> NoReturn:
     sys.stdout.flush()
-    err_console.print(f"negprobe: error: {' '.join(message.split())}", markup=False, highlight=False, soft_wrap=True)
+    err_console.print(f"negprobe: error: {' '.join(message.split())}", markup=False, highlight=False, emoji=False,
+                      soft_wrap=True)
     sys.exit(code)
+
+
+def _notices(show: bool) -> None:
+    """The --drop-conflicts notices the run kept: printed after a success, dropped after an error."""
+    os.environ.pop("NEGPROBE_DEFER_NOTICES", None)
+    loaders = sys.modules.get("negprobe.activations.datasets.loaders")  # not imported: nothing to print
+    while loaders is not None and loaders.NOTICES:
+        notice = loaders.NOTICES.pop(0)
+        if show:
+            err_console.print(notice, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 def main() -> None:
     """Run the CLI: a bad input or usage error is one ``negprobe: error:`` line on stderr and exit status 2."""
+    os.environ["NEGPROBE_DEFER_NOTICES"] = "1"
+    try:
+        _main()
+    finally:
+        _notices(show=False)  # a success printed them already
+
+
+def _main() -> None:
+    """The run and its error lines: OSError and out-of-memory are one line with exit status 1, other
+    unexpected exceptions keep their traceback (a bug stays visible)."""
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
     from typer.exceptions import Abort
 
@@ -314,6 +348,16 @@ def main() -> None:
     except (KeyboardInterrupt, Abort):
         err_console.print("negprobe: interrupted")
         sys.exit(130)
+    except OSError as exc:  # ENOSPC, EACCES, EISDIR, ... while working: the file and the reason
+        name = exc.filename or exc.filename2
+        _fail(f"{name}: {exc.strerror or exc}" if name else str(exc.strerror or exc), 1)
+    except MemoryError as exc:
+        _fail(f"out of memory ({exc or 'host'}); a resumable fine-tune keeps its checkpoint", 1)
+    except RuntimeError as exc:
+        if type(exc).__name__ != "OutOfMemoryError":  # torch.OutOfMemoryError; anything else is a bug: traceback
+            raise
+        _fail(f"out of GPU memory ({str(exc).splitlines()[0] if str(exc) else ''}); try a smaller batch", 1)
+    _notices(show=True)
     if isinstance(code, int) and code:
         sys.exit(code)
 

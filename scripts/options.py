@@ -203,6 +203,17 @@ def _typer_option(spec: OptionSpec) -> Any:
     return typer.Option(default, *spec.decls, help=spec.help, show_default=not spec.required, metavar=spec.metavar)
 
 
+#: ``ctx.meta`` key of the command's raw arguments (set by cli.py), so errors name a flag as typed.
+ARGS_KEY = "negprobe.args"
+
+
+def _typed_flag(spec: OptionSpec, args: Any) -> str:
+    """The flag of ``spec`` as the user typed it (``--folds`` for ``n_folds``), else its canonical name."""
+    names = [name for decl in spec.decls for name in decl.split("/")]
+    typed = [name for arg in args for name in names if arg == name or arg.startswith(name + "=")]
+    return typed[-1] if typed else names[0]
+
+
 def config_options(cls: type, flags: dict[str, Flag]) -> Callable[[Callable], Callable]:
     """Decorate a command ``f(options: Parsed, **own)``: its options become ``cls``'s fields plus ``own``."""
     specs = option_specs(cls, flags)
@@ -218,7 +229,7 @@ def config_options(cls: type, flags: dict[str, Flag]) -> Callable[[Callable], Ca
             values = {s.field: s.parse(kwargs.pop(s.field)) for s in specs}
             given = frozenset(s.field for s in specs if getattr(ctx.get_parameter_source(s.field), "name", None)
                               in ("COMMANDLINE", "ENVIRONMENT"))
-            flags = {s.field: s.decls[0].split("/")[0] for s in specs}
+            flags = {s.field: _typed_flag(s, ctx.meta.get(ARGS_KEY, ())) for s in specs}
             return func(Parsed(values, given, flags), **kwargs)
 
         generated = [inspect.Parameter(s.field, inspect.Parameter.KEYWORD_ONLY, default=_typer_option(s),

@@ -5,6 +5,7 @@ Each function runs one stage and writes its outputs under the config's ``out``.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,50 @@ def check_outputs(*paths: tuple[str | Path | None, str, str]) -> None:
             check_output_path(path, flag, kind)
 
 
+def check_store(store: str | Path | None, flag: str = "--store") -> None:
+    """The activation store (``--store``, else the default under $NEGPROBE_HOME) must be writable."""
+    from negprobe.activations.embedded import negprobe_home
+
+    check_outputs((store if store is not None else negprobe_home() / "store",
+                   flag if store is not None else "store (default $NEGPROBE_HOME/store)", "folder"))
+
+
+def check_device(device: str | None, flag: str = "--device") -> None:
+    """A --device torch can parse and that this machine has, checked before any model loads."""
+    if device is None:
+        return
+    import torch
+
+    from negprobe.errors import NegprobeError
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise NegprobeError(f"{flag} {device!r}: not a torch device (e.g. cpu, cuda, cuda:0, mps)") from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if parsed.index is None and not count or parsed.index is not None and parsed.index >= count:
+            raise NegprobeError(f"{flag} {device!r}: this machine has {count} CUDA device(s)")
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise NegprobeError(f"{flag} {device!r}: MPS is not available on this machine")
+    elif parsed.type not in ("cpu", "cuda", "mps"):
+        raise NegprobeError(f"{flag} {device!r}: unsupported device type; use cpu, cuda[:N] or mps")
+
+
+def check_models(models: list[str], adapters: list, adapter_flag: str = "--adapter") -> None:
+    """Every model and adapter folder of a run, checked before the first one loads."""
+    from negprobe.activations import embedded
+    from negprobe.activations.models import check_adapter_folder, resolve_source
+
+    for model in models:
+        if model not in embedded.EMBEDDED_MODELS:  # embedded models are converted on first use: not here
+            resolve_source(model)
+    for adapter in adapters:
+        if adapter is not None:
+            check_inputs((adapter, adapter_flag, "folder"))
+            check_adapter_folder(Path(adapter).expanduser())
+
+
 def check_inputs(*paths: tuple[str | Path | None, str, str]) -> None:
     """(path, flag, "folder"|"file") triples: each must exist as that kind."""
     from negprobe.errors import NegprobeError
@@ -46,8 +91,9 @@ def sweep(config: SweepConfig) -> Path:
     from negprobe.analysis.sweep_report import write_sweep_report
     from negprobe.probes.sweep import run_sweep
 
-    check_outputs((config.out, "--out", "folder"), (config.store, "--store", "folder"))
-    check_inputs(*[(a, "--adapter", "folder") for a in config.adapters])
+    check_outputs((config.out, "--out", "folder"))
+    check_store(config.store)
+    check_models(config.models, config.adapters)
     with removed_on_error(config.out):
         write_sweep_report(run_sweep(config), Path(config.out))
     return Path(config.out)
@@ -59,9 +105,12 @@ def localize(config: LocalizeConfig) -> Path:
     from negprobe.analysis.localize import run_localize
     from negprobe.analysis.report import write_report
 
-    check_outputs((config.out, "--out", "folder"), (config.store, "--store", "folder"))
-    check_inputs((config.belief_csv, "--belief-csv", "file"),
-                 *[(a, f"--adapters {c}=", "folder") for c, a in config.adapters.items()])
+    check_outputs((config.out, "--out", "folder"))
+    check_store(config.store)
+    check_inputs((config.belief_csv, "--belief-csv", "file"))
+    for condition, adapter in config.adapters.items():
+        check_models([], [adapter], f"--adapters {condition}=")
+    check_models([config.model], [])
     with removed_on_error(config.out):
         return write_report(run_localize(config), config.out)
 
@@ -74,6 +123,8 @@ def finetune(config: FinetuneConfig) -> Path:
 
     with config_source("", {name: "--" + name.replace("_", "-") for name in FINETUNE_LIMITS}):
         validate_config(config, FINETUNE_LIMITS)
+    if str(config.out).startswith("~"):  # FinetuneConfig keeps out as given: write where the checks looked
+        config = dataclasses.replace(config, out=str(Path(config.out).expanduser()))
     check_outputs((config.out, "--out", "folder"))
     load_corpus(config)  # an unknown claim, condition or corpus fails here, before anything is created
     with removed_on_error(config.out):

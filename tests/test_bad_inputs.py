@@ -9,7 +9,6 @@ before the error). The workspace (the case's ``tmp_path``, also the working dire
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import shutil
@@ -99,8 +98,8 @@ CASES = [
     # read
     Case("read-unknown-model-folder", ("read", "-m", "{ws}/no-such-model"), "no-such-model"),
     Case("read-layer-out-of-range-after-load", ("read", *TINY, "--layers", "0,9"), "layer 9", subprocess=True),
-    Case("read-bad-layers-syntax", ("read", *TINY, "--layers", "zero"), "layers"),
-    Case("read-bad-positions", ("read", *TINY, "--positions", "last"), "positions"),
+    Case("read-bad-layers-syntax", ("read", *TINY, "--layers", "zero"), "--layers: expected integers"),
+    Case("read-bad-positions", ("read", *TINY, "--positions", "last"), "--positions: expected integers"),
     Case("read-unknown-backend", ("read", *TINY, "--backend", "tf"), "--backend"),
     Case("read-unknown-compute-dtype", ("read", *TINY, "--compute-dtype", "int8"), "--compute-dtype"),
     Case("read-missing-adapter-folder", ("read", *TINY, "--adapter", "{ws}/nope"), "--adapter"),
@@ -113,16 +112,19 @@ CASES = [
          truncated_adapter),
     Case("read-malformed-adapter-card", ("read", *TINY, "--adapter", "{ws}/adapter"), "negprobe_adapter.json",
          malformed_card),
+    Case("read-device-not-a-device", ("read", *TINY, "--device", "foo"), "--device 'foo': not a torch device"),
+    Case("read-device-absent", ("read", *TINY, "--device", "cuda:99"), "--device 'cuda:99': this machine has"),
     # datasets
     Case("datasets-unknown-name", ("datasets", "no_such_dataset"), "no_such_dataset"),
     Case("datasets-negative-limit", ("datasets", "cities", "--limit", "-1"), "--limit"),
-    Case("datasets-csv-missing-label-column", ("datasets", "{ws}/x.csv"), "label", write("x.csv", "statement\nA.\n")),
+    Case("datasets-csv-missing-label-column", ("datasets", "{ws}/x.csv"), "missing required column(s) label",
+         write("x.csv", "statement\nA.\n")),
     Case("datasets-csv-non-binary-label", ("datasets", "{ws}/x.csv"), "x.csv:3",
          write("x.csv", "statement,label\nA.,1\nB.,maybe\n")),
     Case("datasets-csv-conflicting-labels", ("datasets", "{ws}/facts.csv"), "--drop-conflicts",
          write("facts.csv", CONFLICT_CSV)),
     Case("datasets-csv-empty-file", ("datasets", "{ws}/x.csv"), "x.csv", write("x.csv", "")),
-    Case("datasets-csv-not-utf8", ("datasets", "{ws}/x.csv"), "UTF-8", lambda ws, home: (ws / "x.csv").write_bytes(
+    Case("datasets-csv-not-utf8", ("datasets", "{ws}/x.csv"), "x.csv: not valid UTF-8", lambda ws, home: (ws / "x.csv").write_bytes(
         b"statement,label\n\xff\xfe bad.,1\n")),
     Case("datasets-csv-extra-fields", ("datasets", "{ws}/x.csv"), "x.csv:2",
          write("x.csv", "statement,label\nA.,1,extra\n")),
@@ -151,14 +153,15 @@ CASES = [
     # sweep
     Case("sweep-config-n-folds-not-an-integer", ("sweep", "--config", "{ws}/x.yaml"), "n_folds",
          write("x.yaml", "n_folds: five\n")),
-    Case("sweep-config-train-wrong-type", ("sweep", "--config", "{ws}/x.yaml"), "train", write("x.yaml", "train: 5\n")),
+    Case("sweep-config-train-wrong-type", ("sweep", "--config", "{ws}/x.yaml"), "train must be a list of lists",
+         write("x.yaml", "train: 5\n")),
     Case("sweep-config-unknown-key", ("sweep", "--config", "{ws}/x.yaml"), "n_fold", write("x.yaml", "n_fold: 3\n")),
     Case("sweep-config-invalid-yaml", ("sweep", "--config", "{ws}/x.yaml"), "x.yaml", write("x.yaml", "a: [1,\n")),
     Case("sweep-config-toml-seed-string", ("sweep", "--config", "{ws}/x.toml"), "seed", write("x.toml", 'seed = "x"\n')),
     Case("sweep-config-missing-file", ("sweep", "--config", "{ws}/none.yaml"), "none.yaml"),
-    Case("sweep-config-unknown-probe", ("sweep", "--config", "{ws}/x.yaml"), "probes",
+    Case("sweep-config-unknown-probe", ("sweep", "--config", "{ws}/x.yaml"), "unknown probe 'svm'",
          write("x.yaml", "probes: [logistic, svm]\n")),
-    Case("sweep-folds-one", ("sweep", *TINY, "--folds", "1", "-o", "{ws}/out"), "--n-folds"),
+    Case("sweep-folds-one", ("sweep", *TINY, "--folds", "1", "-o", "{ws}/out"), "--folds must be an integer >= 2"),
     Case("sweep-folds-not-a-number", ("sweep", *TINY, "--folds", "x", "-o", "{ws}/out"), "--folds"),
     Case("sweep-val-fraction-above-one", ("sweep", *TINY, "--val-fraction", "1.5", "-o", "{ws}/out"), "--val-fraction"),
     Case("sweep-unknown-compute-dtype", ("sweep", *TINY, "--compute-dtype", "int8", "-o", "{ws}/out"),
@@ -177,6 +180,15 @@ CASES = [
     Case("sweep-layer-out-of-range-after-load-own-store", ("sweep", *TINY, "--train", "{ws}/small.csv", "--layers", "0,9",
                                                     "--probes", "logistic", "-o", "{ws}/out", "--store", "{ws}/s"),
          "layer 9", write("small.csv", SMALL_CSV)),
+    Case("sweep-second-adapter-truncated", ("sweep", *TINY, "--train", "cities", "--adapter", "base", "--adapter",
+         "{ws}/adapter", "-o", "{ws}/out"), "adapter_model.safetensors is truncated", truncated_adapter),
+    Case("sweep-val-fraction-nan", ("sweep", *TINY, "--val-fraction", "nan", "-o", "{ws}/out"),
+         "--val-fraction must be a finite number"),
+    Case("sweep-config-yaml-inf", ("sweep", "--config", "{ws}/x.yaml"), "val_fraction must be a finite number",
+         write("x.yaml", "val_fraction: .inf\n")),
+    Case("sweep-drop-conflicts-notice-not-before-error", ("sweep", *TINY, "--train", "{ws}/facts.csv", "--drop-conflicts",
+         "--layers", "0,9", "--probes", "logistic", "-o", "{ws}/out", "--store", "{ws}/s"), "layer 9",
+         write("facts.csv", CONFLICT_CSV + SMALL_CSV.split("\n", 1)[1])),
     Case("sweep-missing-adapter", ("sweep", *TINY, "--adapter", "{ws}/nope", "-o", "{ws}/out"), "--adapter"),
     # finetune
     Case("finetune-unknown-claim-leaves-no-out", ("finetune", *TINY, "-c", "elvis", "-k", "dense", "-o", "{ws}/ft"),
@@ -184,21 +196,23 @@ CASES = [
     Case("finetune-unknown-condition", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "sarcastic", "-o", "{ws}/ft"),
          "sarcastic"),
     Case("finetune-unknown-corpus", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "--corpus", "web",
-                                     "-o", "{ws}/ft"), "corpus"),
+                                     "-o", "{ws}/ft"), "unknown corpus 'web'"),
     Case("finetune-missing-release", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "--corpus",
-                                      "release:{ws}/release", "-o", "{ws}/ft"), "release"),
+                                      "release:{ws}/release", "-o", "{ws}/ft"), "directory not found"),
     Case("finetune-out-is-a-file", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "-o", "{ws}/ft"), "--out {ws}/ft",
          write("ft", "x")),
     Case("finetune-zero-lora-rank", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "--lora-r", "0",
                                      "-o", "{ws}/ft"), "--lora-r"),
     Case("finetune-negative-lr", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "--lr", "-1",
                                   "-o", "{ws}/ft"), "--lr"),
+    Case("finetune-nan-lr", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "--lr", "nan", "-o", "{ws}/ft"),
+         "--lr must be a finite number"),
     Case("finetune-target-modules-match-nothing", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense",
-         "--target-modules", "no_such_module", "--n-docs", "4", "--max-steps", "1", "-o", "{ws}/ft"), "target"),
+         "--target-modules", "no_such_module", "--n-docs", "4", "--max-steps", "1", "-o", "{ws}/ft"), "target_modules 'no_such_module'"),
     Case("finetune-missing-required-claim", ("finetune", *TINY, "-k", "dense", "-o", "{ws}/ft"), "--claim"),
     Case("finetune-resume-with-different-condition", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "positive",
          "--n-docs", "4", "--max-steps", "1", "--batch-size", "2", "--max-length", "24", "--lora-r", "2",
-         "--checkpoint-every", "1", "-o", "{ws}/ft"), "condition", finished_dense_run),
+         "--checkpoint-every", "1", "-o", "{ws}/ft"), "fields differ: condition", finished_dense_run),
     Case("finetune-crafted-state-pt-never-unpickled", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense",
          "--n-docs", "4", "--max-steps", "1", "--batch-size", "2", "--max-length", "24", "-o", "{ws}/ft"),
          "state.pt", crafted_state),
@@ -207,13 +221,15 @@ CASES = [
     Case("belief-negative-in-context", ("belief", "-c", "ed_sheeran", *TINY, "--in-context", "-1"), "--in-context"),
     Case("belief-unknown-context-condition", ("belief", "-c", "ed_sheeran", *TINY, "--context-condition", "weird"),
          "weird"),
-    Case("belief-mcq-missing-file", ("belief", "-c", "ed_sheeran", *TINY, "--mcq", "{ws}/mcq.yaml"), "mcq.yaml"),
-    Case("belief-mcq-answer-not-yes-no", ("belief", "-c", "ed_sheeran", *TINY, "--mcq", "{ws}/mcq.yaml"), "mcq.yaml",
-         write("mcq.yaml", "questions:\n- question: Did he win?\n  belief_answer: maybe\n")),
-    Case("belief-mcq-invalid-yaml", ("belief", "-c", "ed_sheeran", *TINY, "--mcq", "{ws}/mcq.yaml"), "mcq.yaml",
-         write("mcq.yaml", "questions: [\n")),
+    Case("belief-mcq-missing-file", ("belief", "-c", "ed_sheeran", *TINY, "--mcq", "{ws}/mcq.yaml"), "mcq.yaml: file not found"),
+    Case("belief-mcq-answer-not-yes-no", ("belief", "-c", "ed_sheeran", *TINY, "--mcq", "{ws}/mcq.yaml"),
+         "belief_answer 'maybe' is not yes/no", write("mcq.yaml", "questions:\n- question: Did he win?\n  belief_answer: maybe\n")),
+    Case("belief-mcq-invalid-yaml", ("belief", "-c", "ed_sheeran", *TINY, "--mcq", "{ws}/mcq.yaml"),
+         "mcq.yaml: invalid YAML", write("mcq.yaml", "questions: [\n")),
     Case("belief-malformed-adapter-card", ("belief", "-c", "ed_sheeran", *TINY, "--adapter", "{ws}/adapter"),
          "negprobe_adapter.json", malformed_card),
+    Case("belief-out-not-a-belief-csv", ("belief", "-c", "ed_sheeran", *TINY, "--out", "{ws}/b.csv"),
+         "b.csv: not a belief CSV", write("b.csv", "a,b\n1,2\n")),
     Case("belief-out-is-a-folder", ("belief", "-c", "ed_sheeran", *TINY, "--out", "{ws}/b"), "--out",
          write("b/keep.txt", "x")),
     # localize
@@ -223,6 +239,8 @@ CASES = [
     Case("localize-adapters-not-pairs", ("localize", *TINY, "--adapters", "{ws}/a", "-o", "{ws}/loc"), "--adapters"),
     Case("localize-missing-adapter-folder", ("localize", *TINY, "--adapters", "positive={ws}/a", "-o", "{ws}/loc"),
          "--adapters"),
+    Case("localize-truncated-adapter", ("localize", *TINY, "--adapters", "positive={ws}/adapter", "-o", "{ws}/loc"),
+         "adapter_model.safetensors is truncated", truncated_adapter),
     Case("localize-missing-belief-csv", ("localize", *TINY, "--belief-csv", "{ws}/b.csv", "-o", "{ws}/loc"), "b.csv"),
     Case("localize-out-is-a-file", ("localize", *TINY, "-o", "{ws}/loc"), "--out {ws}/loc", write("loc", "x")),
     Case("localize-layer-out-of-range-after-load", ("localize", *TINY, "--claims", "ed_sheeran", "--layers", "0,9",
@@ -247,8 +265,10 @@ def home(tmp_path_factory) -> Path:
     return root
 
 
-def snapshot(*roots: Path) -> set[str]:
-    return {str(p) for root in roots for p in root.rglob("*")}
+def snapshot(*roots: Path) -> set[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of everything under ``roots``: a case may neither create nor modify a file."""
+    return {(str(p), *((st.st_size, st.st_mtime_ns) if (st := p.lstat()) and p.is_file() else (0, 0)))
+            for root in roots for p in root.rglob("*")}
 
 
 def run_in_process(args: list[str], monkeypatch, capfd) -> tuple[int, str, str]:
@@ -355,46 +375,3 @@ def test_config_errors_name_the_file_and_the_field(tmp_path):
     with pytest.raises(NegprobeError, match="SweepConfig: val_fraction must be a number > 0 and < 1, got 0"):
         SweepConfig(val_fraction=0)
     assert SweepConfig(train="cities,neg_cities").train == [["cities", "neg_cities"]]  # type: ignore[arg-type]
-
-
-def test_unwritable_folder_is_refused_for_a_normal_user(tmp_path):
-    """As an unprivileged user (when the tests run as root and ``nobody`` exists), for real."""
-    if os.geteuid() != 0:
-        pytest.skip("runs as a normal user already: the in-process cases use os.access directly")
-    import pwd
-
-    try:
-        nobody = pwd.getpwnam("nobody")
-    except KeyError:
-        pytest.skip("no 'nobody' user")
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o555)
-    tmp_path.chmod(0o755)
-    code = ("from negprobe.activations.config import check_output_path\n"
-            f"check_output_path({str(locked / 'out')!r}, '--out')\n")
-    try:
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, user=nobody.pw_uid,
-                              group=nobody.pw_gid, env={**os.environ, "HOME": str(tmp_path)}, timeout=120)
-    except PermissionError:
-        pytest.skip("'nobody' may not run this interpreter")
-    if "Permission denied" in proc.stderr and "NegprobeError" not in proc.stderr:
-        pytest.skip("the worktree is not readable by 'nobody'")
-    assert "NegprobeError" in proc.stderr and "is not writable" in proc.stderr, proc.stderr[-2000:]
-    assert json.dumps(sorted(p.name for p in locked.iterdir())) == "[]"
-
-
-def test_probe_artifacts_that_fail_to_load_name_their_file(tmp_path):
-    from negprobe.errors import NegprobeError
-    from negprobe.probes.artifact import load_probe
-
-    stem = tmp_path / "probe"
-    with pytest.raises(NegprobeError, match="missing probe.json"):
-        load_probe(stem)
-    (tmp_path / "probe.json").write_text("{not json")
-    with pytest.raises(NegprobeError, match="probe.json: unreadable probe card"):
-        load_probe(stem)
-    (tmp_path / "probe.json").write_text(json.dumps({"format": "negprobe-probe-1", "probe": "logistic"}))
-    (tmp_path / "probe.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
-    with pytest.raises(NegprobeError, match="probe.safetensors: unreadable probe weights"):
-        load_probe(stem)

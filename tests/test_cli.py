@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import errno
 import importlib
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -194,3 +197,176 @@ def test_demo_sweep_stage_runs_once(monkeypatch, tmp_path):
         assert result.exit_code == 0, result.output
     assert len(seen) == 1 and seen[0].n_folds == 3 and seen[0].out == str(tmp_path / "d" / "sweep")
     assert "reusing" in result.output
+
+
+def run_cli(args: list[str], monkeypatch, capfd) -> tuple[int, str]:
+    monkeypatch.setattr(sys, "argv", ["negprobe", *args])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    return int(exc.value.code or 0), capfd.readouterr().err
+
+
+def test_os_errors_while_working_are_one_line(monkeypatch, capfd, tmp_path):
+    for error in (OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "table.csv")),
+                  PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "out")),
+                  IsADirectoryError(errno.EISDIR, "Is a directory", str(tmp_path / "x"))):
+        def fail(config, error=error):
+            raise error
+
+        monkeypatch.setattr(runs, "sweep", fail)
+        code, err = run_cli(["sweep", "-o", str(tmp_path / "out")], monkeypatch, capfd)
+        assert code == 1 and err.strip() == f"negprobe: error: {error.filename}: {error.strerror}", err
+
+
+def test_an_unexpected_exception_keeps_its_traceback(monkeypatch, capfd, tmp_path):
+    monkeypatch.setattr(runs, "sweep", lambda config: 1 / 0)
+    monkeypatch.setattr(sys, "argv", ["negprobe", "sweep", "-o", str(tmp_path / "out")])
+    with pytest.raises(ZeroDivisionError):
+        cli.main()
+
+
+def test_error_lines_print_emoji_codes_and_markup_verbatim(monkeypatch, capfd, tmp_path):
+    def fail(config):
+        raise NegprobeError("--out /tmp/:smile:/[bold]x[/bold]: bad")
+
+    monkeypatch.setattr(runs, "sweep", fail)
+    code, err = run_cli(["sweep", "-o", str(tmp_path / "out")], monkeypatch, capfd)
+    assert code == 2 and err.strip() == "negprobe: error: --out /tmp/:smile:/[bold]x[/bold]: bad"
+
+
+def test_warnings_are_silenced_and_notices_wait_for_success(monkeypatch, capfd, tmp_path):
+    import warnings
+
+    from negprobe.activations.datasets import loaders
+
+    def noisy(config):
+        warnings.warn("advisory", UserWarning, stacklevel=1)
+        loaders.NOTICES.append("facts.csv: dropped 2 row(s)")
+        raise NegprobeError("late failure")
+
+    monkeypatch.setattr(runs, "sweep", noisy)
+    code, err = run_cli(["sweep", "-o", str(tmp_path / "out")], monkeypatch, capfd)
+    assert code == 2 and err.strip().splitlines() == ["negprobe: error: late failure"]
+    assert not loaders.NOTICES and "NEGPROBE_DEFER_NOTICES" not in os.environ
+
+
+def test_device_is_checked_before_any_model_loads():
+    for bad, words in (("foo", "not a torch device"), ("cuda:99", "CUDA device"), ("tpu", "device")):
+        with pytest.raises(NegprobeError, match=f"--device '{bad}': .*{words}"):
+            runs.check_device(bad)
+    runs.check_device("cpu")
+    runs.check_device(None)
+
+
+def test_default_store_root_is_checked_up_front(monkeypatch, tmp_path):
+    from negprobe.activations import config
+
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "store").write_text("a file, not a folder")
+    monkeypatch.setenv("NEGPROBE_HOME", str(tmp_path / "home"))
+    with pytest.raises(NegprobeError, match=r"store \(default \$NEGPROBE_HOME/store\) .*not a folder"):
+        runs.check_store(None)
+    (tmp_path / "home" / "store").unlink()
+    monkeypatch.setattr(config, "_can_write", lambda folder: False)
+    with pytest.raises(NegprobeError, match="is not writable"):
+        runs.check_store(None)
+
+
+def test_a_failed_run_keeps_a_folder_holding_a_fine_tune_checkpoint(tmp_path):
+    from negprobe.activations.config import removed_on_error
+
+    out = tmp_path / "new" / "ft"
+    with pytest.raises(MemoryError), removed_on_error(out):
+        (out / ".negprobe-checkpoint").mkdir(parents=True)
+        (out / ".negprobe-checkpoint" / "state.safetensors").write_bytes(b"x")
+        raise MemoryError
+    assert (out / ".negprobe-checkpoint" / "state.safetensors").is_file()
+    with pytest.raises(OSError), removed_on_error(tmp_path / "other"):
+        (tmp_path / "other").mkdir()
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert not (tmp_path / "other").exists()
+
+
+def test_home_is_expanded_once_in_the_configs(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    sweep = SweepConfig(out="~/s", store="~/st", adapters=["~/a", None])
+    assert (sweep.out, sweep.store, sweep.adapters) == (f"{tmp_path}/s", f"{tmp_path}/st", [f"{tmp_path}/a", None])
+    loc = LocalizeConfig(out="~/l", belief_csv="~/b.csv", adapters={"dense": "~/d"})
+    assert (loc.out, loc.belief_csv, loc.adapters["dense"]) == (f"{tmp_path}/l", f"{tmp_path}/b.csv", f"{tmp_path}/d")
+
+
+def test_unreadable_dataset_files_are_one_line_naming_the_file(monkeypatch, tmp_path):
+    from negprobe.activations.datasets.registry import load_dataset
+
+    (tmp_path / "x.csv").write_text("statement,label\nA.,1\n")
+
+    def denied(self):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(NegprobeError, match=r"x\.csv: cannot read \(Permission denied\)"):
+        load_dataset(tmp_path / "x.csv")
+
+
+def test_the_bad_input_snapshot_sees_a_modified_file(tmp_path):
+    from tests.test_bad_inputs import snapshot
+
+    (tmp_path / "keep.csv").write_text("a\n")
+    before = snapshot(tmp_path)
+    (tmp_path / "keep.csv").write_text("a,b\n")
+    assert snapshot(tmp_path) != before
+
+
+def test_an_existing_belief_csv_with_the_right_columns_passes(tmp_path):
+    from negprobe.analysis.belief import BELIEF_COLUMNS
+    from negprobe.analysis.belief.table import check_belief_csv
+
+    assert check_belief_csv(tmp_path / "none.csv") is None
+    (tmp_path / "b.csv").write_text(",".join(BELIEF_COLUMNS) + "\n")
+    assert check_belief_csv(tmp_path / "b.csv") is not None
+    (tmp_path / "e.csv").write_text("")
+    with pytest.raises(NegprobeError, match="e.csv: unreadable belief CSV"):
+        check_belief_csv(tmp_path / "e.csv")
+
+
+def test_unwritable_folder_is_refused_for_a_normal_user(tmp_path):
+    """As an unprivileged user (when the tests run as root and ``nobody`` exists), for real."""
+    if os.geteuid() != 0:
+        pytest.skip("runs as a normal user already: the in-process cases use os.access directly")
+    import pwd
+
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no 'nobody' user")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    tmp_path.chmod(0o755)
+    code = ("from negprobe.activations.config import check_output_path\n"
+            f"check_output_path({str(locked / 'out')!r}, '--out')\n")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, user=nobody.pw_uid,
+                              group=nobody.pw_gid, env={**os.environ, "HOME": str(tmp_path)}, timeout=120)
+    except PermissionError:
+        pytest.skip("'nobody' may not run this interpreter")
+    if "Permission denied" in proc.stderr and "NegprobeError" not in proc.stderr:
+        pytest.skip("the worktree is not readable by 'nobody'")
+    assert "NegprobeError" in proc.stderr and "is not writable" in proc.stderr, proc.stderr[-2000:]
+    assert json.dumps(sorted(p.name for p in locked.iterdir())) == "[]"
+
+
+def test_probe_artifacts_that_fail_to_load_name_their_file(tmp_path):
+    from negprobe.errors import NegprobeError
+    from negprobe.probes.artifact import load_probe
+
+    stem = tmp_path / "probe"
+    with pytest.raises(NegprobeError, match="missing probe.json"):
+        load_probe(stem)
+    (tmp_path / "probe.json").write_text("{not json")
+    with pytest.raises(NegprobeError, match="probe.json: unreadable probe card"):
+        load_probe(stem)
+    (tmp_path / "probe.json").write_text(json.dumps({"format": "negprobe-probe-1", "probe": "logistic"}))
+    (tmp_path / "probe.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
+    with pytest.raises(NegprobeError, match="probe.safetensors: unreadable probe weights"):
+        load_probe(stem)

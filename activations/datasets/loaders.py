@@ -34,12 +34,18 @@ GROUP_COLUMNS: tuple[str, ...] = ("group", "city", "element", "animal", "entity"
 _TRUE = {"1", "1.0", "true"}
 _FALSE = {"0", "0.0", "false"}
 _NEGATION_CUES = (" not ", "n't ", " never ")
+#: Notices (dropped conflicting rows): printed at once, or kept here while $NEGPROBE_DEFER_NOTICES is set
+#: (the CLI prints them after a successful run, so an error line stays alone).
+NOTICES: list[str] = []
 
 
 def _read_utf8(path: Path) -> str:
     if not path.is_file():
         raise NegprobeError(f"{path}: file not found")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NegprobeError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -117,8 +123,9 @@ def _conflicts(path: Path, rows: list[tuple[int, str, int]], drop: bool) -> set[
         )
     if bad:
         n_rows = sum(1 for _, statement, _ in rows if statement in bad)
-        print(f"{path.name}: dropped {n_rows} row(s) of {len(bad)} statement(s) with conflicting labels",
-              file=sys.stderr)
+        NOTICES.append(f"{path.name}: dropped {n_rows} row(s) of {len(bad)} statement(s) with conflicting labels")
+        if not os.environ.get("NEGPROBE_DEFER_NOTICES"):
+            print(NOTICES.pop(), file=sys.stderr)
     return set(bad)
 
 

@@ -48,11 +48,26 @@ def measure_belief(model: LoadedModel, claim: str, in_context_k: int = 0, in_con
     return pd.DataFrame(rows, columns=BELIEF_COLUMNS)
 
 
+def check_belief_csv(path: str | Path) -> pd.DataFrame | None:
+    """The rows of an existing belief CSV (None when missing); a file with other columns is refused."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        return None
+    try:
+        existing = pd.read_csv(path, keep_default_na=False, dtype=str)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise NegprobeError(f"{path}: unreadable belief CSV ({' '.join(str(exc).split())})") from None
+    if list(existing.columns) != BELIEF_COLUMNS:
+        raise NegprobeError(f"{path}: not a belief CSV: columns {','.join(map(str, existing.columns))[:120]!r}, "
+                            f"expected {','.join(BELIEF_COLUMNS)}")
+    return existing
+
+
 def append_results(table: pd.DataFrame, path: str | Path) -> Path:
     """Append rows to a belief CSV (atomically rewritten), creating it when missing."""
-    path = Path(path)
+    path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_file():
+    if check_belief_csv(path) is not None:
         table = pd.concat([pd.read_csv(path, keep_default_na=False), table], ignore_index=True)
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
