@@ -218,7 +218,10 @@ def check_adapter_folder(adapter_path: Path) -> dict[str, Any] | None:
     weights = adapter_path / "adapter_model.safetensors"
     if weights.is_file():
         _check_safetensors(weights)
-    elif not (adapter_path / "adapter_model.bin").is_file():  # PEFT reads .bin with weights_only=True
+    elif (adapter_path / "adapter_model.bin").exists():  # a pickle: PEFT would torch.load it
+        raise NegprobeError(f"adapter {adapter_path} has adapter_model.bin, a pickle negprobe never loads:"
+                            " convert it to adapter_model.safetensors")
+    else:
         raise NegprobeError(f"adapter {adapter_path} has no adapter_model.safetensors")
     card_path = adapter_path / ADAPTER_CARD
     if not card_path.is_file():

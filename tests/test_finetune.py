@@ -234,3 +234,109 @@ def test_lora_alpha_defaults_to_twice_the_rank():
     assert FinetuneConfig(lora_r=4).effective_lora_alpha == 8
     assert FinetuneConfig(lora_r=16).hyperparameters()["lora_alpha"] == 32
     assert FinetuneConfig(lora_r=4, lora_alpha=32).effective_lora_alpha == 32
+
+
+def stamps(root: Path) -> dict[str, tuple[bytes | None, int]]:
+    """Every path under ``root`` (and beside it) with its bytes and mtime: proof that nothing changed."""
+    return {str(p): (p.read_bytes() if p.is_file() else None, p.stat().st_mtime_ns)
+            for p in [root.parent, *root.parent.rglob("*")]}
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_folder_without_a_negprobe_run_is_refused_untouched(overwrite, tiny_llama_dir, tmp_path):
+    """Review 12 #1, #2: neither --overwrite nor a plain run deletes or rewrites the user's files."""
+    out = tmp_path / "mine"
+    (out / "checkpoint").mkdir(parents=True)
+    (out / "README.md").write_text("my notes")
+    (out / "checkpoint" / "model.txt").write_text("my model")
+    (out / ".tmp-1-scratch.txt").write_text("mine too")
+    before = stamps(out)
+    with pytest.raises(NegprobeError) as err:
+        finetune(small_config(tiny_llama_dir, out, overwrite=overwrite), progress=False)
+    message = str(err.value)
+    assert "\n" not in message and f"--out {out} holds" in message and "no negprobe run" in message, message
+    assert "README.md" in message and "negprobe will not write into it" in message
+    assert stamps(out) == before
+
+
+def test_overwrite_cleans_only_negprobe_leftovers(finished, tiny_llama_dir, tmp_path):
+    out = copy_of(finished, tmp_path)
+    (out / ".tmp-4242-adapter_config.json").write_text("{")
+    (out / ".tmp-4242-mine.txt").write_text("mine")
+    finetune(small_config(tiny_llama_dir, out, condition="positive", overwrite=True), progress=False)
+    assert not (out / ".tmp-4242-adapter_config.json").exists()
+    assert (out / ".tmp-4242-mine.txt").read_text() == "mine"
+
+
+def test_an_empty_folder_is_used_and_a_failed_start_leaves_no_record(tiny_llama_dir, tmp_path):
+    """Review 12 #6: a bad --target-modules leaves nothing that refuses the corrected rerun."""
+    out = tmp_path / "empty"
+    out.mkdir()
+    with pytest.raises(NegprobeError, match="target_modules 'no_such_module'"):
+        finetune(small_config(tiny_llama_dir, out, target_modules="no_such_module"), progress=False)
+    assert list(out.iterdir()) == []
+    finetune(small_config(tiny_llama_dir, out), progress=False)
+    assert json.loads((out / "training_card.json").read_text())["hyperparameters"]["target_modules"] == "all-linear"
+
+
+def test_a_bin_adapter_is_refused_before_the_base_loads(finished, tiny_llama_dir, tmp_path, monkeypatch):
+    """Review 12 #3: adapter_model.bin is a pickle; negprobe asks for safetensors instead of loading it."""
+    from transformers import AutoModelForCausalLM
+
+    out = copy_of(finished, tmp_path)
+    (out / "adapter_model.safetensors").unlink()
+    (out / "adapter_model.bin").write_bytes(b"\x80\x04junk")
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", lambda *a, **k: pytest.fail("the base loaded"))
+    with pytest.raises(NegprobeError, match="adapter_model.bin, a pickle negprobe never loads: convert it to"
+                                           " adapter_model.safetensors") as err:
+        load_model(tiny_llama_dir, adapter=out)
+    assert "\n" not in str(err.value)
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from negprobe.activations.store_lock import StoreLock
+with StoreLock(sys.argv[1], print):
+    Path(sys.argv[2]).write_text("held")
+    time.sleep(float(sys.argv[3]))
+"""
+
+
+def test_a_second_run_on_the_folder_waits_naming_the_holder(tiny_llama_dir, tmp_path, capsys):
+    """Review 12 #7: ``<out>.lock`` is held for the whole run; another run waits and says for whom, then goes on."""
+    out, ready = tmp_path / "run", tmp_path / "ready"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "run.lock"), str(ready), "3"])
+    deadline = time.time() + 60
+    while not ready.exists() and time.time() < deadline:
+        time.sleep(0.02)
+    finetune(small_config(tiny_llama_dir, out), progress=False)
+    holder.wait(timeout=60)
+    err = capsys.readouterr().err
+    assert f"waiting for the store lock {tmp_path / 'run.lock'} held by pid {holder.pid}" in err, err
+    assert (out / "training_card.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ready", "run"], "the lock files outlived the run"
+
+
+def test_a_failure_after_a_checkpoint_keeps_it_and_says_how_to_resume(tiny_llama_dir, tmp_path, monkeypatch, capsys):
+    """Review 12 #5: out of memory at step 3 keeps step 2's checkpoint; the error is one line; a rerun resumes."""
+    import negprobe.activations.finetune.train as train
+
+    save = train._save_checkpoint
+
+    def failing(model, optimizer, step, losses, out):
+        if step == 3:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2 GiB\nmore detail")
+        save(model, optimizer, step, losses, out)
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(train, "_save_checkpoint", failing)
+    with pytest.raises(NegprobeError) as err:
+        finetune(small_config(tiny_llama_dir, out, max_steps=4), progress=False)
+    message = str(err.value)
+    assert "\n" not in message and "CUDA out of memory" in message and "rerun the same command to resume" in message
+    assert getattr(err.value, "kept_paths", None) == (str(out),)
+    assert (out / ".negprobe-checkpoint" / "state.safetensors").is_file()
+    monkeypatch.setattr(train, "_save_checkpoint", save)
+    finetune(small_config(tiny_llama_dir, out, max_steps=4), progress=False)
+    assert "resuming from step 2/4" in capsys.readouterr().out

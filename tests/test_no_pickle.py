@@ -47,24 +47,70 @@ def _keyword_is(call: ast.Call, name: str, value: bool) -> bool:
     return any(k.arg == name and isinstance(k.value, ast.Constant) and k.value.value is value for k in call.keywords)
 
 
+# Names that may unpickle, and the literal keyword that makes a direct call safe (None: never safe).
+GUARDED = {"torch.load": ("weights_only", True), "torch.serialization.load": ("weights_only", True),
+           "numpy.load": ("allow_pickle", False)}
+UNSAFE_MODULES = ("shelve", "marshal")  # any use: shelve unpickles, marshal.load(s) runs no checks
+
+
+def _unsafe_name(name: str | None) -> bool:
+    return bool(name) and (name in UNPICKLERS or name in GUARDED or name.split(".")[0] in UNSAFE_MODULES)
+
+
+def _safe_call(call: ast.Call, name: str) -> bool:
+    """A direct call of a guarded name with its safe keyword as a literal (and no ``**kwargs`` to override it)."""
+    if name not in GUARDED or any(k.arg is None for k in call.keywords):
+        return False
+    keyword, value = GUARDED[name]
+    if name == "numpy.load" and not any(k.arg == keyword for k in call.keywords):
+        return True  # numpy's default is allow_pickle=False
+    return _keyword_is(call, keyword, value)
+
+
+def _assigned_aliases(tree: ast.AST, aliases: dict[str, str]) -> dict[str, str]:
+    """``f = torch.load`` (and chains of such assignments) make ``f`` another name for ``torch.load``."""
+    changed = True
+    while changed:
+        changed = False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                target, name = node.targets[0].id, _dotted(node.value, aliases)
+                if _unsafe_name(name) and aliases.get(target) != name:
+                    aliases[target], changed = str(name), True
+    return aliases
+
+
+def _getattr_name(node: ast.Call, aliases: dict[str, str]) -> str | None:
+    """``getattr(torch, "load")`` -> ``torch.load``."""
+    if (_dotted(node.func, aliases) == "getattr" and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)):
+        base = _dotted(node.args[0], aliases)
+        return f"{base}.{node.args[1].value}" if base else None
+    return None
+
+
 def pickle_reads(source: str, filename: str) -> list[str]:
-    """``file:line: call`` for every call in ``source`` that may unpickle a file's contents."""
+    """``file:line: name`` for every reference in ``source`` that may unpickle a file's contents.
+
+    A name that may unpickle is flagged wherever it appears (passed on, aliased, wrapped in
+    ``functools.partial``, fetched with ``getattr``) unless it is called directly with its safe keyword
+    as a literal: ``torch.load(..., weights_only=True)``, ``np.load(...)`` / ``np.load(..., allow_pickle=False)``.
+    """
     tree = ast.parse(source, filename)
-    aliases = _aliases(tree)
-    found = []
+    aliases = _assigned_aliases(tree, _aliases(tree))
+    safe_funcs = {id(n.func) for n in ast.walk(tree)
+                  if isinstance(n, ast.Call) and _safe_call(n, str(_dotted(n.func, aliases)))}
+    found: dict[int, set[str]] = {}
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        name = _dotted(node.func, aliases)
-        unsafe = (
-            name in UNPICKLERS
-            or (name in ("torch.load", "torch.serialization.load") and not _keyword_is(node, "weights_only", True))
-            or (name == "numpy.load" and any(k.arg == "allow_pickle" for k in node.keywords)
-                and not _keyword_is(node, "allow_pickle", False))
-        )
-        if unsafe:
-            found.append(f"{filename}:{node.lineno}: {name}(...)")
-    return found
+        name = _getattr_name(node, aliases) if isinstance(node, ast.Call) else None
+        if name is None and isinstance(node, (ast.Name, ast.Attribute)) and id(node) not in safe_funcs:
+            name = _dotted(node, aliases)
+        if _unsafe_name(name) and not isinstance(getattr(node, "ctx", None), ast.Store):
+            found.setdefault(getattr(node, "lineno", 0), set()).add(str(name))
+    hits = []
+    for line, names in sorted(found.items()):  # ``shelve.open`` once, not ``shelve`` and ``shelve.open``
+        hits += [f"{filename}:{line}: {n}" for n in sorted(names) if not any(o.startswith(n + ".") for o in names)]
+    return hits
 
 
 PLANTED = """\
@@ -84,12 +130,38 @@ pd.read_pickle("p")
 state.load("not a module")
 """
 
+# Indirect references the first scanner missed (review finding 12): every line but the safe ones is a hit.
+PLANTED_INDIRECT = """\
+import functools, marshal, shelve, torch
+import numpy as np
+f = torch.load
+f("a")
+g = f
+loader = functools.partial(torch.load, weights_only=True)
+getattr(torch, "load")("a")
+np.load("x", **options)
+np.load("x", allow_pickle=False)
+shelve.open("db")
+marshal.loads(b"")
+marshal.load(fh)
+torch.load("a", weights_only=True, **extra)
+np.load("x", mmap_mode="r")
+"""
+
 
 def test_the_scanner_finds_planted_pickle_reads():
     assert pickle_reads(PLANTED, "planted.py") == [
-        f"planted.py:{line}: {call}(...)" for line, call in [
+        f"planted.py:{line}: {call}" for line, call in [
             (5, "torch.load"), (6, "torch.load"), (8, "pickle.load"), (9, "pickle.loads"), (10, "numpy.load"),
             (12, "joblib.load"), (13, "pandas.read_pickle")]
+    ]
+
+
+def test_the_scanner_finds_aliases_partials_getattr_kwargs_shelve_and_marshal():
+    assert pickle_reads(PLANTED_INDIRECT, "planted.py") == [
+        f"planted.py:{line}: {call}" for line, call in [
+            (3, "torch.load"), (4, "torch.load"), (5, "torch.load"), (6, "torch.load"), (7, "torch.load"),
+            (8, "numpy.load"), (10, "shelve.open"), (11, "marshal.loads"), (12, "marshal.load"), (13, "torch.load")]
     ]
 
 
@@ -165,13 +237,26 @@ def test_a_crafted_pickle_in_a_checkpoint_is_never_executed(plant, words, checkp
 
 def test_the_cli_refuses_a_legacy_pickle_in_one_line_and_overwrite_starts_over(tiny_llama_dir, tmp_path):
     out, marker = tmp_path / "run", tmp_path / "pwned"
-    (out / "checkpoint").mkdir(parents=True)
-    (out / "checkpoint" / "state.pt").write_bytes(payload(marker))
+    (out / ".negprobe-checkpoint").mkdir(parents=True)
+    (out / ".negprobe-checkpoint" / "state.pt").write_bytes(payload(marker))
     proc = subprocess.run(cli_args(tiny_llama_dir, out), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "state.pt is an untrusted pickle" in proc.stderr, proc.stderr
-    assert not marker.exists()
+    assert "--overwrite" in proc.stderr and not marker.exists()
     proc = subprocess.run([*cli_args(tiny_llama_dir, out), "--overwrite"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert not marker.exists() and not (out / "checkpoint").exists()
-    assert (out / "adapter_model.safetensors").is_file() and not (out / ".negprobe-checkpoint").exists()
+    assert not marker.exists() and not (out / ".negprobe-checkpoint").exists()
+    assert (out / "adapter_model.safetensors").is_file()
+
+
+def test_a_pickle_in_a_foreign_checkpoint_folder_is_refused_untouched_even_with_overwrite(tiny_llama_dir, tmp_path):
+    """``checkpoint/`` may be the user's own: without a negprobe run beside it, negprobe neither loads nor deletes it."""
+    out, marker = tmp_path / "run", tmp_path / "pwned"
+    (out / "checkpoint").mkdir(parents=True)
+    (out / "checkpoint" / "state.pt").write_bytes(payload(marker))
+    for overwrite in (False, True):
+        with pytest.raises(NegprobeError, match="state.pt is an untrusted pickle.*delete it or choose another --out") \
+                as err:
+            finetune(tiny_config(tiny_llama_dir, out, overwrite=overwrite), progress=False)
+        assert "\n" not in str(err.value) and str(out) in str(err.value)
+    assert (out / "checkpoint" / "state.pt").read_bytes() == payload(marker) and not marker.exists()

@@ -16,8 +16,10 @@ import json
 import math
 import random
 import shutil
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,15 +29,18 @@ from negprobe.activations.atomic import atomic_write_text
 from negprobe.activations.config import validate_config
 from negprobe.errors import NegprobeError
 
-from .checkpoint import load_state, restore, save_state
+from .checkpoint import STATE_FILE, load_state, restore, save_state
 from .run_folder import (
     CHECKPOINT_DIR,
     TRAINING_CARD,
     Existing,
+    check_negprobe_folder,
     check_same_run,
     check_writable,
     clear_folder,
+    folder_lock,
     inspect_folder,
+    record_run,
     run_identity,
     start_folder,
 )
@@ -171,28 +176,39 @@ class _TrainingState:
 def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
     """Train the adapter; returns the output folder (adapter + training card).
 
-    Everything is checked before the model loads and nothing is created before the checks pass.
+    Everything is checked before the model loads and nothing is created before the checks pass but
+    ``<out>.lock``, held beside the folder for the whole run (a second run on it waits) and removed after.
     """
-    from ..models import load_model, write_adapter_card
     from .documents import corpus_hash
 
     out = Path(config.out)
+    check_writable(out)
     docs = load_corpus(config)
-    wanted = run_identity(config.hyperparameters(), corpus_hash(docs))
-    existing = _existing_run(out, wanted, config.overwrite)
-    if existing.kind == "finished" and existing.base_name == config.model:
-        return _already_done(out, existing)
+    check_negprobe_folder(out)  # a foreign folder is refused before even the lock is created beside it
+    with folder_lock(out, lambda line: print(line, file=sys.stderr)):
+        wanted = run_identity(config.hyperparameters(), corpus_hash(docs))
+        existing = _existing_run(out, wanted, config.overwrite)
+        if existing.kind == "finished" and existing.base_name == config.model:
+            return _already_done(out, existing)
+        return _locked_finetune(config, progress, out, docs, (wanted, existing))
+
+
+def _locked_finetune(config: FinetuneConfig, progress: bool, out: Path, docs, found: tuple[dict, Existing]) -> Path:
+    """The run itself, under the folder lock: model, LoRA, folder, resume, train, adapter and card."""
+    from ..models import load_model, write_adapter_card
+
+    wanted, existing = found
     base = load_model(config.model, dtype="float32")
     wanted = {**wanted, "base_fingerprint": base.base_fingerprint}
     check_same_run(out, existing, wanted)
     if existing.kind == "finished":  # the same base under another name or path
         return _already_done(out, existing)
-    if config.overwrite:  # only now that the inputs and the model are known good
-        clear_folder(out)
-    start_folder(out, wanted)
     tokenizer = base.tokenizer
     examples = _examples(config, tokenizer, docs)
-    model, optimizer = _lora(base.model, config)
+    model, optimizer = _lora(base.model, config)  # a bad target_modules fails here, before the folder is touched
+    if config.overwrite:  # only now that the inputs and the model are known good
+        clear_folder(out)
+    start_folder(out)
     steps_per_epoch = math.ceil(len(examples) / config.batch_size)
     state = _resume(model, optimizer, out, _TrainingState(total=config.max_steps or steps_per_epoch * config.epochs))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -203,20 +219,48 @@ def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
         rows = batch_order(len(examples), config.batch_size, config.seed, epoch)[index]
         return collate([examples[i] for i in rows], pad_id)
 
-    _train(model, optimizer, batch_at, config, state, progress)
-    elapsed = time.perf_counter() - started
-    model.save_pretrained(str(out))
-    write_adapter_card(out, base, claim=config.claim, condition=config.condition)
-    _write_training_card(out, config, base, docs, len(examples), state, (state.step - start_step, elapsed))
+    def save(step: int, losses: list[float]) -> None:
+        record_run(out, wanted)  # with the first checkpoint: a run that fails before one leaves no record
+        _save_checkpoint(model, optimizer, step, losses, out)
+
+    with keeps_checkpoint(out):
+        _train(model, optimizer, batch_at, save, (config, state), progress)
+        elapsed = time.perf_counter() - started
+        model.save_pretrained(str(out))
+        write_adapter_card(out, base, claim=config.claim, condition=config.condition)
+        _write_training_card(out, config, base, docs, len(examples), state, (state.step - start_step, elapsed))
     if not config.keep_checkpoint:
         shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
     return out
 
 
+@contextmanager
+def keeps_checkpoint(out: Path) -> Iterator[None]:
+    """Once ``out`` holds a checkpoint, an error says so and marks ``out`` as kept (``error.kept_paths``).
+
+    A transient failure (out of memory, a full disk) becomes one line naming the step the checkpoint
+    holds and how to resume; ``removed_on_error`` must not delete a path listed in ``kept_paths``."""
+    try:
+        yield
+    except Exception as exc:
+        state = out / CHECKPOINT_DIR / STATE_FILE
+        if not state.is_file():
+            raise
+        if isinstance(exc, (RuntimeError, OSError, MemoryError)) and not isinstance(exc, NegprobeError):
+            text = str(exc).strip()
+            reason = text.splitlines()[0][:200] if text else type(exc).__name__
+            kept = NegprobeError(f"fine-tuning stopped ({reason}); its checkpoint {state} is kept: rerun the same"
+                                 " command to resume")
+            kept.kept_paths = (str(out),)  # type: ignore[attr-defined]
+            raise kept from exc
+        exc.kept_paths = (str(out),)  # type: ignore[attr-defined]
+        raise
+
+
 def _existing_run(out: Path, wanted: dict, overwrite: bool) -> Existing:
     """What ``out`` holds, after refusing another run's folder (nothing, with ``overwrite``: it starts over)."""
-    check_writable(out)
     if overwrite:
+        check_negprobe_folder(out)  # only a negprobe run folder (or an empty one) is ever cleared
         return Existing("fresh")
     existing = inspect_folder(out)
     check_same_run(out, existing, wanted)
@@ -268,8 +312,10 @@ def _resume(model, optimizer, out: Path, state: _TrainingState) -> _TrainingStat
     return state
 
 
-def _train(model, optimizer, batch_at, config: FinetuneConfig, state: _TrainingState, progress: bool) -> None:
-    """Optimizer steps until ``state.total``, checkpointing every ``config.checkpoint_every`` steps."""
+def _train(model, optimizer, batch_at, save: Callable[[int, list[float]], None],
+           run: tuple[FinetuneConfig, _TrainingState], progress: bool) -> None:
+    """Optimizer steps until ``state.total``, checkpointing (``save``) every ``config.checkpoint_every`` steps."""
+    config, state = run
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     with Progress(TextColumn(f"fine-tuning {config.claim}/{config.condition}"), BarColumn(),
@@ -288,7 +334,7 @@ def _train(model, optimizer, batch_at, config: FinetuneConfig, state: _TrainingS
             state.tokens += int(batch["attention_mask"].sum())
             bar.update(task, advance=1, loss=f"{state.losses[-1]:.3f}")
             if state.step % config.checkpoint_every == 0 or state.step == state.total:
-                _save_checkpoint(model, optimizer, state.step, state.losses, Path(config.out))
+                save(state.step, state.losses)
 
 
 def _write_training_card(out: Path, config: FinetuneConfig, base, docs, n_examples: int, state: _TrainingState,
