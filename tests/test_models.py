@@ -93,7 +93,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
         (["read", "--model", "smollm9"], "embedded models are smollm2-135m, gemma3-270m"),
         (["read", "--model", "{tiny}", "--layers", "0,7"], "layer 7 is out of range"),
         (["read", "--model", "{tiny}", "--adapter", "{tmp}"], "not a PEFT adapter folder"),
-        (["read", "--model", "{tiny}", "--backend", "jax", "the cat"], "unknown backend"),
+        (["read", "--model", "{tiny}", "--backend", "jax", "the cat"], "unknown value 'jax'"),
     ],
 )
 def test_cli_errors_are_one_line(args, message, tiny_llama_dir, tmp_path):
