@@ -217,24 +217,21 @@ def _outermost_missing(path: Path) -> Path | None:
     return path
 
 
-#: A fine-tune checkpoint's state file: a folder holding one is never removed on an error.
-CHECKPOINT_STATE = ".negprobe-checkpoint/state.safetensors"
-
-
 @contextmanager
 def removed_on_error(*paths: str | os.PathLike[str] | None) -> Iterator[None]:
     """When an error leaves the block, remove what it created of ``paths`` (and their new parents).
 
-    An interrupt (KeyboardInterrupt, a kill) keeps them, and so does any error once a fine-tune
-    checkpoint (``.negprobe-checkpoint/state.safetensors``) lies inside: a resumable run's work stays."""
+    An interrupt (KeyboardInterrupt, a kill) keeps them, and so does a path inside or above one the
+    error lists in its ``kept_paths`` attribute (a fine-tune that holds a resumable checkpoint says so)."""
     created = [_outermost_missing(Path(p).expanduser()) for p in paths if p is not None]
     try:
         yield
-    except Exception:
+    except Exception as exc:
+        kept = [Path(k).expanduser().absolute() for k in getattr(exc, "kept_paths", ())]
         for top in created:
             if top is None or not (top.exists() or top.is_symlink()):
                 continue
-            if top.is_dir() and any(top.rglob(CHECKPOINT_STATE)):
+            if any(k == top.absolute() or top.absolute() in k.parents for k in kept):
                 continue
             if top.is_dir() and not top.is_symlink():
                 shutil.rmtree(top, ignore_errors=True)

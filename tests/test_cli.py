@@ -276,10 +276,12 @@ def test_a_failed_run_keeps_a_folder_holding_a_fine_tune_checkpoint(tmp_path):
     from negprobe.activations.config import removed_on_error
 
     out = tmp_path / "new" / "ft"
+    kept = MemoryError()  # what activations.finetune.train.keeps_checkpoint raises once a checkpoint exists
+    kept.kept_paths = (str(out),)  # type: ignore[attr-defined]
     with pytest.raises(MemoryError), removed_on_error(out):
         (out / ".negprobe-checkpoint").mkdir(parents=True)
         (out / ".negprobe-checkpoint" / "state.safetensors").write_bytes(b"x")
-        raise MemoryError
+        raise kept
     assert (out / ".negprobe-checkpoint" / "state.safetensors").is_file()
     with pytest.raises(OSError), removed_on_error(tmp_path / "other"):
         (tmp_path / "other").mkdir()
