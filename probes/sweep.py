@@ -22,6 +22,8 @@ import pandas as pd
 from jaxtyping import Float
 
 from negprobe.activations.atomic import atomic_path, atomic_write_text
+from negprobe.activations.datasets.dataset import PromptDataset
+from negprobe.activations.datasets.registry import load_dataset
 
 from . import make_probe
 from .artifact import file_slug, save_probe
@@ -29,7 +31,7 @@ from .sweep_config import RESULT_COLUMNS, SweepConfig
 from .sweep_eval import FoldSplit, SweepData, collect, evaluate, fit_kwargs, make_splits
 
 __all__ = ["RESULT_COLUMNS", "FoldSplit", "PCAProjection", "SweepConfig", "SweepData", "SweepResult", "collect",
-           "dataset_labels", "evaluate", "fit_kwargs", "make_splits", "pca_projection", "run_sweep",
+           "dataset_labels", "evaluate", "load_datasets", "fit_kwargs", "make_splits", "pca_projection", "run_sweep",
            "save_sweep_probes"]
 
 
@@ -123,14 +125,14 @@ def _write_tables(results: pd.DataFrame, config: SweepConfig, out_dir: Path) -> 
     return paths
 
 
-def dataset_labels(names: Sequence[str], drop_conflicts: bool = False) -> dict[str, str]:
-    """Load every dataset once (a bad name or file fails here, before any model loads) and label
-    each by its stem (``/data/x/facts.csv`` -> ``facts``) where that stem is unique."""
-    from negprobe.activations.datasets.registry import load_dataset
+def load_datasets(names: Sequence[str], drop_conflicts: bool = False) -> dict[str, PromptDataset]:
+    """Every dataset of a sweep, loaded once (a bad name or file fails here, before any model loads)."""
+    return {name: load_dataset(name, drop_conflicts=drop_conflicts) for name in dict.fromkeys(names)}
 
+
+def dataset_labels(names: Sequence[str]) -> dict[str, str]:
+    """Each dataset's label: its stem (``/data/x/facts.csv`` -> ``facts``) where that stem is unique."""
     names = list(dict.fromkeys(names))
-    for name in names:
-        load_dataset(name, drop_conflicts=drop_conflicts)
     stems = {name: Path(name).stem if Path(name).suffix.lower() in (".csv", ".jsonl") else name for name in names}
     counts = pd.Series(list(stems.values())).value_counts()
     return {name: stem if counts[stem] == 1 else name for name, stem in stems.items()}
@@ -152,7 +154,8 @@ def run_sweep(config: SweepConfig, progress: bool = True) -> SweepResult:
     out_dir = check_output_path(config.out, "sweep out")
     if config.store is not None:
         check_output_path(config.store, "sweep store")
-    labels = dataset_labels([n for t in config.train for n in t] + list(config.test), config.drop_conflicts)
+    datasets = load_datasets([n for t in config.train for n in t] + list(config.test), config.drop_conflicts)
+    labels = dataset_labels(list(datasets))
     out_dir.mkdir(parents=True, exist_ok=True)
     tables, probe_paths, projections = [], [], []
     started = time.perf_counter()
@@ -162,7 +165,8 @@ def run_sweep(config: SweepConfig, progress: bool = True) -> SweepResult:
             for position in config.positions:
                 for train_sets in config.train:
                     tests = list(dict.fromkeys(list(train_sets) + list(config.test)))
-                    data = _relabel(collect(model, tests, position, config.layers, config), labels)
+                    data = _relabel(collect(model, {n: datasets[n] for n in tests}, position, config.layers, config),
+                                    labels)
                     train_sets, tests = [labels[n] for n in train_sets], [labels[n] for n in tests]
                     if progress:
                         print(f"fitting {len(config.probes)} probe families x {len(data.layers)} layers x"

@@ -8,7 +8,7 @@ training groups only. Metrics are fold means with group-bootstrap 95% CIs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +19,8 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from negprobe.activations.cache import cache_activations
+from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.formatting import FormatSpec
-from negprobe.activations.datasets.registry import load_dataset
 from negprobe.errors import NegprobeError
 
 from . import make_probe
@@ -39,13 +39,11 @@ class SweepData:
     dataset_hashes: dict[str, str]
 
 
-def collect(model, dataset_names: Sequence[str], position: str, layers: Sequence[int] | None,
+def collect(model, datasets: Mapping[str, PromptDataset], position: str, layers: Sequence[int] | None,
             config: SweepConfig) -> SweepData:
-    """Cache (what is missing) and stack the activations of ``dataset_names`` at one position."""
-
+    """Cache (what is missing) and stack the activations of ``datasets`` (name -> loaded) at one position."""
     blocks, tables, hashes = [], [], {}
-    for name in dataset_names:
-        data = load_dataset(name, drop_conflicts=config.drop_conflicts)
+    for name, data in datasets.items():
         result = cache_activations(model, data, positions=position, layers=layers, fmt=FormatSpec(chat=config.chat),
                                    backend=config.backend, root=config.store)
         store = result.store
