@@ -26,6 +26,20 @@ class Figure:
     caption: str
     png_base64: str
 
+    @property
+    def anchor(self) -> str:
+        """The figure's id on the page (the findings box links to it)."""
+        return "fig-" + "".join(c if c.isalnum() else "-" for c in self.title.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the report's findings box: a question, its answer, and the figure that shows it."""
+
+    question: str
+    answer: str
+    figure: str | None = None  # a Figure's title (linked to its anchor), None: no figure
+
 
 def save_png(fig, path: Path) -> str:
     """Write ``fig`` as PNG to ``path``; returns the PNG base64-encoded (to inline it in the page)."""
@@ -56,28 +70,30 @@ def annotation_figure(plt, result: LocalizeResult, out: Path) -> Figure:
 
 
 def truth_readout_figure(plt, result: LocalizeResult, table: pd.DataFrame, out: Path) -> Figure:
-    """Truth readouts per reader, dashed where the reader fails its own model's validity gate."""
-    layers, gates = result.layers, result.base_gates
+    """The primary reader's readouts as small multiples: one panel per model (base, each fine-tuned
+    model), one line per condition with its claim-level CI band, grey where that model's gate fails."""
+    layers, primary = result.layers, result.primary
     own_gates = {ref.label: model_gates for ref, model_gates in result.gates.items()}
-    labels = list(gates)
-    fig, axes = plt.subplots(len(labels), 1, figsize=(8, 3.6 * len(labels)), squeeze=False, sharex=True)
-    for ax, label in zip(axes[:, 0], labels):
-        sub = table.loc[(table["probe"] == label) & table["condition"].isin(list(TRUTH))]
-        for (model, cond), curve in sub.groupby(["model", "condition"], sort=False):
-            own = own_gates.get(model, {}).get(label)  # refitted readers: their own model's gate
-            passed = (own or gates[label]).passed
-            values = curve["readout"].to_numpy()
-            line, = ax.plot(layers, np.where(passed, values, np.nan), label=f"{model} / {cond}")
-            ax.plot(layers, np.where(passed, np.nan, values), color=line.get_color(), alpha=0.3, ls="--")
+    sub = table.loc[(table["probe"] == primary) & table["condition"].isin(list(TRUTH))]
+    models = list(dict.fromkeys(sub["model"]))
+    fig, axes = plt.subplots(1, max(1, len(models)), figsize=(3.6 * max(1, len(models)), 3.4), squeeze=False,
+                             sharey=True)
+    for ax, model in zip(axes[0], models):
+        gate = own_gates.get(model, {}).get(primary) or result.primary_gate  # refitted readers: their own gate
+        for slot in np.flatnonzero(~gate.passed):
+            ax.axvspan(layers[slot] - 0.5, layers[slot] + 0.5, color="0.9", lw=0)
+        for cond, curve in sub.loc[sub["model"] == model].groupby("condition", sort=False):
+            line, = ax.plot(layers, curve["readout"], label=str(cond), lw=1.2)
+            ax.fill_between(layers, curve["ci_low"], curve["ci_high"], color=line.get_color(), alpha=0.12)
         ax.axhline(0.5, color="grey", ls=":")
         ax.set_ylim(-2.0, 3.0)  # out-of-topic claims can sit far outside the training scale; see readouts.csv
-        ax.set(ylabel="readout (0 false .. 1 true)",
-               title=f"{label}: {int(gates[label].passed.sum())}/{len(layers)} layers pass the validity gate (base)")
-        ax.legend(fontsize=5, ncol=3)
-    axes[-1, 0].set_xlabel("layer")
-    figure = Figure("Truth readouts", "Claim readouts per reader (general = four topics + negated twins; @domain = the "
-                    "claim's own domain). Solid where the reader passes the validity gate, dashed where it is "
-                    "uninformative.", save_png(fig, out / "truth_readouts.png"))
+        ax.set(title=model, xlabel="layer")
+        ax.legend(fontsize=6, loc="upper left")
+    axes[0, 0].set_ylabel(f"{primary} readout (0 false .. 1 true)")
+    figure = Figure("Truth readouts", f"The primary reader ({primary}) per model, one panel each; bands are 95% CIs "
+                    "over claims. Grey columns: layers where the reader fails that model's validity gate, so the "
+                    "readout there is not a finding. Every reader's curves: readouts.csv and readouts.html.",
+                    save_png(fig, out / "truth_readouts.png"))
     plt.close(fig)
     return figure
 

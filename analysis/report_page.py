@@ -1,4 +1,5 @@
-"""The localize report's HTML page: the findings paragraph, the gate table, figures and provenance."""
+"""The localize report's HTML page: a findings box (one line per question, each linked to its figure),
+the figures with their definitions, the layer and gate tables, belief and provenance."""
 
 from __future__ import annotations
 
@@ -9,71 +10,59 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 import pandas as pd
 
-from .indirect_effect import normalized_indirect_effect
-from .report_figures import Figure
-from .results import CausalResult, LocalizeResult
+from .report_figures import Figure, Finding
+from .results import LocalizeResult
 
-STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:auto}table{border-collapse:collapse}"
-         "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}")
+STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto;line-height:1.35}table{border-collapse:collapse}"
+         "td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top}img{max-width:100%}"
+         ".findings{border:2px solid #446;background:#f5f6fa;padding:6px 10px;margin:10px 0}"
+         ".findings td{border:none;border-bottom:1px solid #dde;padding:4px 8px}.findings th{border:none;text-align:left}"
+         ".caption{color:#333;font-size:0.92em}")
 TRUTH_DATASETS = "general: cities, elements, animals, larger_than + neg_*; domain: domain_<claim's domain> + neg_"
 
 
-def _drop_sentences(drops: pd.DataFrame, layers) -> list[str]:
-    parts = []
-    for _, d in drops.iterrows():
-        if d["layer"] is None or bool(pd.isna(d["layer"])):
-            parts.append(f"{d['statistic']}: {d['note']}")
-            continue
-        never = d["layer"] > layers[-1]
-        parts.append(f"{d['statistic']}: {'never within the network' if never else 'layer ' + str(d['layer'])}"
-                     f" (95% CI {d['ci_low']}-{d['ci_high']})")
-    return parts
-
-
-def _gate_sentences(result: LocalizeResult) -> list[str]:
+def gate_findings(result: LocalizeResult) -> list[str]:
+    """Which readers pass their gate, per model, in words."""
     parts = []
     for model, model_gates in result.gates.items():
         for label, gate in model_gates.items():
             valid = [result.layers[i] for i in np.flatnonzero(gate.passed)]
             name = label if model.is_base else f"{label} refitted on {model.frozen_readers().label}"
-            parts.append(f"{name} passes at layers {valid}" if valid else f"{name} fails at every layer")
+            parts.append(f"{name}: layers {_ranges(valid)}" if valid else f"{name}: no layer")
     return parts
 
 
-def _patching_sentence(causal: CausalResult) -> str:
-    patching = causal.claim_patching
-    if patching is None or "notice -> plain" not in patching.margin:
-        return ""
-    curve = np.asarray(patching.margin["notice -> plain"])
-    clean, corrupt = patching.clean, patching.corrupt
-    nie = normalized_indirect_effect(clean, curve, corrupt)
-    peak = int(np.nanargmax(nie)) if np.isfinite(nie).any() else 0
-    return (f" Patching every claim token notice -> plain moves the belief margin from {corrupt:+.2f} (plain run)"
-            f" toward the notice run's {clean:+.2f} by at most NIE {np.nanmax(nie):+.2f}, at layer"
-            f" {causal.patch_layers[peak]}.")
+def _ranges(layers: list[int]) -> str:
+    """``[1, 2, 3, 7]`` -> ``"1-3, 7"``."""
+    out: list[str] = []
+    for layer in layers:
+        if out and layer == int(out[-1].split("-")[-1]) + 1:
+            out[-1] = out[-1].split("-")[0] + f"-{layer}"
+        else:
+            out.append(str(layer))
+    return ", ".join(out)
 
 
-def findings(drops: pd.DataFrame, result: LocalizeResult) -> str:
-    """The report's opening paragraph: drop layers, validity gates, the claim-patching effect."""
-    gates = result.base_gates
-    text = "; ".join(_drop_sentences(drops, result.layers)) + ". Validity gate (held-out and counterpart AUROC >= " \
-        f"{next(iter(gates.values())).threshold}): " + "; ".join(_gate_sentences(result)) + "."
-    if not any(g.passed.any() for g in gates.values()):
-        text += " No truth readout is a finding here; annotation decodability and patching do not depend on it."
-    else:
-        text += f" Readouts in the figures and the belief join use {result.primary}, the reader that transfers best."
-    return text + _patching_sentence(result.causal)
+def _findings_box(findings: list[Finding], figures: list[Figure]) -> str:
+    anchors = {f.title: f.anchor for f in figures}
+    rows = []
+    for f in findings:
+        link = f" <a href='#{anchors[f.figure]}'>figure</a>" if f.figure in anchors else ""
+        rows.append(f"<tr><th>{html.escape(f.question)}</th><td>{html.escape(f.answer)}{link}</td></tr>")
+    return "<div class='findings'><h2>Findings</h2><table>" + "".join(rows) + "</table></div>"
 
 
 def _gate_rows(result: LocalizeResult) -> str:
-    layers = result.layers
-    return "".join(
-        f"<tr><td>{html.escape(model.label)}</td><td>{html.escape(label)}</td>"
-        f"<td>{html.escape(result.readers[label].heldout_what)}</td>"
-        f"<td>{g.heldout_topic_auroc.max():.2f}</td><td>{g.counterpart_auroc.max():.2f}</td>"
-        f"<td>{np.minimum(g.heldout_topic_auroc, g.counterpart_auroc).max():.2f}</td>"
-        f"<td>{', '.join(str(layers[i]) for i in np.flatnonzero(g.passed)) or 'none (uninformative)'}</td></tr>"
-        for model, model_gates in result.gates.items() for label, g in model_gates.items())
+    layers, rows = result.layers, []
+    for model, model_gates in result.gates.items():
+        for label, g in model_gates.items():
+            counterpart = "not applied (held-out data only)" if g.counterpart_auroc is None \
+                else f"{np.max(g.counterpart_auroc):.2f}"
+            passing = _ranges([layers[i] for i in np.flatnonzero(g.passed)]) or "none (uninformative)"
+            rows.append(f"<tr><td>{html.escape(model.label)}</td><td>{html.escape(label)}</td>"
+                        f"<td>{html.escape(result.readers[label].heldout_what)}</td>"
+                        f"<td>{np.max(g.heldout_topic_auroc):.2f}</td><td>{counterpart}</td><td>{passing}</td></tr>")
+    return "".join(rows)
 
 
 def _provenance(result: LocalizeResult) -> str:
@@ -86,23 +75,34 @@ def _provenance(result: LocalizeResult) -> str:
     return json.dumps({
         "model": result.model_name, "fingerprint": result.fingerprint, "adapters": config.adapters,
         "claims": config.claims, "probes": config.probes, "probe data": config.probe_data, "seed": config.seed,
-        "n_boot": config.n_boot, "truth datasets": TRUTH_DATASETS, "versions": versions}, indent=1)
+        "n_boot": config.n_boot, "min_effect": config.min_effect, "patch_layer_stride": config.patch_layer_stride,
+        "patch_claims": config.patch_claims, "truth datasets": TRUTH_DATASETS, "versions": versions}, indent=1)
 
 
-def page(result: LocalizeResult, drops: pd.DataFrame, figures: list[Figure], belief_html: str, rho_text: str) -> str:
+def _figure_html(f: Figure) -> str:
+    return (f"<h2 id='{f.anchor}'>{html.escape(f.title)}</h2><p class='caption'>{html.escape(f.caption)}</p>"
+            f"<img src='data:image/png;base64,{f.png_base64}'/>")
+
+
+def page(result: LocalizeResult, layer_table: pd.DataFrame, figures: list[Figure], findings: list[Finding],
+         belief_html: str) -> str:
     """The whole self-contained report page."""
     body = [
         f"<h1>negprobe localize: {html.escape(result.model_name)}</h1>",
-        f"<p>{html.escape(findings(drops, result))}</p>", f"<p>{html.escape(rho_text)}</p>" if rho_text else "",
-        "<h2>Drop layers</h2>", drops.to_html(index=False),
+        f"<p>{html.escape(result.scope)}</p>",
+        _findings_box(findings, figures),
+        *[_figure_html(f) for f in figures],
+        "<h2>Layer statistics</h2><p class='caption'>Each layer statistic with a 95% CI from a bootstrap over claims "
+        "(and paraphrases) of the statistic itself; 'never' = past the last layer. Definitions: in the caption of "
+        "the figure each comes from.</p>", layer_table.to_html(index=False, na_rep="-"),
         f"<h2>Validity gate (threshold AUROC {result.primary_gate.threshold})</h2>",
-        "<table><tr><th>readers fitted on</th><th>reader</th><th>held out</th><th>max held-out AUROC</th><th>max counterpart AUROC</th>"
-        "<th>max of the smaller</th><th>layers that pass</th></tr>", _gate_rows(result), "</table>",
-        "<p>Per-layer values: gates.csv. A readout is a finding only at layers where its reader passes.</p>",
-        *[f"<h2>{f.title}</h2><p>{html.escape(f.caption)}</p><img src='data:image/png;base64,{f.png_base64}'/>"
-          for f in figures],
-        "<p>Every readout curve, interactive: readouts.html.</p>",
+        "<table><tr><th>readers fitted on</th><th>reader</th><th>held out</th><th>max held-out AUROC</th>"
+        "<th>max paired counterpart statistic</th><th>layers that pass</th></tr>", _gate_rows(result), "</table>",
+        "<p class='caption'>Per-layer values: gates.csv. A readout is a finding only at layers where its reader passes. "
+        "The counterpart statistic is paired: per claim, the share of paraphrases whose true counterpart reads more "
+        "true than the claim; readers refitted on a fine-tuned model are gated on held-out truth data only.</p>",
         "<h2>Belief beside readout</h2>", belief_html or "<p>No belief table given (negprobe belief --out FILE).</p>",
+        "<p>Every readout curve, interactive: readouts.html.</p>",
         "<h2>Provenance</h2><pre>", html.escape(_provenance(result)), "</pre>",
     ]
     return ("<html><head><meta charset='utf-8'><title>negprobe localize</title><style>" + STYLE
