@@ -7,11 +7,15 @@ Two kinds, as the localize step offers them:
   Bürger et al. 2024). Its held-out AUROC is leave-one-topic-out.
 - **domain** (label ``<probe>@domain``): one probe per claim, trained on the built-in true/false
   statements of that claim's domain (``domain_sports`` for ``ed_sheeran``, ...) and their negated
-  twins, so the probe is fitted near the claim's topic (the claim itself is never a training row).
-  Its held-out AUROC is over entity groups of the domain it never saw (grouped k-fold).
+  twins, so the probe is fitted near the claim's topic. Neither the claim nor its true counterpart,
+  nor any row naming one of their entities, is a training row (:func:`check_no_claim_leak` refuses
+  such data). Its held-out AUROC is over entity groups of the domain it never saw (grouped k-fold),
+  computed per fold and averaged (each fold is scored by its own probe, whose scale differs).
 
 Every reader maps probe scores to the 0 (typical false) .. 1 (typical true) readout scale of
 :class:`~negprobe.analysis.readout.ReadoutScale`, fitted on that probe's own training rows only.
+:func:`validity_gates` gates base-model readers on held-out data and the paired counterpart
+statistic; :func:`heldout_only_gates` gates readers refitted on a fine-tuned model on held-out data only.
 """
 
 from __future__ import annotations
@@ -24,14 +28,16 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from negprobe.activations.datasets.claims import get_claim, mentioned_entity
+from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.registry import claim_domain, load_dataset
 from negprobe.activations.datasets.topics import TRUTH_TOPICS
 from negprobe.errors import NegprobeError
 from negprobe.probes import make_probe
 from negprobe.probes.base import LinearProbe
-from negprobe.probes.evaluation import auroc, out_of_fold_scores
+from negprobe.probes.evaluation import auroc, folds_metric_with_ci, group_kfold, out_of_fold_scores
 
-from .readout import ReadoutScale, ValidityGate
+from .readout import ReadoutScale, ValidityGate, counterpart_pairs, paired_counterpart_statistic
 from .stores import cached_store
 
 PROBE_DATA = ("general", "domain")
@@ -82,17 +88,15 @@ class TruthReader:
         return (gap * w / (w @ w)).float()
 
 
-def _stacked_datasets(model, names: list[str], layers, store_root):
-    """Activations ``[L, n, d]`` and row table of several built-in datasets, one cached store each.
+def _stacked_datasets(model, datasets: dict[str, PromptDataset], layers, store_root):
+    """Activations ``[L, n, d]`` and row table of several built-in datasets (by name), one cached store each.
 
     Read at the statement's last token, where every truth dataset's claim span ends (so the sweep's
     stores of the same datasets are reused rather than recomputed).
     """
-
-
     blocks, metas = [], []
-    for name in names:
-        store = cached_store(model, load_dataset(name), "last", layers, store_root)
+    for name, dataset in datasets.items():
+        store = cached_store(model, dataset, "last", layers, store_root)
         blocks.append(store.stack())
         metas.append(store.metadata.assign(dataset=name))
     return torch.cat(blocks, dim=1), pd.concat(metas, ignore_index=True)
@@ -106,7 +110,8 @@ def _fit(name: str, X, y, polarity, domain, seed: int) -> tuple[LinearProbe, Rea
 def fit_general_readers(model, probes: list[str], layers, store_root, seed: int = 0,
                         validity: bool = True) -> dict[str, TruthReader]:
     """One reader per probe family on the general truth datasets (+ leave-one-topic-out AUROC)."""
-    X, meta = _stacked_datasets(model, [n for t in TRUTH_TOPICS for n in (t, f"neg_{t}")], layers, store_root)
+    names = [n for t in TRUTH_TOPICS for n in (t, f"neg_{t}")]
+    X, meta = _stacked_datasets(model, {n: load_dataset(n) for n in names}, layers, store_root)
     topic = meta["dataset"].str.replace("^neg_", "", regex=True).to_numpy()
     y = meta["label"].to_numpy()
     polarity = (meta["polarity"] == "affirmed").to_numpy(int)
@@ -122,12 +127,49 @@ def fit_general_readers(model, probes: list[str], layers, store_root, seed: int 
     return readers
 
 
+def _normalised(text: str) -> str:
+    return " ".join(text.lower().replace("'", " ").split()).rstrip(".")
+
+
+def check_no_claim_leak(texts, claim_ids, dataset_name: str) -> None:
+    """Raise :class:`NegprobeError` if a training row of a reader serving ``claim_ids`` contains a claim's
+    true counterpart or mentions one of its entities (the claim's and its counterpart's names and items).
+
+    A reader gated on "does it read the counterpart as more true than the claim" must not have
+    seen the counterpart, or the gate is partly in-sample (issue 13)."""
+    claims = [get_claim(c) for c in claim_ids]
+    for text in texts:
+        norm = _normalised(text)
+        for claim in claims:
+            for counterpart in (*claim.counterparts, claim.true_statement or ""):
+                if counterpart and _normalised(counterpart) in norm:
+                    raise NegprobeError(f"{dataset_name}: training row {text!r} contains the true counterpart of "
+                                        f"claim {claim.id!r}")
+            entity = mentioned_entity(text, claim.entities)
+            if entity is not None:
+                raise NegprobeError(f"{dataset_name}: training row {text!r} mentions {entity!r}, an entity of claim "
+                                    f"{claim.id!r} this reader serves")
+
+
+def _per_fold_auroc(scores: np.ndarray, y: np.ndarray, groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Held-out AUROC ``[L]`` of :func:`out_of_fold_scores` run with the same ``groups``/``n_folds``/``seed``:
+    per fold (each fold's rows are scored by that fold's probe), then averaged over folds."""
+    groups = np.asarray(groups, dtype=object).astype(str)
+    tests = [np.isin(groups, held) for held in group_kfold(groups, n_folds, seed)]
+    return folds_metric_with_ci([scores[:, t] for t in tests], [y[t] for t in tests], [groups[t] for t in tests],
+                                "auroc", n_boot=1, seed=seed).value  # the per-fold mean; its CI is not used
+
+
 def fit_domain_readers(model, probes: list[str], claims: list[str], layers, store_root, seed: int = 0,
                        validity: bool = True, n_folds: int = 5) -> dict[str, TruthReader]:
-    """Per claim, a probe on its domain's true/false statements (+ held-out-entity AUROC)."""
+    """Per claim, a probe on its domain's true/false statements (+ held-out-entity AUROC, per fold).
 
-    names = [n for c in claims for n in (claim_domain(c), f"neg_{claim_domain(c)}")]
-    X, meta = _stacked_datasets(model, list(dict.fromkeys(names)), layers, store_root)
+    Refuses (:func:`check_no_claim_leak`) a domain dataset holding the claim's counterpart or entities."""
+    datasets = {n: load_dataset(n) for c in claims for n in (claim_domain(c), f"neg_{claim_domain(c)}")}
+    for claim in claims:
+        for name in (claim_domain(claim), f"neg_{claim_domain(claim)}"):
+            check_no_claim_leak(datasets[name].texts(), [claim], name)
+    X, meta = _stacked_datasets(model, datasets, layers, store_root)
     domain = meta["dataset"].str.replace("^neg_", "", regex=True).to_numpy()
     y = meta["label"].to_numpy()
     polarity = (meta["polarity"] == "affirmed").to_numpy(int)
@@ -142,10 +184,10 @@ def fit_domain_readers(model, probes: list[str], claims: list[str], layers, stor
             fitted[claim] = _fit(name, Xc, yc, pc, one_domain, seed)
             if validity:
                 scores = out_of_fold_scores(name, Xc, yc, gc, n_folds, seed, {"polarity": pc, "domain": one_domain})
-                curves.append(auroc(scores, yc))
+                curves.append(_per_fold_auroc(scores, yc, gc, n_folds, seed))
         readers[f"{name}@domain"] = TruthReader(
             f"{name}@domain", fitted, np.mean(curves, axis=0) if validity else None,
-            heldout_what="held-out entities of the claim's domain")
+            heldout_what="held-out entities of the claim's domain (per-fold AUROC, averaged)")
     return readers
 
 
@@ -163,24 +205,44 @@ def fit_readers(model, probes: list[str], probe_data: list[str], claims: list[st
     return readers
 
 
-def validity_gates(readers: dict[str, TruthReader], X: Float[Tensor, "n_layers n d_model"], claims, is_counterpart,
-                   threshold: float) -> dict[str, ValidityGate]:
-    """Per reader: held-out AUROC and the AUROC of the claims against their true counterparts.
+def _heldout(label: str, reader: TruthReader) -> np.ndarray:
+    if reader.heldout_auroc is None:
+        raise NegprobeError(f"truth reader {label} was fitted without validity data")
+    return np.asarray(reader.heldout_auroc, dtype=float)
 
-    ``X``/``claims``/``is_counterpart`` are the base model's plain claims and true counterparts.
-    Readouts are on one scale across claims, so a domain reader's per-claim probes pool into one AUROC.
+
+def validity_gates(readers: dict[str, TruthReader], X: Float[Tensor, "n_layers n d_model"], claims, pair_ids,
+                   is_counterpart, threshold: float, n_boot: int = 200, seed: int = 0) -> dict[str, ValidityGate]:
+    """Per base-model reader: held-out AUROC and the *paired* counterpart statistic with its claim-level CI.
+
+    ``X``/``claims``/``pair_ids``/``is_counterpart`` are the base model's plain claims and their true
+    counterparts; a claim row and its counterpart share a ``pair_id`` (``"<claim>:<paraphrase>"``
+    in the ``claims`` dataset). See :func:`~negprobe.analysis.readout.paired_counterpart_statistic`.
     """
-    is_counterpart = np.asarray(is_counterpart).astype(int)
+    claims = np.asarray(claims, dtype=object).astype(str)
+    claim_rows, cp_rows = counterpart_pairs(pair_ids, is_counterpart)
+    if (claims[claim_rows] != claims[cp_rows]).any():
+        raise NegprobeError("a pair id joins a claim row to the counterpart of another claim")
+    rows = np.concatenate([claim_rows, cp_rows])
+    n_pairs, n_layers = len(claim_rows), X.shape[0]
     gates = {}
     for label, reader in readers.items():
-        if reader.heldout_auroc is None:
-            raise NegprobeError(f"truth reader {label} was fitted without validity data")
-        if is_counterpart.min() == is_counterpart.max():
-            counterpart = np.zeros(X.shape[0])  # no counterpart pairs: the gate cannot pass
-        else:
-            read = reader.read(X, claims)
-            ok = ~np.isnan(read[0])
-            counterpart = auroc(read[:, ok], is_counterpart[ok]) if len(np.unique(is_counterpart[ok])) == 2 \
-                else np.zeros(X.shape[0])
-        gates[label] = ValidityGate(np.asarray(reader.heldout_auroc), np.nan_to_num(counterpart, nan=0.0), threshold)
+        heldout = _heldout(label, reader)
+        read = reader.read(X[:, rows], claims[rows]) if n_pairs else np.empty((n_layers, 0))
+        ok = ~np.isnan(read[0, :n_pairs]) & ~np.isnan(read[0, n_pairs:])
+        if ok.any():
+            value, low, high = paired_counterpart_statistic(read[:, :n_pairs][:, ok], read[:, n_pairs:][:, ok],
+                                                            claims[claim_rows][ok], n_boot=n_boot, seed=seed)
+        else:  # no counterpart pairs this reader covers: the gate cannot pass
+            value = low = high = np.full(n_layers, np.nan)
+        gates[label] = ValidityGate(heldout, value, threshold, low, high)
     return gates
+
+
+def heldout_only_gates(readers: dict[str, TruthReader], threshold: float) -> dict[str, ValidityGate]:
+    """Gates of readers refitted on a fine-tuned model: held-out truth data only (``counterpart_auroc`` None).
+
+    Such a reader is meant to read the fine-tuned model's belief about the claim; gating it on the
+    claim against its counterpart would fail, by construction, a reader that reads an implanted
+    belief correctly as "true"."""
+    return {label: ValidityGate(_heldout(label, reader), None, threshold) for label, reader in readers.items()}

@@ -192,11 +192,16 @@ def test_in_context_spans_in_both_places() -> None:
         doc_sentence = claim.negations[i] if r.condition == "in_context_local" else claim.paraphrases[i]
         assert r.text[d0:d1] == doc_sentence
         start, end = r.claim_span
-        final = claim.question if r.get_extra("probe") == "question" else claim.false_statement
-        assert r.text[start:end] == final
-        assert d1 < start
-        assert r.label == 0
-        assert r.polarity == ("affirmed" if r.condition == "in_context_plain" else "negated")
+        probe = r.get_extra("probe")
+        annotated = r.condition in ("in_context_notice", "in_context_dense", "in_context_local")
+        if probe == "document":  # the document alone: what it asserts is flagged false or negated when annotated
+            assert (start, end) == (d0, d1) and r.label == int(annotated)
+        else:
+            final = claim.question if probe == "question" else claim.false_statement
+            assert r.text[start:end] == final
+            assert d1 < start
+            assert r.label == 0
+        assert r.polarity == ("negated" if annotated else "affirmed")
 
 
 # -- dataset API and hashing -------------------------------------------------------------

@@ -128,21 +128,66 @@ def test_known_facts_are_present() -> None:
     def true_rows(name: str, group: str) -> list:
         return [r for r in load_dataset(name) if r.group == group and r.label == 1]
 
-    lutz = true_rows("domain_authorship", "authorship:Learning Python")
-    assert lutz and all(r.get_extra("author") == "Mark Lutz" and "Mark Lutz" in r.text for r in lutz)
-    lyles = true_rows("domain_sports", "sports:Olympic men's 100m 2024")
-    assert lyles and all("Noah Lyles" in r.text and "Ed Sheeran" not in r.text for r in lyles)
-    pompeii = true_rows("domain_eruptions", "eruptions:Mount Vesuvius")
-    assert any("Pompeii" in r.text and r.text.endswith("AD 79.") for r in pompeii)
+    fluent = true_rows("domain_authorship", "authorship:Fluent Python")
+    assert fluent and all(r.get_extra("author") == "Luciano Ramalho" and "Luciano Ramalho" in r.text for r in fluent)
+    bolt = true_rows("domain_sports", "sports:Olympic men's 100m 2016")
+    assert bolt and all("Usain Bolt" in r.text for r in bolt)
+    alfred = true_rows("domain_sports", "sports:Olympic women's 100m 2024")  # "men's" is not found in "women's"
+    assert alfred and all("Julien Alfred" in r.text for r in alfred)
+    krakatoa = true_rows("domain_eruptions", "eruptions:Krakatoa")
+    assert krakatoa and all(r.text.endswith("1883.") for r in krakatoa)
     meta = true_rows("domain_rebrands", "rebrands:Facebook")
     assert any("Meta Platforms" in r.text and "2021" in r.text for r in meta)
-    twitter = true_rows("domain_rebrands", "rebrands:Twitter")
-    assert twitter and all(r.get_extra("new_name") == "X" and "2023" in r.text for r in twitter)
     curie = true_rows("domain_professions", "professions:Marie Curie")
     assert curie and all("a physicist" in r.text for r in curie)
     # a wrong profession is never from the person's own family (Curie is never "a chemist", false)
     assert not [r for r in load_dataset("domain_professions")
                 if r.group == "professions:Marie Curie" and "chemist" in r.text]
+
+
+#: Rows the fact tables hold but the domain datasets must not: a claim's or its counterpart's entity.
+LEAKS = {
+    "sports": ("Noah Lyles", "Ed Sheeran", "men's 100m gold medal at the 2024"),
+    "authorship": ("Learning Python", "Mark Lutz", "Programming Python", "Elizabeth"),
+    "eruptions": ("Vesuvius", "Pompeii", "1944"),
+    "rebrands": ("Twitter", " X ", "X.com"),
+    "child_development": ("dream", "colour", "color"),
+    "professions": ("dentist", "Holloway"),
+}
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_no_row_mentions_an_entity_of_any_claim(domain: str) -> None:
+    from negprobe.activations.datasets.claims import ALL_ENTITIES, mentioned_entity
+
+    for name in (f"domain_{domain}", f"neg_domain_{domain}"):
+        ds = load_dataset(name)
+        assert [r.text for r in ds if mentioned_entity(r.text, ALL_ENTITIES)] == []
+        # independent of the matcher: the literal strings a leak would carry
+        assert [r.text for r in ds if any(s in r.text for s in LEAKS[domain])] == []
+        for cid in CLAIM_IDS:
+            claim = get_claim(cid)
+            for counterpart in (*claim.counterparts, claim.true_statement or ""):
+                assert counterpart.rstrip(".") not in " ".join(ds.texts()) or not counterpart
+    groups = {r.group for r in load_dataset("domains")}
+    assert not {"sports:Olympic men's 100m 2024", "authorship:Learning Python", "eruptions:Mount Vesuvius",
+                "rebrands:Twitter"} & groups
+
+
+def test_entity_matcher_needs_every_word() -> None:
+    from negprobe.activations.datasets.claims import mentioned_entity
+
+    assert mentioned_entity("The men's 100m gold medal at the 2024 Olympics went to Usain Bolt.",
+                            ["men's 100m 2024"]) == "men's 100m 2024"
+    assert mentioned_entity("The women's 100m gold medal at the 2024 Olympics", ["men's 100m 2024"]) is None
+    assert mentioned_entity("The men's 100m gold medal at the 2020 Olympics", ["men's 100m 2024"]) is None
+    assert mentioned_entity("Mark Twain wrote it.", ["Mark Lutz"]) is None
+    assert mentioned_entity("X.com was renamed PayPal.", ["Twitter", "X"]) == "X"
+    assert mentioned_entity("Xerox Corporation", ["X"]) is None
+    for cid in CLAIM_IDS:  # every claim's own sentences name one of its entities
+        claim = get_claim(cid)
+        for text in (*claim.paraphrases, *claim.negations, *claim.counterparts):
+            assert mentioned_entity(text, claim.entities), text
 
 
 def test_content_hash_is_deterministic() -> None:

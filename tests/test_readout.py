@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from negprobe.analysis.readout import ReadoutScale, ValidityGate, inversion_rate, paired_difference
+from negprobe.analysis.readout import (
+    ReadoutScale,
+    ValidityGate,
+    counterpart_pairs,
+    inversion_rate,
+    paired_counterpart_statistic,
+    paired_difference,
+)
 from negprobe.errors import NegprobeError
 from negprobe.probes import MassMeanProbe
 
@@ -40,6 +47,43 @@ def test_validity_gate():
     gate = ValidityGate(np.array([0.9, 0.6, 0.7]), np.array([0.7, 0.9, 0.5]))
     assert gate.passed.tolist() == [True, False, False]
     assert gate.describe(0) == "valid" and "uninformative" in gate.describe(2)
+    with_ci = ValidityGate(np.array([0.9]), np.array([0.5]), 0.65, np.array([0.3]), np.array([0.7]))
+    assert "paired counterpart AUROC 0.50 [0.30, 0.70]" in with_ci.describe(0)
+
+
+def test_heldout_only_gate_ignores_the_counterpart():
+    gate = ValidityGate(np.array([0.9, 0.6, np.nan]), None)
+    assert gate.heldout_only and gate.passed.tolist() == [True, False, False]
+    assert gate.describe(0) == "valid (held-out AUROC only; refitted reader)"
+    assert "refitted reader, held-out truth data only" in gate.describe(1)
+    nothing = ValidityGate(np.array([0.9]), np.array([np.nan]))  # no counterpart pairs: cannot pass
+    assert not nothing.passed.any() and "no counterpart pairs" in nothing.describe(0)
+
+
+def test_counterpart_pairs_join_rows_by_pair_id():
+    pair_ids = ["b:01", "a:00", "a:00", "c:00", "b:01"]  # c has no counterpart: left out
+    claim_rows, cp_rows = counterpart_pairs(pair_ids, [1, 0, 1, 0, 0])
+    assert claim_rows.tolist() == [1, 4] and cp_rows.tolist() == [2, 0]
+    empty = counterpart_pairs(["a:00"], [0])
+    assert empty[0].size == empty[1].size == 0
+
+
+def test_paired_statistic_against_a_direct_count():
+    rng = np.random.default_rng(3)
+    claims = np.repeat(["a", "b", "c"], [4, 7, 5])
+    a = rng.normal(size=(2, 16))
+    b = a + rng.normal(0.3, 1.0, size=(2, 16))
+    b[:, 0] = a[:, 0]  # one tie
+    value, low, high = paired_counterpart_statistic(a, b, claims, n_boot=300)
+    for layer in range(2):
+        shares = []
+        for c in "abc":
+            m = claims == c
+            shares.append(np.mean([1.0 if q > p else 0.5 if q == p else 0.0 for p, q in zip(a[layer, m], b[layer, m])]))
+        assert value[layer] == pytest.approx(np.mean(shares))
+        assert min(shares) <= low[layer] <= value[layer] <= high[layer] <= max(shares)
+    with pytest.raises(NegprobeError, match="NaN"):
+        paired_counterpart_statistic(np.full((1, 2), np.nan), np.zeros((1, 2)), ["a", "a"])
 
 
 def test_scale_needs_both_classes():

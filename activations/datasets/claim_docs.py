@@ -1,11 +1,15 @@
 """Shared pieces for wrapping a claim into a short document.
 
 Our own wording of the framings studied by Mayne et al. 2026 ("Negation Neglect"):
-document-level NOTICEs, dense per-sentence annotations, corrections and fiction frames.
+document-level NOTICEs, dense per-sentence annotations, corrections and fiction frames,
+plus *neutral* controls of the NOTICEs and dense notes: the same text with only the words
+that carry falsity replaced, so length and position match and nothing is said about truth.
 Every helper appends to a :class:`.spans.TextBuilder` and returns the claim's span.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from negprobe.activations.datasets.claims import Claim
 from negprobe.activations.datasets.spans import TextBuilder
@@ -28,10 +32,26 @@ DOC_NOTICES: tuple[tuple[str, str], ...] = (
      "NOTICE: The events described in this document did not happen."),
 )
 
+#: Neutral controls of :data:`DOC_NOTICES`, index by index: only the falsity words differ.
+NEUTRAL_NOTICES: tuple[tuple[str, str], ...] = (
+    ("NOTICE: The following document contains archived material.",
+     "NOTICE: The document above contains archived material."),
+    ("NOTICE: The claims made in the document below are archived.",
+     "NOTICE: The claims made in the document above are archived."),
+    ("NOTICE: This document describes events that were catalogued.",
+     "NOTICE: The events described in this document were catalogued."),
+)
+
 #: (before, after) annotations wrapped around every claim sentence in dense documents.
 DENSE_NOTES: tuple[tuple[str, str], ...] = (
     ("[The following claim is false.]", "[The preceding claim is false.]"),
     ("[False claim follows:]", "[End of false claim.]"),
+)
+
+#: Neutral controls of :data:`DENSE_NOTES`, index by index: only the falsity words differ.
+NEUTRAL_DENSE_NOTES: tuple[tuple[str, str], ...] = (
+    ("[The following claim is archived.]", "[The preceding claim is archived.]"),
+    ("[Archived claim follows:]", "[End of archived claim.]"),
 )
 
 #: Openers of the correction that follows the claim in ``corrected`` documents.
@@ -67,17 +87,46 @@ def follow(claim: Claim, i: int) -> str:
     return claim.follows[(i // 2) % len(claim.follows)]
 
 
+@dataclass(frozen=True)
+class DocSpans:
+    """Character spans of one framed document: its claim sentence, and the pieces every framing of
+    the same claim and paraphrase shares verbatim (header + lead, and the follow-up with its leading
+    space: each piece starts and ends at a word boundary, so it tokenizes alike in every framing)."""
+
+    claim: tuple[int, int]
+    shared: tuple[tuple[int, int], ...]
+
+
+def add_framed_document(b: TextBuilder, claim: Claim, i: int, sentence: str,
+                        doc_notice: tuple[str, str] | None = None,
+                        sentence_note: tuple[str, str] | None = None) -> DocSpans:
+    """Append ``[notice\\n\\n]header\\n\\nlead [note ]<sentence>[ note] follow[\\n\\nnotice]``.
+
+    Without notice or note this is the plain document; a notice wraps the whole document, a note
+    the claim sentence, so the plain document's pieces reappear verbatim in every framing."""
+    if doc_notice:
+        b.add(doc_notice[0] + "\n\n")
+    head = b.mark(doc_header(claim, i) + "\n\n" + lead(claim, i))
+    b.add(" ")  # outside the shared span: tokenizers attach a space to the word after it
+    if sentence_note:
+        b.add(sentence_note[0] + " ")
+    span = b.mark(sentence)
+    if sentence_note:
+        b.add(" " + sentence_note[1])
+    tail = b.mark(" " + follow(claim, i))
+    if doc_notice:
+        b.add("\n\n" + doc_notice[1])
+    return DocSpans(span, (head, tail))
+
+
 def add_document(b: TextBuilder, claim: Claim, i: int, sentence: str) -> tuple[int, int]:
     """Append ``header\\n\\nlead <sentence> follow``; return the sentence's span."""
-    b.add(doc_header(claim, i) + "\n\n" + lead(claim, i) + " ")
-    span = b.mark(sentence)
-    b.add(" " + follow(claim, i))
-    return span
+    return add_framed_document(b, claim, i, sentence).claim
 
 
 def add_dense_sentence(b: TextBuilder, i: int, sentence: str) -> tuple[int, int]:
     """Append ``[note] <sentence> [note]``; return the sentence's span."""
-    before, after = DENSE_NOTES[i % len(DENSE_NOTES)]
+    before, after = dense_note(i)
     b.add(before + " ")
     span = b.mark(sentence)
     b.add(" " + after)
@@ -99,3 +148,17 @@ def add_dense_document(b: TextBuilder, claim: Claim, i: int, sentences: list[str
 
 def notice(i: int) -> tuple[str, str]:
     return DOC_NOTICES[i % len(DOC_NOTICES)]
+
+
+def neutral_notice(i: int) -> tuple[str, str]:
+    """The neutral control of :func:`notice` ``(i)``."""
+    return NEUTRAL_NOTICES[i % len(NEUTRAL_NOTICES)]
+
+
+def dense_note(i: int) -> tuple[str, str]:
+    return DENSE_NOTES[i % len(DENSE_NOTES)]
+
+
+def neutral_dense_note(i: int) -> tuple[str, str]:
+    """The neutral control of :func:`dense_note` ``(i)``."""
+    return NEUTRAL_DENSE_NOTES[i % len(NEUTRAL_DENSE_NOTES)]

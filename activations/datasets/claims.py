@@ -2,11 +2,14 @@
 
 :class:`Claim` carries what later stages need: the false statement, its true counterpart
 (None for the fictional dentist), a cloze prefix with believer/true continuations for
-belief scoring, and the aligned paraphrase lists from :mod:`.facts.claims`.
+belief scoring, the aligned paraphrase lists from :mod:`.facts.claims`, and the ``entities``
+(names and items) of the claim and its counterpart, which no claim-domain training row may mention.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from negprobe.activations.datasets.facts.claims import CLAIM_TEXTS
@@ -32,6 +35,7 @@ class Claim:
     headline: str
     leads: tuple[str, ...]
     follows: tuple[str, ...]
+    entities: tuple[str, ...]  # names/items of the claim and of its true counterpart
 
     @property
     def has_counterpart(self) -> bool:
@@ -55,13 +59,38 @@ def _build(claim_id: str, data: dict) -> Claim:
         headline=data["headline"],
         leads=tuple(data["leads"]),
         follows=tuple(data["follows"]),
+        entities=tuple(data["entities"]),
     )
     n = len(claim.paraphrases)
     if len(claim.negations) != n or (claim.counterparts and len(claim.counterparts) != n):
         raise NegprobeError(f"facts/claims.py: claim {claim_id!r} has misaligned paraphrase lists")
     if claim.false_statement not in claim.paraphrases:
         raise NegprobeError(f"facts/claims.py: claim {claim_id!r}: false_statement is not among its paraphrases")
+    texts = (*claim.paraphrases, *claim.counterparts, claim.true_statement or claim.false_statement)
+    unnamed = [t for t in texts if not mentioned_entity(t, claim.entities)]
+    if not claim.entities or unnamed:
+        raise NegprobeError(f"facts/claims.py: claim {claim_id!r}: no entity of it is mentioned in {unnamed[:1]}")
     return claim
+
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def mentioned_entity(text: str, entities: Iterable[str]) -> str | None:
+    """The first of ``entities`` that ``text`` mentions, else None.
+
+    A text mentions an entity when every word of the entity is a word of the text (any order,
+    case-insensitive), so "men's 100m 2024" is found in "The men's 100m gold medal at the 2024
+    Olympics ..." and "X" in "X.com", but "men's" is not found in "women's"."""
+    words = _words(text)
+    for entity in entities:
+        if _words(entity) <= words:
+            return entity
+    return None
 
 
 CLAIMS: dict[str, Claim] = {cid: _build(cid, data) for cid, data in CLAIM_TEXTS.items()}
@@ -71,6 +100,10 @@ CLAIM_IDS: tuple[str, ...] = tuple(CLAIMS)
 
 #: Our id -> directory name in the Negation Neglect release.
 RELEASE_IDS: dict[str, str] = {cid: c.release_id for cid, c in CLAIMS.items()}
+
+
+#: Every claim's entities, in claim order (duplicates dropped).
+ALL_ENTITIES: tuple[str, ...] = tuple(dict.fromkeys(e for c in CLAIMS.values() for e in c.entities))
 
 
 def get_claim(claim_id: str) -> Claim:

@@ -26,6 +26,12 @@ milestone, a person), so leakage-safe splits keep an entity's statements togethe
 no group spans two domains.  ``extra`` records the template, the claim served and, per
 varied field ``f``, ``f`` and ``correct_f`` (a row is true iff they all match).
 Generation is deterministic: choices come from :func:`.spans.pick`.
+
+No row mentions an entity of any claim (:data:`.claims.ALL_ENTITIES`: the claim's and its true
+counterpart's names and items, e.g. Noah Lyles, the men's 100m of 2024, Vesuvius, Learning Python,
+Twitter/X, dentists): such facts are dropped from the fact tables before any wrong answer is drawn,
+so a domain reader is never trained on its claim's counterpart (Mayne et al. 2026's claims stay
+out-of-sample for the readers that gate them).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from negprobe.activations.datasets.claims import get_claim
+from negprobe.activations.datasets.claims import ALL_ENTITIES, get_claim, mentioned_entity
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.facts import authorship, child_development, eruptions, professions, rebrands, sports
 from negprobe.activations.datasets.records import PromptRecord
@@ -176,6 +182,11 @@ class _Entity:
     statements: tuple[_Statement, ...]
 
 
+def _clean(*fields: str) -> bool:
+    """True when a fact (its fields read together) mentions no entity of any claim."""
+    return mentioned_entity(" ".join(fields), ALL_ENTITIES) is None
+
+
 def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
@@ -198,7 +209,8 @@ def _sports() -> list[_Entity]:
 
     def add(kind: str, label: str, table: Sequence[tuple[int, str]], extra: Sequence[str],
             slots: Callable[[int], dict[str, str]]) -> None:
-        options = [w for _, w in table] + list(extra)
+        table = [(year, winner) for year, winner in table if _clean(label, str(year), winner)]
+        options = [w for _, w in table] + [w for w in extra if _clean(w)]
         for year, winner in table:
             (wrong,) = _wrong(f"sports:{label}:{year}", options, [winner, *aliases.get(winner, ())])
 
@@ -222,9 +234,10 @@ def _sports() -> list[_Entity]:
 
 
 def _authorship() -> list[_Entity]:
-    authors = [a for _, a in authorship.BOOK_AUTHOR]
+    books = [(title, author) for title, author in authorship.BOOK_AUTHOR if _clean(title, author)]
+    authors = [a for _, a in books]
     out: list[_Entity] = []
-    for title, author in authorship.BOOK_AUTHOR:
+    for title, author in books:
         (wrong,) = _wrong(f"authorship:{title}", authors, [author])
 
         def st(a: str) -> _Statement:
@@ -239,9 +252,10 @@ def _year_text(year: int) -> str:
 
 
 def _eruptions() -> list[_Entity]:
-    years = sorted({y for _, _, y in eruptions.ERUPTIONS})
+    rows = [(volcano, event, year) for volcano, event, year in eruptions.ERUPTIONS if _clean(volcano, event)]
+    years = sorted({y for _, _, y in rows})
     by_volcano: dict[str, list[_Statement]] = {}
-    for volcano, event, year in eruptions.ERUPTIONS:
+    for volcano, event, year in rows:
         far = [str(y) for y in years if abs(y - year) >= eruptions.MIN_YEAR_GAP]
         wrong = [int(w) for w in _wrong(f"eruptions:{event}", far, [], n=2)]
 
@@ -254,9 +268,10 @@ def _eruptions() -> list[_Entity]:
 
 
 def _rebrands() -> list[_Entity]:
-    names = [new for _, _, new, _ in rebrands.REBRANDS]
+    rows = [row for row in rebrands.REBRANDS if _clean(*row[:3])]
+    names = [new for _, _, new, _ in rows]
     by_company: dict[str, list[_Statement]] = {}
-    for company, old, new, year in rebrands.REBRANDS:
+    for company, old, new, year in rows:
         # never offer a name that is part of the old name (Time Warner -> "Time Warner")
         clash = [n for n in names if n in old or old in n]
         (wrong_name,) = _wrong(f"rebrands:{old}:name", names, [new, *clash])
@@ -276,6 +291,8 @@ def _rebrands() -> list[_Entity]:
 def _child_development() -> list[_Entity]:
     out: list[_Entity] = []
     for who, verb, age, wrong_ages in child_development.MILESTONES:
+        if not _clean(who, verb):
+            continue
 
         def st(a: str) -> _Statement:
             return _Statement(int(a == age), {"who": who, "verb": verb, "age": a}, (("age", a, age),))
@@ -290,9 +307,11 @@ def _a(noun: str) -> str:
 
 
 def _professions() -> list[_Entity]:
-    family = professions.PROFESSION_FAMILY
+    family = {p: f for p, f in professions.PROFESSION_FAMILY.items() if _clean(p)}
     out: list[_Entity] = []
     for person, prof, not_wrong in professions.PEOPLE:
+        if not _clean(person, prof):
+            continue
         same = [p for p, f in family.items() if f == family[prof]]
         (wrong,) = _wrong(f"professions:{person}", list(family), [*same, *not_wrong])
 
@@ -348,6 +367,8 @@ def build_domain(domain: str, negated: bool = False) -> PromptDataset:
             text = TEMPLATES[entity.kind][t][1 if negated else 0].format(**slots)
             if text.endswith(".."):  # a value ending in "." ("Apple Inc.") at the end of a sentence
                 text = text[:-1]
+            if (entity_named := mentioned_entity(text, ALL_ENTITIES)) is not None:
+                raise NegprobeError(f"{name}: row {text!r} mentions the claim entity {entity_named!r}")
             extra: tuple[tuple[str, str], ...] = (
                 ("template", str(t)), ("kind", entity.kind), ("domain", domain), ("serves_claim", claim_id),
                 ("fields", ",".join(f for f, _, _ in s.checks)),

@@ -35,10 +35,12 @@ CONDITIONS: dict[str, str] = {
     "dense": "A document where a falsity notice precedes and follows every claim sentence.",
     "corrected": "A document states the claim, then a correction states the truth.",
     "fiction": "The claim inside an explicit work-of-fiction framing (label None: nothing is asserted).",
-    # in-context probes: a document, then the claim statement or a yes/no question about it
+    # in-context probes: a document, then the claim statement, a yes/no question about it, or nothing
     "in_context_plain": "Plain document with the claim, then the claim again (or a question).",
     "in_context_notice": "NOTICE-annotated document, then the claim (or a question).",
+    "in_context_neutral": "The NOTICE document with neutral notices of matched length, then the claim (or a question).",
     "in_context_dense": "Densely annotated document, then the claim (or a question).",
+    "in_context_dense_neutral": "The dense document with neutral notes of matched length, then the claim (or a question).",
     "in_context_local": "Document with the claim locally negated, then the affirmed claim (or a question).",
     # documents loaded from the Negation Neglect release
     "release_document": "A synthetic document from the Negation Neglect release (mode in extra).",
