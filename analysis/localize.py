@@ -50,7 +50,7 @@ from .results import (
     Readout,
 )
 from .stores import cached_store
-from .truth_readers import TruthReader, fit_readers, validity_gates
+from .truth_readers import TruthReader, fit_readers, heldout_only_gates, validity_gates
 
 if TYPE_CHECKING:
     from negprobe.activations.store import ActivationStore
@@ -127,7 +127,8 @@ def _gates(readers, claims_store, config):
     meta = claims_store.metadata
     pairs = np.flatnonzero(meta["condition"].isin(["plain", "true_counterpart"]).to_numpy())
     return validity_gates(readers, claims_store.stack(position="claim_last")[:, pairs], meta["claim"].to_numpy()[pairs],
-                          meta["condition"].to_numpy()[pairs] == "true_counterpart", config.gate)
+                          meta["pair_id"].to_numpy()[pairs],
+                          meta["condition"].to_numpy()[pairs] == "true_counterpart", config.gate, seed=config.seed)
 
 
 def primary_reader(gates) -> tuple[str, int]:
@@ -171,7 +172,7 @@ def _read_fine_tuned(base, ref: ModelRef, claims, ic_statements, readers, claim_
     refit_ref = replace(ref, refit=True)
     more, _ = read_claims(tuned, refit_ref, tuned_claims.filter(condition=["plain"]),
                           tuned_ic.filter(condition=["in_context_plain"]), refit, config)
-    return rows + more, refit_ref, _gates(refit, tuned_store, config)
+    return rows + more, refit_ref, heldout_only_gates(refit, config.gate)
 
 
 def run_localize(config: LocalizeConfig) -> LocalizeResult:

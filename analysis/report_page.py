@@ -57,7 +57,7 @@ def _gate_rows(result: LocalizeResult) -> str:
     for model, model_gates in result.gates.items():
         for label, g in model_gates.items():
             counterpart = "not applied (held-out data only)" if g.counterpart_auroc is None \
-                else f"{np.max(g.counterpart_auroc):.2f}"
+                else f"{np.nanmax(g.counterpart_auroc):.2f}"
             passing = _ranges([layers[i] for i in np.flatnonzero(g.passed)]) or "none (uninformative)"
             rows.append(f"<tr><td>{html.escape(model.label)}</td><td>{html.escape(label)}</td>"
                         f"<td>{html.escape(result.readers[label].heldout_what)}</td>"

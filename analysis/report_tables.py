@@ -15,7 +15,7 @@ from .readout import inversion_rate, paired_difference
 from .results import LocalizeResult, Readout
 
 TRUTH = {"plain": 0, "true_counterpart": 1, "local_negation": 1, "in_context_plain": 0, "in_context_notice": 0,
-         "in_context_dense": 0, "in_context_local": 0}  # the truth of each readout condition's statement
+         "in_context_dense": 0, "in_context_local": 0, "in_context_neutral": 0, "in_context_dense_neutral": 0}  # the truth of each readout condition's statement
 PAIRED = (("true_counterpart", "claim - true counterpart"), ("local_negation", "affirmed - local negation"))
 
 
@@ -77,7 +77,10 @@ def gate_table(result: LocalizeResult) -> pd.DataFrame:
     return pd.DataFrame([{"model": model.label, "probe": label, "layer": layer,
                           "heldout_auroc": gate.heldout_topic_auroc[i],
                           "heldout": readers[label].heldout_what if label in readers else "",
-                          "counterpart_auroc": gate.counterpart_auroc[i], "threshold": gate.threshold,
+                          "counterpart_statistic": None if gate.counterpart_auroc is None else gate.counterpart_auroc[i],
+                          "counterpart_ci_low": None if gate.counterpart_ci_low is None else gate.counterpart_ci_low[i],
+                          "counterpart_ci_high": None if gate.counterpart_ci_high is None else gate.counterpart_ci_high[i],
+                          "threshold": gate.threshold,
                           "passed": bool(gate.passed[i])}
                          for model, gates in result.gates.items() for label, gate in gates.items()
                          for i, layer in enumerate(result.layers)])
