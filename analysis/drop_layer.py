@@ -27,8 +27,12 @@ threshold for layers ``< j`` and above from ``j`` on is reported at ``j``; the l
 the claim still reads false is ``flip - 1``.
 
 **Uncertainty** (:func:`bootstrap_layer_ci`). A statistic is computed on the mean curve over
-items (claims x paraphrases); its percentile CI resamples items with replacement (or whole claims,
-given ``groups``, so paraphrases of one claim move together as in ``negprobe.probes.evaluation``).
+items (claims x paraphrases, or the per-fold curves of a leave-one-claim-out probe); its percentile
+CI resamples items with replacement (or whole claims, given ``groups``, so paraphrases of one claim
+move together as in ``negprobe.probes.evaluation``) and recomputes the statistic in every draw.
+Applying the statistic to the ends of a pointwise CI band is not a confidence interval of the
+statistic (the band's ends are not curves any draw produces); the decodability report's drop-layer
+rows use this bootstrap instead.
 """
 
 from __future__ import annotations

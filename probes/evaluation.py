@@ -160,3 +160,54 @@ def out_of_fold_scores(
         fitted = make_probe(probe, seed + k).fit(_columns(X, ~test), y[~test], **extra)
         scores[:, test] = fitted.decision_function(_columns(X, test))
     return scores
+
+
+@dataclass(frozen=True, eq=False)
+class FoldMetric:
+    """A metric of each fold's held-out rows, per layer: one row per fold-specific probe, never pooled.
+
+    Scores of probes fitted on different folds live on different scales (offset, norm), so a metric
+    of the pooled out-of-fold scores mixes those scales; the fold metric scores each probe only
+    against its own held-out rows (Forman & Scholz 2010, "Apples-to-apples in cross-validation").
+    """
+
+    values: Float[np.ndarray, "n_folds L"]
+    held_out: tuple[tuple[str, ...], ...]  # the groups each fold held out
+    n_rows: tuple[int, ...]  # held-out rows per fold
+
+    @property
+    def mean(self) -> Float[np.ndarray, " L"]:
+        """The mean over folds of each fold's metric (the cross-validated estimate)."""
+        return self.values.mean(0)
+
+
+def per_fold_values(scores: Float[np.ndarray, "L n"], y: np.ndarray, fold: np.ndarray, metric: str = "auroc"
+                    ) -> Float[np.ndarray, "n_folds L"]:
+    """``metric`` of ``scores`` on each fold's rows alone (``fold[i]``: row i's fold, ``0..n_folds-1``)."""
+    scores, y, fold = np.atleast_2d(np.asarray(scores, dtype=np.float64)), np.asarray(y), np.asarray(fold)
+    out = []
+    for k in range(int(fold.max()) + 1):
+        rows = fold == k
+        if len(np.unique(y[rows] > 0.5)) != 2:
+            raise NegprobeError(f"fold {k}'s held-out rows have one class only; each fold needs both classes")
+        out.append(np.atleast_1d(METRICS[metric](scores[:, rows], y[rows])))
+    return np.stack(out)
+
+
+def per_fold_metric(
+    probe: str, X: Float[np.ndarray, "L n d"] | Float[Tensor, "L n d"], y: np.ndarray, groups: np.ndarray,
+    n_folds: int | None = None, seed: int = 0, metric: str = "auroc",
+) -> FoldMetric:
+    """Held-out ``metric`` per fold and layer of the probes of :func:`out_of_fold_scores` (same folds).
+
+    ``n_folds=None`` leaves one group out per fold (one claim: the folds are the claims).
+    """
+    groups = np.asarray(groups, dtype=object).astype(str)
+    n_folds = len(np.unique(groups)) if n_folds is None else n_folds
+    held_out = group_kfold(groups, n_folds, seed)
+    fold = np.full(len(groups), -1)
+    for k, held in enumerate(held_out):
+        fold[np.isin(groups, held)] = k
+    scores = out_of_fold_scores(probe, X, y, groups, n_folds, seed)
+    return FoldMetric(per_fold_values(scores, y, fold, metric), tuple(tuple(map(str, h)) for h in held_out),
+                      tuple(int((fold == k).sum()) for k in range(n_folds)))

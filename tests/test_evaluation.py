@@ -86,3 +86,35 @@ def test_pooled_metric_with_ci_matches_sklearn_and_resamples_groups():
     narrow = pooled_metric_with_ci(clustered, y, np.arange(len(y)), "auroc", n_boot=300)
     wide = pooled_metric_with_ci(clustered, y, groups, "auroc", n_boot=300)
     assert (wide.ci_high - wide.ci_low)[1] > (narrow.ci_high - narrow.ci_low)[1]
+
+
+def test_per_fold_auroc_is_averaged_not_pooled():
+    """Two folds, each ranked perfectly by its own probe, on scales 10 apart: the pooled AUROC mixes
+    the scales (0.75: fold A's negatives outrank fold B's positives); the per-fold mean is 1."""
+    from negprobe.probes.evaluation import per_fold_values
+
+    scores = np.array([[10.1, 10.0, 10.1, 10.0, 0.1, 0.0, 0.1, 0.0]])
+    y = np.array([1, 0, 1, 0, 1, 0, 1, 0])
+    fold = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    np.testing.assert_allclose(per_fold_values(scores, y, fold), [[1.0], [1.0]])
+    np.testing.assert_allclose(auroc(scores, y), [0.75])
+    with pytest.raises(NegprobeError, match="fold 1's held-out rows have one class"):
+        per_fold_values(scores, y, np.array([0, 0, 0, 0, 1, 0, 1, 0]))  # fold 1: two positives only
+
+
+def test_per_fold_metric_scores_each_fold_with_its_own_probe():
+    from negprobe.probes import MassMeanProbe
+    from negprobe.probes.evaluation import per_fold_metric
+
+    rng = np.random.default_rng(4)
+    groups = np.repeat([f"g{i}" for i in range(5)], 8)
+    y = np.tile([0, 1], 20)
+    X = rng.normal(size=(3, 40, 6)) + 0.8 * y[None, :, None] * np.array([1.0, 0.5, 0.0])[:, None, None]
+    result = per_fold_metric("mass_mean", X, y, groups, seed=2)  # n_folds None: leave one group out
+    assert result.values.shape == (5, 3) and result.n_rows == (8,) * 5
+    for k, held in enumerate(group_kfold(groups, 5, 2)):
+        assert result.held_out[k] == tuple(held)
+        test = np.isin(groups, held)
+        scores = MassMeanProbe().fit(X[:, ~test], y[~test]).decision_function(X[:, test])
+        np.testing.assert_allclose(result.values[k], [roc_auc_score(y[test], s) for s in scores])
+    np.testing.assert_allclose(result.mean, result.values.mean(0))
