@@ -1,19 +1,23 @@
 """``negprobe localize``: where does the negation annotation stop reaching the claim?
 
-Pipeline (Mayne et al. 2026 ask it behaviourally; negprobe asks it per layer):
+Pipeline (Mayne et al. 2026 ask it behaviourally; negprobe asks it per layer). Every comparison is a
+matched contrast: the same document with vs without the annotation, plus a neutral control of equal
+length and position (a "NOTICE" that says nothing about truth).
 
 1. **Truth readers** (:mod:`negprobe.analysis.truth_readers`): probes (logistic, TTPD, ...) trained on the
    base model at the statement's last token, on the general truth datasets and/or on each claim's
-   own domain; a readout scale from their own training data; a validity gate from held-out AUROC
-   and the claims' own true-counterpart AUROC.
-2. **Readouts** of the claims per layer: base bare claim, base after plain / notice / dense /
-   local documents in context, and every fine-tuned adapter's bare claim (with the frozen base
-   probe and a probe refitted on that model); paired differences and inversion rates.
-3. **Annotation decodability** per layer at the claim's last token and at the prompt's last token
-   (annotated vs plain versions of the same claims, split by claim) and its drop layer; the flip
-   layer of the in-context annotated claim's readout.
-4. **Causal checks** (:mod:`negprobe.analysis.causal`) on the base model: patching notice <-> plain in
-   context (belief margin and truth readout at later layers), and steering along the truth direction.
+   own domain (no row names any claim's entities); a readout scale from their own training data; a
+   validity gate from held-out AUROC and a paired claim-vs-own-counterpart statistic (refitted
+   readers on a fine-tuned model: held-out data only).
+2. **Readouts** of the claims per layer: base bare claim, base after every in-context document kind,
+   and every fine-tuned adapter's bare claim (frozen base probe and a probe refitted on that model).
+3. **Annotation decodability** (:mod:`negprobe.analysis.contrasts`): annotated vs plain and annotated vs
+   neutral versions of the same document, at the claim sentence and at the restated claim, above
+   layer-0 and bag-of-tokens baselines. Presence, not use.
+4. **Causal checks** (:mod:`negprobe.analysis.causal`): first the behavioural prerequisite (does the
+   annotation lower the belief margin in context, per claim, with a CI and the right sign?); only
+   claims that pass are localised, by claim-token patching at every layer with random-token and
+   neutral-source controls, a position heatmap and steering with a random-direction control.
 5. **Behaviour** joined from a belief CSV (``negprobe belief --out``), with a rank correlation.
 
 Everything reads the activation store. :func:`run_localize` computes a
@@ -24,25 +28,25 @@ self-contained HTML file plus PNGs/CSVs.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import torch
 
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.registry import load_dataset
 from negprobe.activations.models import load_model
 from negprobe.errors import NegprobeError
 
-from .annotation import DecodabilityCurve, annotation_decodability
+from .annotation import DecodabilityCurve
+from .contrasts import ContrastKey, matched_contrasts
 from .causal import causal_checks
 from .readout import ValidityGate
 from .results import (
-    ANNOTATION_POSITIONS,
-    ANNOTATIONS,
-    CurveKey,
     LocalizeConfig,
     LocalizeResult,
     ModelRef,
@@ -58,8 +62,22 @@ if TYPE_CHECKING:
 __all__ = ["LocalizeConfig", "run_localize", "read_claims", "annotation_curves", "primary_reader"]
 
 
-def _claims_data(config):
+@dataclass(frozen=True)
+class LocalizeData:
+    """The prompts one localize run reads: bare claims, and the in-context documents per probe kind."""
 
+    claims: PromptDataset  # bare claims: plain, true counterpart, local negation, ... (claims dataset)
+    statements: PromptDataset  # document + the restated claim (every in-context kind)
+    documents: PromptDataset  # the document alone, read at its claim sentence
+    questions: PromptDataset  # document + a yes/no question (behaviour and patching)
+
+
+def _in_context_probe(in_context: PromptDataset, probe: str) -> PromptDataset:
+    return PromptDataset(f"in_context_{probe}s", tuple(r for r in in_context if r.get_extra("probe") == probe))
+
+
+def _claims_data(config) -> LocalizeData:
+    """The built-in claims and in-context prompts, restricted to ``config.claims``."""
     claims = load_dataset("claims")
     in_context = load_dataset("in_context")
     if config.claims:
@@ -69,11 +87,7 @@ def _claims_data(config):
                                 f"{', '.join(_claim_ids(claims))}")
         claims = claims.filter(claim=list(config.claims))
         in_context = in_context.filter(claim=list(config.claims))
-    annotated = {r.condition for r in claims} & set(ANNOTATIONS)
-    if not annotated:
-        raise NegprobeError("the selected claims have no annotated prompts")
-    return claims, PromptDataset("in_context_statements", tuple(r for r in in_context if r.get_extra("probe") == "statement")), \
-        PromptDataset("in_context_questions", tuple(r for r in in_context if r.get_extra("probe") == "question"))
+    return LocalizeData(claims, *(_in_context_probe(in_context, probe) for probe in ("statement", "document", "question")))
 
 
 def _claim_ids(claims) -> list[str]:
@@ -82,11 +96,11 @@ def _claim_ids(claims) -> list[str]:
 
 
 def read_claims(model, ref: ModelRef, claims, ic_statements, readers: dict[str, TruthReader],
-                config: LocalizeConfig) -> tuple[list[Readout], ActivationStore]:
+                config: LocalizeConfig) -> tuple[list[Readout], ActivationStore, ActivationStore]:
     """Readouts of ``claims`` (bare) and ``ic_statements`` (in context) on ``model`` per reader and
-    condition, and the claims' activation store."""
+    condition, and the two activation stores they were read from."""
     rows = []
-    cl_store = cached_store(model, claims, ",".join(ANNOTATION_POSITIONS), config.layers, config.store)
+    cl_store = cached_store(model, claims, "claim_last", config.layers, config.store)
     ic_store = cached_store(model, ic_statements, "claim_last", config.layers, config.store)
     for store, kind in ((cl_store, "bare"), (ic_store, "in_context")):
         X, meta = store.stack(position="claim_last"), store.metadata
@@ -98,28 +112,30 @@ def read_claims(model, ref: ModelRef, claims, ic_statements, readers: dict[str, 
                 idx = np.flatnonzero((meta["condition"] == cond).to_numpy() & ~np.isnan(r[0]))
                 if len(idx):
                     rows.append(Readout(ref, kind, cond, reader.label, r[:, idx], claim_ids[idx], pair_ids[idx]))
-    return rows, cl_store
+    return rows, cl_store, ic_store
 
 
-def annotation_curves(cl_store, config: LocalizeConfig) -> dict[CurveKey, DecodabilityCurve]:
-    """Annotation decodability per (annotation, read position), split by claim (leave-one-claim-out
-    up to six folds); with a single claim, split by paraphrase (its plain and annotated versions
-    share a pair id, so they stay on one side)."""
-    meta = cl_store.metadata
-    out = {}
-    for position in ANNOTATION_POSITIONS:
-        X = cl_store.stack(position=position)
-        for cond in ANNOTATIONS:
-            if not (meta["condition"] == cond).any():
-                continue
-            idx = np.flatnonzero(meta["condition"].isin(["plain", cond]).to_numpy())
-            annotated = (meta["condition"].to_numpy()[idx] == cond).astype(int)
-            claims = meta["claim"].astype(str).to_numpy()[idx]
-            groups = claims if len(np.unique(claims)) > 1 else meta["pair_id"].astype(str).to_numpy()[idx]
-            out[CurveKey(cond, position)] = annotation_decodability(
-                X[:, idx], annotated, groups, layers=cl_store.layers, probe="logistic",
-                n_folds=min(6, len(np.unique(groups))), seed=config.seed, n_boot=config.n_boot)
-    return out
+def annotation_curves(model, data: LocalizeData, statements_store, config: LocalizeConfig
+                      ) -> dict[ContrastKey, DecodabilityCurve]:
+    """Matched-contrast decodability of every annotation (:func:`~negprobe.analysis.contrasts.matched_contrasts`):
+    the same document with vs without the annotation, and vs its neutral control, read at the claim
+    sentence in the document and at the restated claim, with layer-0 and bag-of-tokens baselines."""
+    documents_store = cached_store(model, data.documents, "claim_last", config.layers, config.store)
+    with _one_torch_thread():
+        return matched_contrasts({"document": documents_store, "statement": statements_store}, model.tokenizer,
+                                 {"document": list(data.documents), "statement": list(data.statements)},
+                                 seed=config.seed, n_boot=config.n_boot)
+
+
+@contextmanager
+def _one_torch_thread():
+    """Probe fitting on small matrices runs faster on one thread than on two contended ones."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _gates(readers, claims_store, config):
@@ -165,12 +181,12 @@ def _read_fine_tuned(base, ref: ModelRef, claims, ic_statements, readers, claim_
     tuned_claims = claims.filter(claim=own) if own else claims
     tuned_ic = ic_statements.filter(claim=own) if own else ic_statements
     bare = tuned_claims.filter(condition=["plain", "true_counterpart", "local_negation"])
-    rows, tuned_store = read_claims(tuned, ref, bare, tuned_ic.filter(condition=["in_context_plain"]), readers, config)
-    # probes refitted on the fine-tuned model's own truth activations, gated on that model
+    rows, _, _ = read_claims(tuned, ref, bare, tuned_ic.filter(condition=["in_context_plain"]), readers, config)
+    # probes refitted on the fine-tuned model's own truth activations, gated on held-out truth data only
     refit = fit_readers(tuned, config.probes[:1], config.probe_data, own or claim_ids, config.layers, config.store,
                         config.seed)
     refit_ref = replace(ref, refit=True)
-    more, _ = read_claims(tuned, refit_ref, tuned_claims.filter(condition=["plain"]),
+    more, _, _ = read_claims(tuned, refit_ref, tuned_claims.filter(condition=["plain"]),
                           tuned_ic.filter(condition=["in_context_plain"]), refit, config)
     return rows + more, refit_ref, heldout_only_gates(refit, config.gate)
 
@@ -185,25 +201,33 @@ def run_localize(config: LocalizeConfig) -> LocalizeResult:
     base = load_model(config.model)
     if config.layers is not None:
         config = replace(config, layers=base.check_layers(config.layers))
-    claims, ic_statements, ic_questions = _claims_data(config)
-    claim_ids = _claim_ids(claims)
+    data = _claims_data(config)
+    claim_ids = _claim_ids(data.claims)
     readers = fit_readers(base, config.probes, config.probe_data, claim_ids, config.layers, config.store, config.seed)
     base_ref = ModelRef(config.model)
-    rows, base_claims = read_claims(base, base_ref, claims, ic_statements, readers, config)
+    rows, base_claims, statements_store = read_claims(base, base_ref, data.claims, data.statements, readers, config)
     gates = _gates(readers, base_claims, config)
     gates_by_model: dict[ModelRef, dict[str, ValidityGate]] = {base_ref: gates}  # refitted readers: on their own model
     for condition, adapter in config.adapters.items():
-        more, refit_ref, refit_gates = _read_fine_tuned(base, ModelRef(config.model, adapter, condition), claims,
-                                                        ic_statements, readers, claim_ids, config)
+        more, refit_ref, refit_gates = _read_fine_tuned(base, ModelRef(config.model, adapter, condition), data.claims,
+                                                        data.statements, readers, claim_ids, config)
         rows += more
         gates_by_model[refit_ref] = refit_gates
-    curves = annotation_curves(base_claims, config)
+    curves = annotation_curves(base, data, statements_store, config)
     primary, best_slot = primary_reader(gates)
-    causal = causal_checks(base, ic_statements, ic_questions, readers, config, steer_reader=primary,
-                           steer_slot=best_slot)
+    causal = causal_checks(base, data.questions, readers, config, steer_reader=primary, steer_slot=best_slot)
     belief = pd.read_csv(config.belief_csv, keep_default_na=False) if config.belief_csv else None
     return LocalizeResult(
         config=config, model_name=base.name, fingerprint=base.fingerprint, layers=list(base_claims.layers),
         readouts=tuple(rows), gates=gates_by_model,
         readers={label: ReaderInfo(label, reader.heldout_what) for label, reader in readers.items()},
-        primary=primary, primary_slot=best_slot, curves=curves, causal=causal, belief=belief)
+        primary=primary, primary_slot=best_slot, curves=curves, causal=causal, belief=belief,
+        n_claims=len(claim_ids), n_paraphrases=_paraphrases(data.questions))
+
+
+def _paraphrases(records) -> int:
+    """Paraphrases per claim in ``records`` (the most any claim has)."""
+    counts: dict[str, set[str]] = {}
+    for r in records:
+        counts.setdefault(str(r.claim), set()).add(str(r.get_extra("paraphrase")))
+    return max((len(v) for v in counts.values()), default=0)

@@ -1,21 +1,20 @@
-"""The localize report's drop-layer table: annotation drop layers, flip layers, causal drop layers."""
+"""The localize report's layer-statistics table: one typed row per statistic (decodability drop layers,
+flip layers, hand-off layers), each with a CI from a bootstrap of the statistic itself."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
-import numpy as np
 import pandas as pd
 
-from .annotation import DecodabilityCurve
-from .drop_layer import bootstrap_layer_ci, decodability_drop_layer, flip_layer
+from .drop_layer import bootstrap_layer_ci, flip_layer
 from .report_tables import resampling_units
-from .results import CausalResult, CurveKey, LocalizeResult
+from .results import LocalizeResult
 
 
 @dataclass(frozen=True)
 class DropLayer:
-    """One row of drop_layers.csv (``layer`` None: not defined, see ``note``)."""
+    """One row of layer_statistics.csv (``layer`` None: not defined, see ``note``)."""
 
     statistic: str
     layer: int | None
@@ -27,17 +26,6 @@ class DropLayer:
 def _layer(layers, slot) -> int:
     slot = int(slot)
     return layers[slot] if slot < len(layers) else layers[-1] + 1  # len(layers) means "never"
-
-
-def annotation_drop(key: CurveKey, curve: DecodabilityCurve, layers) -> DropLayer:
-    what = f"annotation drop layer ({key.annotation}, {key.position})"
-    if curve.drop_layer is None:  # never decodable: nothing was dropped
-        return DropLayer(what, None, None, None, "annotation not decodable at any layer")
-    # the range of drop layers over the AUROC curve's 95% band
-    lo = decodability_drop_layer(curve.auroc.ci_low, 0.5) if curve.auroc.ci_low.max() > 0.5 else 0
-    hi = decodability_drop_layer(curve.auroc.ci_high, 0.5)
-    return DropLayer(what, _layer(layers, curve.drop_layer), _layer(layers, min(lo, hi)), _layer(layers, max(lo, hi)),
-                     f"peak AUROC {curve.auroc.value.max():.2f}")
 
 
 def flip_layers(result: LocalizeResult) -> list[DropLayer]:
@@ -61,45 +49,9 @@ def flip_layers(result: LocalizeResult) -> list[DropLayer]:
     return rows
 
 
-def causal_drop_layers(causal: CausalResult, n_boot: int, seed: int, stride: int) -> list[DropLayer]:
-    """Where the annotation's effect stops flowing through the claim's tokens (claim-position patching).
-
-    Per claim, the patched margin's shift toward the source run (notice -> plain: toward the notice
-    run's margin; plain -> notice: toward the plain run's) is a curve over patched layers; the
-    statistic is :func:`decodability_drop_layer` of its claim-mean with chance at 0 (the first patched
-    layer after the peak from which the shift stays below half its peak), CI over claims.
-    ``stride``: every how many layers was patched (for the note).
-    """
-    items = causal.claim_patching.shift if causal.claim_patching is not None else {}
-    patch_layers = causal.patch_layers
-    never = causal.read_layers[-1] + 1  # past the model's last layer, as for every other drop layer
-
-    def at(slot) -> int:
-        return patch_layers[int(slot)] if int(slot) < len(patch_layers) else never
-
-    def statistic(curve):  # a draw with no shift toward the source at any layer: absent from the start
-        return decodability_drop_layer(curve, 0.0) if curve.max() > 0 else 0
-
-    rows = []
-    for direction, shifts in items.items():
-        what = f"causal drop layer ({direction}, claim tokens -> belief margin)"
-        if np.asarray(shifts).mean(0).max() <= 0:
-            rows.append(DropLayer(what, None, None, None,
-                                  "patching the claim tokens never moves the margin toward the source run"))
-            continue
-        value, low, high = bootstrap_layer_ci(np.asarray(shifts), statistic, n_boot=n_boot, seed=seed)
-        note = f"patched every {stride} layers; {len(shifts)} claims"
-        rows.append(DropLayer(what, at(value), at(low), at(high), note))
-    return rows
-
-
-def drop_table(result: LocalizeResult) -> pd.DataFrame:
-    """Every drop layer of the report, one row each (drop_layers.csv)."""
-    config = result.config
-    rows = [annotation_drop(key, curve, result.layers) for key, curve in result.curves.items()]
-    rows += flip_layers(result)
-    rows += causal_drop_layers(result.causal, config.n_boot, config.seed, config.patch_layer_stride)
-    table = pd.DataFrame([asdict(row) for row in rows])
+def drop_table(rows: list[DropLayer]) -> pd.DataFrame:
+    """Layer statistics of the report, one row each (layer_statistics.csv)."""
+    table = pd.DataFrame([asdict(row) for row in rows], columns=[f.name for f in fields(DropLayer)])
     for column in ("layer", "ci_low", "ci_high"):
         table[column] = pd.array(table[column], dtype="Int64")
     return table
