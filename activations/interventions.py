@@ -28,6 +28,7 @@ from negprobe.errors import NegprobeError
 from .backends.base import block_output
 from .backends.hf import capture_blocks
 from .models import LoadedModel, decoder_layers
+from .prefix_reuse import last_position_kwargs
 from .tokenize import TokenBatch, tokenize
 
 Positions = slice | Sequence[int] | Int[Tensor, " n"] | Int[Tensor, "batch n"]
@@ -69,9 +70,13 @@ def edit_hook(edit: Edit):
 
 @torch.no_grad()
 def _run(
-    model: LoadedModel, input_ids: Tensor, attention_mask: Tensor, edits: Mapping[int, Edit]
+    model: LoadedModel, input_ids: Tensor, attention_mask: Tensor, edits: Mapping[int, Edit], last_only: bool = False
 ) -> Float[Tensor, "batch seq vocab"]:
-    """Logits of one forward pass with ``edits[layer]`` applied to block ``layer``'s output."""
+    """Logits of one forward pass with ``edits[layer]`` applied to block ``layer``'s output.
+
+    ``last_only``: logits at the last (padded) position only, ``[batch, 1, vocab]``, without
+    computing the others where the model supports ``logits_to_keep``.
+    """
     blocks = decoder_layers(model.model)
     device = model.device
     position_ids = TokenBatch(input_ids, attention_mask, "right").position_ids
@@ -84,11 +89,12 @@ def _run(
             attention_mask=attention_mask.to(device),
             position_ids=position_ids.to(device),
             use_cache=False,
+            **(last_position_kwargs(model) if last_only else {}),
         )
     finally:
         for handle in handles:
             handle.remove()
-    return out.logits
+    return out.logits[:, -1:] if last_only else out.logits
 
 
 def check_edit_layers(model: LoadedModel, layers) -> list[int]:
@@ -188,16 +194,20 @@ def run_with_patch(
     input_ids: Int[Tensor, "batch seq"],
     attention_mask: Int[Tensor, "batch seq"] | None = None,
     patches: Mapping[int, tuple[Positions, Tensor]] | None = None,
+    last_only: bool = False,
 ) -> Float[Tensor, "batch seq vocab"]:
     """Logits with the residual after block ``layer`` replaced at ``positions`` by ``values``.
 
     ``patches`` maps ``layer -> (positions, values)``: positions index the padded sequence (see the
     module docstring); values are ``[batch, n, d_model]`` or ``[n, d_model]`` (same for every row).
-    An empty dict, or zero positions, runs the model unchanged.
+    An empty dict, or zero positions, runs the model unchanged. ``last_only``: logits of the last
+    padded position only (``[batch, 1, vocab]``; pad on the left to make it every row's last token).
+    This is one full forward pass per call; :mod:`negprobe.activations.prefix_reuse` runs many
+    patched variants of one prompt from a cached clean run instead.
     """
     input_ids, attention_mask = _as_inputs(model, input_ids, attention_mask)
     edits = _build_edits(model, input_ids, patches or {}, add=False)
-    return _run(model, input_ids, attention_mask, edits)
+    return _run(model, input_ids, attention_mask, edits, last_only)
 
 
 def run_with_addition(
@@ -205,6 +215,7 @@ def run_with_addition(
     input_ids: Int[Tensor, "batch seq"],
     attention_mask: Int[Tensor, "batch seq"] | None = None,
     additions: Mapping[int, tuple[Positions | None, Tensor]] | None = None,
+    last_only: bool = False,
 ) -> Float[Tensor, "batch seq vocab"]:
     """Logits with ``delta`` added to the residual after block ``layer`` (``positions=None``: everywhere).
 

@@ -8,15 +8,20 @@ normalised between the clean and corrupt runs by
 ``alpha * direction`` instead (Marks & Tegmark 2023, who add a truth direction to flip a model's
 true/false judgement).
 
+Every sweep runs through :mod:`negprobe.activations.prefix_reuse`: one clean run of the target is
+cached, each variant recomputes only the blocks after its edit, all variants of one target share
+batches, and only the last position's logits are computed. ``metric_fn`` therefore sees
+``[rows, 1, vocab]`` logits of the last position (``logits[:, -1]`` reads them as before).
+
 Positions here are token positions of each prompt (``0`` = first real token, ``-1`` = last), so
 source and target prompts of different lengths align by an explicit one-to-one mapping, e.g. the
-claim's tokens after an annotated vs a plain document. The hooks are those of
-:mod:`negprobe.activations.interventions`.
+claim's tokens after an annotated vs a plain document.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from jaxtyping import Float
@@ -24,20 +29,11 @@ from torch import Tensor
 
 from negprobe.errors import NegprobeError
 
-from .backends.hf import capture_blocks
-from .interventions import (
-    Edit,
-    MetricFn,
-    Prompt,
-    cache_residuals,
-    check_edit_layers,
-    edit_hook,
-    prompt_ids,
-    run_with_addition,
-    run_with_patch,
-)
-from .models import LoadedModel, decoder_layers
-from .tokenize import TokenBatch, token_index, tokenize
+from .interventions import MetricFn, Prompt, check_edit_layers, prompt_ids
+from .models import LoadedModel
+from .prefix_reuse import CleanTrace, Progress, added_hidden, patched_hidden, run_from, trace_prompt
+
+Readout = Callable[[Float[Tensor, "rows vocab"]], Tensor]  # last-position logits -> one value (or vector) per row
 
 
 def _token_positions(positions: Sequence[int], length: int, name: str) -> list[int]:
@@ -52,7 +48,7 @@ def _token_positions(positions: Sequence[int], length: int, name: str) -> list[i
     return out
 
 
-def _aligned_positions(src_ids: Tensor, tgt_ids: Tensor, source_positions, target_positions):
+def _aligned_positions(src_len: int, tgt_len: int, source_positions, target_positions):
     source_positions, target_positions = list(source_positions), list(target_positions)
     if len(source_positions) != len(target_positions):
         raise NegprobeError(
@@ -61,9 +57,8 @@ def _aligned_positions(src_ids: Tensor, tgt_ids: Tensor, source_positions, targe
         )
     if not source_positions:
         raise NegprobeError("no positions to patch")
-    src = _token_positions(source_positions, src_ids.shape[1], "source")
-    tgt = _token_positions(target_positions, tgt_ids.shape[1], "target")
-    return src, tgt
+    return (_token_positions(source_positions, src_len, "source"),
+            _token_positions(target_positions, tgt_len, "target"))
 
 
 def _metric(metric_fn: MetricFn, logits: Tensor) -> float:
@@ -74,6 +69,65 @@ def _metric(metric_fn: MetricFn, logits: Tensor) -> float:
         raise NegprobeError(f"metric_fn must return one number, got {type(value).__name__}") from None
 
 
+def _traces(model: LoadedModel, source_prompt: Prompt, target_prompt: Prompt) -> tuple[CleanTrace, CleanTrace]:
+    return trace_prompt(model, prompt_ids(model, source_prompt)), trace_prompt(model, prompt_ids(model, target_prompt))
+
+
+# --------------------------------------------------------------------------- batched patches of one target
+
+
+@dataclass(frozen=True, eq=False)
+class LayerPatch:
+    """Overwrite ``target_positions`` after each patched layer with ``values[i]`` (one row per layer).
+
+    ``values`` are a source run's residuals at the aligned source positions, e.g.
+    ``source_trace.residuals[layers][:, source_positions]``.
+    """
+
+    target_positions: tuple[int, ...]
+    values: Float[Tensor, "n_layers n d_model"]
+
+    @classmethod
+    def from_trace(cls, source: CleanTrace, layers: Sequence[int], source_positions: Sequence[int],
+                   target_positions: Sequence[int]) -> LayerPatch:
+        if len(source_positions) != len(target_positions) or not len(source_positions):
+            raise NegprobeError(f"source and target positions must align one to one and be non-empty: got "
+                                f"{len(source_positions)} and {len(target_positions)}")
+        return cls(tuple(target_positions), source.residuals[list(layers)][:, list(source_positions)])
+
+
+def run_layer_patches(
+    model: LoadedModel,
+    target: CleanTrace,
+    layers: Sequence[int],
+    patches: Sequence[LayerPatch],
+    readout: Readout,
+    max_rows: int = 64,
+    progress: Progress | None = None,
+) -> Tensor:
+    """``readout`` of the target's last-position logits for every (patch, layer): ``[n_patches, n_layers, ...]``.
+
+    All ``len(patches) * len(layers)`` variants run in shared batches from the target's clean
+    trace (prefix reuse); ``layers`` must be resolved indices.
+    """
+    layers = list(layers)
+    starts, hidden = [], []
+    for patch in patches:
+        if patch.values.shape[:2] != (len(layers), len(patch.target_positions)):
+            raise NegprobeError(f"patch values of shape {tuple(patch.values.shape)} do not fit {len(layers)} layers x "
+                                f"{len(patch.target_positions)} positions")
+        starts += layers
+        hidden.append(patched_hidden(target, layers, patch.target_positions, patch.values))
+    if not hidden:
+        raise NegprobeError("no patches to run")
+    out = run_from(model, target, starts, torch.cat(hidden), max_rows=max_rows, progress=progress)
+    values = readout(out.logits)
+    return values.reshape(len(patches), len(layers), *values.shape[1:])
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
 def patch_sweep(
     model: LoadedModel,
     source_prompt: Prompt,
@@ -82,29 +136,24 @@ def patch_sweep(
     target_positions: Sequence[int],
     metric_fn: MetricFn,
     layers: Sequence[int] | None = None,
-    batch_size: int = 16,
+    batch_size: int = 64,
 ) -> Float[Tensor, "n_layers n_positions"]:
     """``metric_fn(logits)`` of the target run with one aligned position patched from the source.
 
     Entry ``[i, j]`` patches the residual after block ``layers[i]`` at target token
     ``target_positions[j]`` with the source's residual at ``source_positions[j]`` (token positions
-    of each prompt, negative from the end). ``metric_fn`` sees ``[1, seq, vocab]`` logits of the
-    target prompt. Patched runs are batched ``batch_size`` at a time (one position per row).
+    of each prompt, negative from the end). ``metric_fn`` sees ``[1, 1, vocab]`` logits of the
+    target's last position. Variants run ``batch_size`` rows at a time from the cached clean run.
     """
-    src_ids, tgt_ids = prompt_ids(model, source_prompt), prompt_ids(model, target_prompt)
-    src, tgt = _aligned_positions(src_ids, tgt_ids, source_positions, target_positions)
+    source, target = _traces(model, source_prompt, target_prompt)
+    src, tgt = _aligned_positions(source.seq, target.seq, source_positions, target_positions)
     layers = model.check_layers(range(model.n_layers) if layers is None else list(layers))
-    cache = cache_residuals(model, src_ids, layers=layers)[:, 0]  # [L, src_seq, d]
+    patches = [LayerPatch.from_trace(source, layers, [s], [t]) for s, t in zip(src, tgt)]
+    logits = run_layer_patches(model, target, layers, patches, lambda x: x, max_rows=batch_size)  # [P, L, V]
     out = torch.empty(len(layers), len(tgt))
-    for i, layer in enumerate(layers):
-        for start in range(0, len(tgt), max(1, batch_size)):
-            chunk = range(start, min(start + max(1, batch_size), len(tgt)))
-            rows = len(chunk)
-            index = torch.tensor([[tgt[j]] for j in chunk])
-            values = cache[i, [src[j] for j in chunk]][:, None]  # [rows, 1, d]
-            logits = run_with_patch(model, tgt_ids.expand(rows, -1), None, {layer: (index, values)})
-            for r, j in enumerate(chunk):
-                out[i, j] = _metric(metric_fn, logits[r : r + 1])
+    for i in range(len(layers)):
+        for j in range(len(tgt)):
+            out[i, j] = _metric(metric_fn, logits[j, i][None, None])
     return out
 
 
@@ -118,15 +167,11 @@ def patch_sweep_all_positions(
     layers: Sequence[int] | None = None,
 ) -> Float[Tensor, " n_layers"]:
     """As :func:`patch_sweep`, but patching every aligned position at once, one layer at a time."""
-    src_ids, tgt_ids = prompt_ids(model, source_prompt), prompt_ids(model, target_prompt)
-    src, tgt = _aligned_positions(src_ids, tgt_ids, source_positions, target_positions)
+    source, target = _traces(model, source_prompt, target_prompt)
+    src, tgt = _aligned_positions(source.seq, target.seq, source_positions, target_positions)
     layers = model.check_layers(range(model.n_layers) if layers is None else list(layers))
-    cache = cache_residuals(model, src_ids, layers=layers)[:, 0]
-    out = torch.empty(len(layers))
-    for i, layer in enumerate(layers):
-        logits = run_with_patch(model, tgt_ids, None, {layer: (tgt, cache[i, src])})
-        out[i] = _metric(metric_fn, logits)
-    return out
+    logits = run_layer_patches(model, target, layers, [LayerPatch.from_trace(source, layers, src, tgt)], lambda x: x)
+    return torch.tensor([_metric(metric_fn, logits[0, i][None, None]) for i in range(len(layers))])
 
 
 @torch.no_grad()
@@ -147,43 +192,36 @@ def patched_residuals(
     at ``source_positions`` after block ``patch_layers[i]`` (token positions of each prompt, negative
     from the end), read after block ``read_layers[j]``. A truth probe applied to it gives the
     patched readout at later layers (Meng et al. 2022's causal tracing with a probe as the metric,
-    as Marks & Tegmark 2023 patch truth representations). One batched pass, one row per patch layer;
-    nothing after the last read layer is computed.
+    as Marks & Tegmark 2023 patch truth representations). One batch from the cached clean run,
+    one row per patch layer.
     """
-    src_ids, tgt_ids = prompt_ids(model, source_prompt), prompt_ids(model, target_prompt)
-    src, tgt = _aligned_positions(src_ids, tgt_ids, source_positions, target_positions)
-    read = _token_positions(read_positions, tgt_ids.shape[1], "read")
+    source, target = _traces(model, source_prompt, target_prompt)
+    src, tgt = _aligned_positions(source.seq, target.seq, source_positions, target_positions)
+    read = _token_positions(read_positions, target.seq, "read")
     patch_layers = check_edit_layers(model, patch_layers)
     if not patch_layers:
         raise NegprobeError("no layers to patch")
     read_layers = model.check_layers(range(model.n_layers) if read_layers is None else list(read_layers))
-    cache = cache_residuals(model, src_ids, layers=patch_layers)[:, 0]  # [P, src_seq, d]
-    batch = TokenBatch(tgt_ids.expand(len(patch_layers), -1).clone(), torch.ones(len(patch_layers), tgt_ids.shape[1],
-                                                                                 dtype=torch.long), "right")
-    blocks = decoder_layers(model.model)
-    handles = []
-    try:  # edit hooks first: a capture hook on the same block then sees the patched output
-        for row, layer in enumerate(patch_layers):
-            handles.append(blocks[layer].register_forward_hook(edit_hook(_row_patch(row, tgt, cache[row, src]))))
-        captured = capture_blocks(model, batch, read_layers, lambda hidden: hidden[:, read].detach())
-    finally:
-        for handle in handles:
-            handle.remove()
-    return torch.stack([captured[layer].to(captured[read_layers[-1]].device) for layer in read_layers], dim=1)
-
-
-def _row_patch(row: int, positions: list[int], values: Tensor) -> Edit:
-    """Overwrite ``positions`` of batch row ``row`` only (one patch layer per row)."""
-
-    def edit(hidden: Tensor) -> Tensor:
-        out = hidden.clone()
-        out[row, positions] = values.to(device=hidden.device, dtype=hidden.dtype)
-        return out
-
-    return edit
+    values = source.residuals[patch_layers][:, src]
+    out = run_from(model, target, patch_layers, patched_hidden(target, patch_layers, tgt, values), read_positions=read)
+    assert out.reads is not None
+    return out.reads[:, read_layers]
 
 
 # --------------------------------------------------------------------------- steering
+
+
+def run_additions(
+    model: LoadedModel,
+    target: CleanTrace,
+    layer: int,
+    deltas: Float[Tensor, "n d_model"],
+    readout: Readout,
+    positions: Sequence[int] | None = None,
+) -> Tensor:
+    """``readout`` of the last-position logits with ``deltas[i]`` added after block ``layer`` (one row each)."""
+    out = run_from(model, target, [layer] * len(deltas), added_hidden(target, layer, deltas, positions))
+    return readout(out.logits)
 
 
 def steer(
@@ -199,19 +237,24 @@ def steer(
 
     Marks & Tegmark (2023) steer with a truth direction (mass-mean difference) this way. The
     direction is used as given (not normalised). ``positions``: token positions of each prompt
-    (negative from the end); ``None`` adds at every position. Prompts are left-padded into one
-    batch, so ``logits[:, -1]`` is every prompt's last token.
+    (negative from the end); ``None`` adds at every position. ``metric_fn`` sees the
+    ``[n_prompts, 1, vocab]`` last-position logits of all prompts at one alpha.
     """
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     (layer,) = model.check_layers([layer])
-    direction = torch.as_tensor(direction)
+    direction = torch.as_tensor(direction, dtype=torch.float32)
     if direction.shape != (model.d_model,):
         raise NegprobeError(f"direction has shape {tuple(direction.shape)}, expected [d_model={model.d_model}]")
-    batch = tokenize(model.tokenizer, prompts, padding_side="left", max_length=model.max_length)
-    index = None if positions is None else token_index(batch, list(positions))
-    out = torch.empty(len(alphas))
-    for k, alpha in enumerate(alphas):
-        delta = float(alpha) * direction
-        logits = run_with_addition(model, batch.input_ids, batch.attention_mask, {layer: (index, delta)})
-        out[k] = _metric(metric_fn, logits)
-    return out
+    deltas = torch.stack([float(alpha) * direction for alpha in alphas])
+    per_prompt = []
+    for k, prompt in enumerate(prompts):
+        target = trace_prompt(model, prompt_ids(model, prompt))
+        where = None
+        if positions is not None:
+            try:
+                where = _token_positions(positions, target.seq, "steering")
+            except NegprobeError as exc:
+                raise NegprobeError(f"outside prompt {k}: {exc}") from None
+        per_prompt.append(run_additions(model, target, layer, deltas, lambda x: x, where))  # [A, V]
+    logits = torch.stack(per_prompt, 1)  # [A, n_prompts, V]
+    return torch.tensor([_metric(metric_fn, logits[a][:, None]) for a in range(len(alphas))])

@@ -1,175 +1,211 @@
-"""Causal checks of the localize step, on the base model with the claims' documents in context.
+"""Causal checks of the localize step: first whether the annotation acts, then where.
 
-Three interventions, each between the notice-annotated and the plain in-context run of a claim
-(same document, with and without "NOTICE: ... false information"):
+On the base model with each claim's document in context (:mod:`negprobe.activations.datasets.in_context`
+question records), in this order:
 
-1. **Position heatmap** (layer x position): patch one of the question's last tokens at a time,
-   notice -> plain, and read the belief margin ``log P(believer answer) - log P(other)``
-   (causal tracing, Meng et al. 2022).
-2. **Claim-position patching**, both directions: patch every token of the claim (its sentence in
-   the document and its mention in the question/statement) after one layer at a time and read
-   (a) the belief margin at the answer and (b) the truth readout of the claim's last token at
-   every later layer. If the annotation reaches the claim's representation, notice -> plain moves
-   both toward "false" and plain -> notice toward "true".
-3. **Steering**: add ``alpha`` readout units of the truth direction (see
-   :meth:`~negprobe.analysis.truth_readers.TruthReader.steering_vector`) after one layer at every position
-   and read the belief margin; its normalised indirect effect (Marks & Tegmark 2023) divides the
-   change by the notice - plain margin gap.
+1. **Behavioural prerequisite** (:mod:`.prerequisite`): per annotation (notice, dense, local) and
+   claim, the in-context effect on the belief margin vs the plain document and vs the neutral
+   control, with CIs and sign. Claims that fail it are not localised; an annotation with no
+   passing claim gets the "nothing to localise" sentence instead of a layer.
+2. **Claim-token patching** (:mod:`.claim_patching`) of the passing claims' pairs at every layer,
+   both directions, with the random-token and neutral-source controls; NIE curves, their claim
+   means with CIs and the hand-off layer (:mod:`.claim_level`).
+3. **Position heatmap** (:mod:`.position_heatmap`) at the question's last tokens, passing pairs.
+4. **Steering** (:mod:`.steering_check`) along a truth reader's direction with a random-direction
+   control of equal norm; NIE only where the gap is at least ``min_effect``.
+
+Every patched or steered run starts from a cached clean run of its target and recomputes only the
+blocks after the edit, many variants per batch, logits at the last position only
+(:mod:`negprobe.activations.prefix_reuse`); the clean runs of one (claim, paraphrase) are shared by
+all checks. :func:`causal_checks` is the one entry point.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import torch
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
-from negprobe.activations.interventions import cache_residuals, prompt_ids
-from negprobe.activations.positions import claim_token_range
-from negprobe.activations.tracing import patch_sweep, patch_sweep_all_positions, patched_residuals, steer
+from negprobe.activations.interventions import prompt_ids
+from negprobe.activations.models import LoadedModel
+from negprobe.activations.prefix_reuse import trace_prompt, verify_prefix_reuse
 from negprobe.errors import NegprobeError
 
-from .belief import answer_token_ids, yes_no_margin
-from .indirect_effect import normalized_indirect_effect
-from .results import DIRECTIONS, CausalResult, ClaimPatching, PatchedReadout, PositionHeatmap, Steering
+from .claim_patching import (
+    ClaimPatching,
+    PairPatching,
+    TraceCache,
+    patch_pair,
+    rows_per_pair,
+    summarise_patching,
+    usable_pairs,
+)
+from .position_heatmap import PairHeatmap, PositionHeatmap, heatmap_pair, summarise_heatmap, tail_tokens
+from .prerequisite import MIN_EFFECT, PLAIN, Prerequisite, kind_of, prerequisite_gate, question_margins
+from .progress import progress_bar
+from .steering_check import PairSteering, Steering, steer_pair, summarise_steering
+
+STEER_ANNOTATION = "notice"  # the annotation whose gap normalises the steering NIE
 
 
-def claim_token_positions(model, record) -> list[int]:
-    """Token indices of every mention of the claim: its sentence in the document, then its ``claim_span``."""
-    enc = model.tokenizer(record.text, add_special_tokens=True, return_offsets_mapping=True)
-    spans = []
-    doc = record.get_extra("doc_claim_span")
-    if doc:
-        start, end = (int(v) for v in doc.split(":"))
-        spans.append((start, end))
-    if record.claim_span is not None:
-        spans.append(tuple(record.claim_span))
-    if not spans:
-        raise NegprobeError(f"prompt {record.pair_id} has no claim span to patch")
-    positions: list[int] = []
-    for span in spans:
-        first, last = claim_token_range(enc["offset_mapping"], span)
-        positions += range(first, last + 1)
-    return positions
+@dataclass(frozen=True)
+class CausalSettings:
+    """What the causal checks run on (``from_config`` reads these names off a localize config)."""
+
+    min_effect: float = MIN_EFFECT  # nats: prerequisite threshold and the NIE's minimum gap
+    layers: tuple[int, ...] | None = None  # candidate layers (default: every layer)
+    patch_layer_stride: int = 1  # patch every k-th of them
+    patch_claims: int | None = None  # at most this many passing claims per annotation (None: all)
+    patch_paraphrases: int | None = None  # at most this many paraphrases per claim (None: all)
+    patch_positions: int = 8  # heatmap: the question's last tokens
+    heatmap_paraphrases: int = 1  # heatmap pairs per passing claim
+    steer_alphas: tuple[float, ...] = (-6.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0)  # readout units
+    n_boot: int = 1000
+    seed: int = 0
+    max_rows: int = 64  # patched variants per batch
+    progress: bool = True
+
+    @classmethod
+    def from_config(cls, config) -> CausalSettings:
+        """Settings from any object with (some of) these attributes; the rest keep their defaults."""
+        values = {}
+        for f in fields(cls):
+            if hasattr(config, f.name):
+                value = getattr(config, f.name)
+                values[f.name] = tuple(value) if isinstance(value, list) else value
+        return cls(**values)
 
 
-def _pairs(records, source: str, target: str, patch_claims: int):
-    """(claim, source record, target record) of paraphrase 0 for the first ``patch_claims`` claims."""
-    by_key = {(r.claim, r.get_extra("paraphrase"), r.condition): r for r in records}
-    out = []
-    for claim in sorted({r.claim for r in records}):
-        src, tgt = by_key.get((claim, "0", source)), by_key.get((claim, "0", target))
-        if src is not None and tgt is not None:
-            out.append((claim, src, tgt))
-    return out[:patch_claims]
+@dataclass(frozen=True, eq=False)
+class CausalResult:
+    """The causal checks: the prerequisite, and localisation only where it passed."""
+
+    prerequisite: Prerequisite
+    settings: CausalSettings
+    patch_layers: list[int]
+    n_layers: int
+    patching: dict[str, ClaimPatching] = field(default_factory=dict)  # annotation -> its passing pairs' patching
+    heatmaps: dict[str, PositionHeatmap] = field(default_factory=dict)
+    steering: Steering | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
+
+    def nothing_to_localise(self, annotation: str) -> str | None:
+        gate = self.prerequisite.gates.get(annotation)
+        return gate.nothing_to_localise() if gate is not None else None
 
 
-def margin_fn(model):
-    """Belief margin at the last token: log P(" Yes") - log P(" No") (both token spellings summed)."""
-    ids = answer_token_ids(model.tokenizer)
-
-    def margin(logits):
-        return yes_no_margin(torch.log_softmax(logits[:, -1].float(), -1), ids).mean()
-
-    return margin
-
-
-@torch.no_grad()
-def _margin_of(model, text: str, margin) -> float:
-    return float(margin(model.model(input_ids=prompt_ids(model, text)).logits))
-
-
-def causal_checks(model, ic_statements, ic_questions, readers, config, steer_reader: str | None = None,
-                  steer_slot: int = 0) -> CausalResult:
-    """Run the three interventions; returns means over the patched claims.
-
-    Steering uses reader ``steer_reader`` at layer slot ``steer_slot`` (skipped when ``None``).
-    """
-    margin = margin_fn(model)
-    layers = config.layers or list(range(model.n_layers))
-    patch_layers = layers[:: max(1, config.patch_layer_stride)]
-    pairs = [p for p in _pairs(ic_questions, "in_context_notice", "in_context_plain", config.patch_claims)
-             if p[1].get_extra("believer_answer") == " Yes"]
-    clean = [_margin_of(model, src.text, margin) for _, src, _ in pairs]  # the notice runs' margins
-    corrupt = [_margin_of(model, tgt.text, margin) for _, _, tgt in pairs]  # the plain runs' margins
-    statements = _pairs(ic_statements, "in_context_notice", "in_context_plain", config.patch_claims)
-    return CausalResult(
-        patch_layers=patch_layers, read_layers=layers, n_claims=len(pairs),
-        heatmap=_position_heatmap(model, pairs, clean, corrupt, patch_layers, config.patch_positions, margin),
-        claim_patching=_claim_patching(model, pairs, clean, corrupt, patch_layers, margin),
-        patched_readouts=tuple(_patched_readouts(model, statements, readers, patch_layers, layers)),
-        steering=_steering(model, pairs, clean, corrupt, readers, steer_reader, steer_slot, layers,
-                           config.steer_alphas, margin) if steer_reader is not None else None,
-    )
-
-
-def _position_heatmap(model, pairs, clean, corrupt, patch_layers, n_positions: int, margin) -> PositionHeatmap | None:
-    """Layer x position heatmap over the question's last ``n_positions`` tokens, notice -> plain."""
-    if not pairs:
-        return None
-    positions = list(range(-n_positions, 0))
-    heat = [patch_sweep(model, src.text, tgt.text, positions, positions, margin, layers=patch_layers).numpy()
-            for _, src, tgt in pairs]
-    return PositionHeatmap(np.mean(heat, 0), tuple(positions), float(np.mean(clean)), float(np.mean(corrupt)))
-
-
-def _claim_patching(model, pairs, clean, corrupt, patch_layers, margin) -> ClaimPatching | None:
-    """Claim positions -> belief margin, both directions (claims that tokenise alike in both runs)."""
-    curves = {direction: [] for direction in DIRECTIONS}
-    shifts = {direction: [] for direction in DIRECTIONS}  # per claim: patched margin moved toward the source run
-    used: list[int] = []
-    for k, (_, notice, plain) in enumerate(pairs):
-        pos_n, pos_p = claim_token_positions(model, notice), claim_token_positions(model, plain)
-        if len(pos_n) != len(pos_p):
-            continue  # the claim tokenised differently in the two documents; no one-to-one alignment
-        to_plain = patch_sweep_all_positions(model, notice.text, plain.text, pos_n, pos_p, margin, layers=patch_layers)
-        to_notice = patch_sweep_all_positions(model, plain.text, notice.text, pos_p, pos_n, margin, layers=patch_layers)
-        curves["notice -> plain"].append(to_plain.numpy())
-        curves["plain -> notice"].append(to_notice.numpy())
-        toward = np.sign(clean[k] - corrupt[k]) or 1.0  # the side of the notice run's margin
-        shifts["notice -> plain"].append((to_plain.numpy() - corrupt[k]) * toward)
-        shifts["plain -> notice"].append((clean[k] - to_notice.numpy()) * toward)
-        used.append(k)
-    if not used:
-        return None
-    # unpatched margins over the same claims as the curves (the NIE's baselines)
-    return ClaimPatching({k: np.mean(v, 0) for k, v in curves.items()}, {k: np.array(v) for k, v in shifts.items()},
-                         float(np.mean([clean[k] for k in used])), float(np.mean([corrupt[k] for k in used])))
-
-
-def _patched_readouts(model, statements, readers, patch_layers, layers) -> list[PatchedReadout]:
-    """Claim positions -> truth readout of the claim's last token at every layer, both directions."""
-    rows = []
-    for claim, notice, plain in statements:
-        pos_n, pos_p = claim_token_positions(model, notice), claim_token_positions(model, plain)
-        if len(pos_n) != len(pos_p):
+def index_questions(ic_questions) -> dict[tuple[str, str, str], Any]:
+    """``(claim, paraphrase, kind) -> record`` of the in-context question records."""
+    out = {}
+    for record in ic_questions:
+        if record.get_extra("probe") not in (None, "question"):
             continue
-        for direction, (src, tgt, ps, pt) in zip(DIRECTIONS, ((notice, plain, pos_n, pos_p),
-                                                              (plain, notice, pos_p, pos_n))):
-            read_at = [pt[-1]]  # the claim's last token in the target
-            patched = patched_residuals(model, src.text, tgt.text, ps, pt, read_at, patch_layers, layers)[:, :, 0]
-            unpatched = cache_residuals(model, prompt_ids(model, tgt.text), layers=layers)[:, 0, read_at[0]]  # [R, d]
-            for label, reader in readers.items():
-                if not reader.covers(claim):
+        key = (record.claim or "", record.get_extra("paraphrase") or "0", kind_of(record.condition))
+        if key in out:
+            raise NegprobeError(f"two question records for claim {key[0]}, paraphrase {key[1]}, kind {key[2]}")
+        out[key] = record
+    if not out:
+        raise NegprobeError("no in-context question records for the causal checks")
+    return out
+
+
+@dataclass
+class _Plan:
+    pairs: dict[str, list[tuple[str, str]]]
+    heatmap: dict[str, list[tuple[str, str]]]
+    steering: list[tuple[str, str]]
+    notes: dict[str, list[str]]
+
+
+def _first_per_claim(pairs: Sequence[tuple[str, str]], k: int) -> list[tuple[str, str]]:
+    seen: dict[str, int] = {}
+    out = []
+    for claim, paraphrase in pairs:
+        seen[claim] = seen.get(claim, 0) + 1
+        if seen[claim] <= k:
+            out.append((claim, paraphrase))
+    return out
+
+
+def _plan(records, prerequisite: Prerequisite, s: CausalSettings, steer_covers) -> _Plan:
+    """Which pairs each check runs on: the passing claims' guarded pairs; steering on every covered plain run."""
+    plan = _Plan({}, {}, [], {})
+    for annotation, gate in prerequisite.gates.items():
+        claims = list(gate.passing)[: s.patch_claims] if s.patch_claims is not None else list(gate.passing)
+        gaps = {(c, p): prerequisite.gap(annotation, c, p) for (c, p, _k) in records}
+        pairs, notes = usable_pairs(records, annotation, claims, gaps, s.min_effect, s.patch_paraphrases)
+        if pairs:
+            plan.pairs[annotation], plan.notes[annotation] = pairs, notes
+            plan.heatmap[annotation] = _first_per_claim(pairs, s.heatmap_paraphrases)
+    if steer_covers is not None:
+        plan.steering = sorted({(c, p) for (c, p, k) in records if k == PLAIN and steer_covers(c)})
+    return plan
+
+
+# long: the one loop over (claim, paraphrase) groups, sharing each group's clean runs across every check
+def causal_checks(model: LoadedModel, ic_questions, readers: Mapping, config, steer_reader: str | None = None,
+                  steer_slot: int = 0) -> CausalResult:
+    """The prerequisite, then patching / heatmap / steering of the passing pairs only (module docstring).
+
+    ``config``: any object with :class:`CausalSettings` field names (e.g. the localize config).
+    Steering uses ``readers[steer_reader]`` at layer slot ``steer_slot`` of ``settings.layers``
+    (skipped when ``None``).
+    """
+    s = CausalSettings.from_config(config)
+    records = index_questions(ic_questions)
+    layers = model.check_layers(list(s.layers) if s.layers else list(range(model.n_layers)))
+    patch_layers = layers[:: max(1, s.patch_layer_stride)]
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    with progress_bar("belief margins", len(records), s.progress) as advance:
+        margins = question_margins(model, list(records.values()), progress=advance)
+    prerequisite = prerequisite_gate(margins, s.min_effect, s.n_boot, s.seed)
+    seconds["prerequisite"] = time.perf_counter() - start
+    reader = readers[steer_reader] if steer_reader is not None else None
+    plan = _plan(records, prerequisite, s, reader.covers if reader is not None else None)
+    groups = sorted({pair for pairs in plan.pairs.values() for pair in pairs} | set(plan.steering))
+    if groups:
+        verify_prefix_reuse(model, trace_prompt(model, prompt_ids(model, records[(*groups[0], PLAIN)].text)))
+    patched: dict[str, list[PairPatching]] = {a: [] for a in plan.pairs}
+    heat: dict[str, list[PairHeatmap]] = {a: [] for a in plan.heatmap}
+    steered: list[PairSteering] = []
+    total = sum(rows_per_pair(len(patch_layers), True, prerequisite.gates[a].control is not None) * len(p)
+                for a, p in plan.pairs.items())
+    total += sum(len(p) * len(patch_layers) * s.patch_positions for p in plan.heatmap.values())
+    total += len(plan.steering) * 2 * len(s.steer_alphas)
+    start = time.perf_counter()
+    with progress_bar("patching and steering", total, s.progress) as advance:
+        for claim, paraphrase in groups:
+            traces = TraceCache(model)
+            plain = records[(claim, paraphrase, PLAIN)]
+            for annotation, pairs in plan.pairs.items():
+                if (claim, paraphrase) not in pairs:
                     continue
-                base = reader.read(unpatched[:, None], [claim])[:, 0]  # [R]
-                after = reader.read(patched.transpose(0, 1), [claim] * len(patch_layers))  # [R, P]
-                rows.append(PatchedReadout(label, direction, claim, (after - base[:, None]).T))  # [P, R]
-    return rows
+                annotated = records[(claim, paraphrase, annotation)]
+                control = prerequisite.gates[annotation].control
+                neutral = records.get((claim, paraphrase, control)) if control is not None else None
+                patched[annotation].append(patch_pair(model, traces, annotated, plain, neutral, patch_layers, s.seed,
+                                                      s.max_rows, advance))
+                if (claim, paraphrase) in plan.heatmap[annotation]:
+                    heat[annotation].append(heatmap_pair(model, traces, annotated, plain, patch_layers,
+                                                         s.patch_positions, s.max_rows, advance))
+            if reader is not None and (claim, paraphrase) in plan.steering:
+                steered.append(steer_pair(model, traces, plain, records.get((claim, paraphrase, STEER_ANNOTATION)),
+                                          reader.steering_vector(claim, steer_slot), layers[steer_slot],
+                                          s.steer_alphas, s.seed))
+                advance(2 * len(s.steer_alphas))
+    seconds["patching and steering"] = time.perf_counter() - start
+    return CausalResult(
+        prerequisite, s, patch_layers, model.n_layers,
+        patching={a: summarise_patching(a, prerequisite.gates[a].control, p, patch_layers, model.n_layers, s.n_boot,
+                                        s.seed, plan.notes.get(a, ())) for a, p in patched.items() if p},
+        heatmaps={a: summarise_heatmap(a, h, patch_layers, _tail(model, records, h[0], s.patch_positions), s.n_boot,
+                                       s.seed) for a, h in heat.items() if h},
+        steering=summarise_steering(steer_reader, layers[steer_slot], s.steer_alphas, STEER_ANNOTATION, s.min_effect,
+                                    steered, s.n_boot, s.seed) if steered and steer_reader is not None else None,
+        seconds=seconds)
 
 
-def _steering(model, pairs, clean, corrupt, readers, steer_reader: str, slot: int, layers, alphas,
-              margin) -> Steering | None:
-    """Steering along a reader's truth direction at layer slot ``slot``, on the plain runs."""
-    reader = readers[steer_reader]
-    responses, steered = [], []
-    for k, (claim, _, plain) in enumerate(pairs):
-        if reader.covers(claim):
-            vector = reader.steering_vector(claim, slot)
-            responses.append(steer(model, [plain.text], layers[slot], vector, alphas, margin).numpy())
-            steered.append(k)
-    if not responses:
-        return None
-    response = np.mean(responses, 0)
-    steer_clean = float(np.mean([clean[k] for k in steered]))
-    steer_corrupt = float(np.mean([corrupt[k] for k in steered]))
-    return Steering(steer_reader, layers[slot], tuple(alphas), response, steer_clean, steer_corrupt,
-                    np.asarray(normalized_indirect_effect(steer_clean, response, steer_corrupt)))
+def _tail(model, records, pair: PairHeatmap, n: int) -> Sequence[str]:
+    return tail_tokens(model, records[(pair.claim, pair.paraphrase, PLAIN)].text, pair.nie.shape[1] or n)

@@ -19,15 +19,23 @@ from negprobe.errors import NegprobeError
 from negprobe.probes import PROBES
 
 from .annotation import DecodabilityCurve
+from .causal import CausalResult, CausalSettings
+from .claim_patching import ClaimPatching
+from .position_heatmap import PositionHeatmap
+from .prerequisite import AnnotationGate, ClaimEffect, Prerequisite
 from .readout import DEFAULT_GATE, ValidityGate
+from .steering_check import Steering
 from .truth_readers import PROBE_DATA
 
 ANNOTATIONS = {  # claims-dataset condition -> what annotates it
     "doc_notice": "document notice", "dense": "dense annotation",
     "sentence_annotation": "sentence annotation", "local_negation": "local negation",
 }
+# the causal results live in their own modules; re-exported here for the report
+__all__ = ["ANNOTATIONS", "ANNOTATION_POSITIONS", "AnnotationGate", "CausalResult", "CausalSettings", "ClaimEffect",
+           "ClaimPatching", "CurveKey", "LocalizeConfig", "LocalizeResult", "ModelRef", "PositionHeatmap",
+           "Prerequisite", "ReaderInfo", "Readout", "Steering"]
 ANNOTATION_POSITIONS = {"claim_last": "the claim's last token", "last": "the prompt's last token"}
-DIRECTIONS = ("notice -> plain", "plain -> notice")  # the two directions of claim-position patching
 
 
 @dataclass
@@ -114,62 +122,6 @@ class ReaderInfo:
 class CurveKey:
     annotation: str  # a key of ANNOTATIONS
     position: str  # a key of ANNOTATION_POSITIONS
-
-
-@dataclass(frozen=True, eq=False)
-class PositionHeatmap:
-    """Belief margin after patching one question token at a time, notice -> plain (means over claims)."""
-
-    margins: Float[np.ndarray, "n_patch_layers n_positions"]
-    positions: tuple[int, ...]  # negative token offsets from the end of the question
-    clean: float  # the notice run's margin
-    corrupt: float  # the plain run's margin
-
-
-@dataclass(frozen=True, eq=False)
-class ClaimPatching:
-    """Belief margin after patching every claim token at one layer, per direction."""
-
-    margin: dict[str, Float[np.ndarray, " n_patch_layers"]]  # direction -> mean over claims
-    shift: dict[str, Float[np.ndarray, "n_claims n_patch_layers"]]  # per claim: moved toward the source run
-    clean: float  # unpatched notice-run margin over the same claims
-    corrupt: float  # unpatched plain-run margin over the same claims
-
-
-@dataclass(frozen=True, eq=False)
-class PatchedReadout:
-    """Change of one reader's readout of a claim's last token after claim-position patching."""
-
-    reader: str
-    direction: str
-    claim: str
-    change: Float[np.ndarray, "n_patch_layers n_read_layers"]
-
-
-@dataclass(frozen=True, eq=False)
-class Steering:
-    """Belief margin when steering along a reader's truth direction (means over claims)."""
-
-    reader: str
-    layer: int
-    alphas: tuple[float, ...]
-    margins: Float[np.ndarray, " n_alphas"]
-    clean: float
-    corrupt: float
-    nie: Float[np.ndarray, " n_alphas"]  # normalised indirect effect
-
-
-@dataclass(frozen=True, eq=False)
-class CausalResult:
-    """The causal checks of the localize step (each part None / empty when it had no claims)."""
-
-    patch_layers: list[int]
-    read_layers: list[int]
-    n_claims: int
-    heatmap: PositionHeatmap | None = None
-    claim_patching: ClaimPatching | None = None
-    patched_readouts: tuple[PatchedReadout, ...] = ()
-    steering: Steering | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,222 @@
+"""Prefix reuse: run only the blocks after an intervention, from one cached clean run.
+
+An edit of the residual after block ``l`` (a patch or a steering addition) leaves blocks ``0..l``
+of the target run unchanged, so their outputs are read from one clean run of the target prompt
+(:func:`trace_prompt`, cached once) and only blocks ``l+1..L-1`` are computed
+(:func:`run_from`). Variants that start at different layers share one batch: rows are sorted by
+their start layer and block ``j`` runs on the rows that start before it (a *progressive batch*),
+so a row costs exactly the blocks after its start, and a sweep over every layer costs about half
+of one full forward pass per variant. Only the last position's logits are computed (final norm
+and unembedding on one token: gemma3's 262k vocabulary makes full logits the largest tensor of a
+run).
+
+Each block is replayed with the arguments the model itself gave it in the clean run (attention
+mask, rotary embeddings, per-layer-type masks), captured by a forward pre-hook, so the recomputed
+blocks see exactly what a full forward pass would give them; a row's batch dimension broadcasts
+against those arguments' batch of one. The target prompt is one unpadded sequence.
+``tests/test_prefix_reuse.py`` checks every path against the full forward pass (max abs logit
+difference <= 1e-4 in float32) on tiny Llama and GPT-2 models and on smollm2 (slow mark).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+from negprobe.errors import NegprobeError
+
+from .backends.base import block_output
+from .models import LoadedModel, decoder_layers, final_norm, unwrap
+
+Progress = Callable[[int], None]  # called with the number of rows just finished
+
+
+@dataclass(frozen=True, eq=False)
+class CleanTrace:
+    """One unpatched run of a target prompt: every block's output and every block's call arguments."""
+
+    input_ids: Int[Tensor, "1 seq"]
+    residuals: Float[Tensor, "n_layers seq d_model"]  # the output of each block (before the final norm)
+    block_args: tuple[tuple[tuple, dict], ...]  # per block: positional args after the hidden states, kwargs
+    last_logits: Float[Tensor, " vocab"]  # the full forward pass's logits at the last position
+
+    @property
+    def seq(self) -> int:
+        return int(self.input_ids.shape[1])
+
+
+def supports_logits_to_keep(model: LoadedModel) -> bool:
+    """Whether the model's forward takes ``logits_to_keep`` (transformers >= 4.50 causal LMs)."""
+    try:
+        return "logits_to_keep" in inspect.signature(unwrap(model.model).forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def last_position_kwargs(model: LoadedModel) -> dict[str, Any]:
+    """``{"logits_to_keep": 1}`` where the forward supports it (logits at the last position only)."""
+    return {"logits_to_keep": 1} if supports_logits_to_keep(model) else {}
+
+
+def final_logits(model: LoadedModel, hidden: Float[Tensor, "n d_model"]) -> Float[Tensor, "n vocab"]:
+    """The model's head on last-block residuals: final norm, unembedding (and gemma's logit soft-cap)."""
+    net: Any = unwrap(model.model)
+    norm = final_norm(net)
+    head = net.get_output_embeddings()
+    if head is None:
+        raise NegprobeError(f"{type(net).__name__} has no output embeddings to read logits from")
+    logits = head(norm(hidden) if norm is not None else hidden)
+    config = net.config.get_text_config() if hasattr(net.config, "get_text_config") else net.config
+    cap = getattr(config, "final_logit_softcapping", None)
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    return logits
+
+
+@torch.no_grad()
+def trace_prompt(model: LoadedModel, input_ids: Int[Tensor, "1 seq"]) -> CleanTrace:
+    """Run one prompt, keeping every block's output and call arguments (one forward pass)."""
+    input_ids = torch.as_tensor(input_ids, dtype=torch.long).reshape(1, -1)
+    if input_ids.shape[1] == 0:
+        raise NegprobeError("prompt has no tokens")
+    blocks = decoder_layers(model.model)
+    args: list[Any] = [None] * len(blocks)
+    outputs: list[Any] = [None] * len(blocks)
+
+    def pre_hook(layer: int):
+        def hook(_module, call_args, call_kwargs):
+            rest = dict(call_kwargs)
+            if call_args:
+                args[layer] = (tuple(call_args[1:]), rest)
+            else:
+                rest.pop("hidden_states", None)
+                args[layer] = ((), rest)
+
+        return hook
+
+    def post_hook(layer: int):
+        def hook(_module, _inputs, output):
+            outputs[layer] = block_output(output).detach()
+
+        return hook
+
+    handles = [b.register_forward_pre_hook(pre_hook(i), with_kwargs=True) for i, b in enumerate(blocks)]
+    handles += [b.register_forward_hook(post_hook(i)) for i, b in enumerate(blocks)]
+    device = model.device
+    try:
+        out = model.model(input_ids=input_ids.to(device), attention_mask=torch.ones_like(input_ids).to(device),
+                          use_cache=False, **last_position_kwargs(model))
+    finally:
+        for handle in handles:
+            handle.remove()
+    residuals = torch.stack([o[0] for o in outputs])
+    return CleanTrace(input_ids, residuals, tuple(args), out.logits[0, -1].detach())
+
+
+def _block_call(block, hidden: Tensor, call: tuple[tuple, dict]) -> Tensor:
+    rest, kwargs = call
+    if rest or "hidden_states" not in inspect.signature(block.forward).parameters:
+        return block_output(block(hidden, *rest, **kwargs))
+    return block_output(block(hidden_states=hidden, **kwargs))
+
+
+@dataclass(frozen=True, eq=False)
+class RunOutput:
+    """Last-position logits of each row and, when asked, its residuals at chosen positions per layer."""
+
+    logits: Float[Tensor, "n vocab"]
+    reads: Float[Tensor, "n n_layers n_read d_model"] | None = None
+
+
+@torch.no_grad()
+def run_from(
+    model: LoadedModel,
+    trace: CleanTrace,
+    starts: Sequence[int],
+    hidden: Float[Tensor, "n seq d_model"],
+    read_positions: Sequence[int] | None = None,
+    max_rows: int = 64,
+    progress: Progress | None = None,
+) -> RunOutput:
+    """Continue the target run from the edited residual ``hidden[r]`` after block ``starts[r]``.
+
+    Row ``r`` computes blocks ``starts[r]+1 .. L-1`` only, on ``hidden[r]`` (the clean residual after
+    block ``starts[r]`` with an edit applied), and returns the logits of the last position.
+    ``read_positions`` (token indices, non-negative) also returns each row's residual there after
+    every block: the clean run's before its start, the edited one from it on. ``max_rows`` bounds
+    the rows of one batch (memory).
+    """
+    n_layers, seq = trace.residuals.shape[0], trace.seq
+    starts_t = torch.as_tensor(list(starts), dtype=torch.long)
+    if hidden.ndim != 3 or hidden.shape[0] != len(starts_t) or hidden.shape[1] != seq:
+        raise NegprobeError(f"hidden must be [n={len(starts_t)}, seq={seq}, d_model], got {tuple(hidden.shape)}")
+    if len(starts_t) and (starts_t.min() < 0 or starts_t.max() >= n_layers):
+        raise NegprobeError(f"start layers must be in 0..{n_layers - 1}, got {starts_t.tolist()}")
+    blocks = decoder_layers(model.model)
+    read = list(read_positions) if read_positions is not None else None
+    order = torch.argsort(starts_t, stable=True)
+    logits: list[Tensor] = []
+    reads: list[Tensor] = []
+    for first in range(0, len(order), max(1, max_rows)):
+        rows = order[first:first + max(1, max_rows)]
+        h = hidden[rows].to(device=model.device, dtype=model.dtype).clone()
+        row_starts = starts_t[rows]
+        got = None
+        if read is not None:
+            got = trace.residuals[:, read].to(h.device).expand(len(rows), -1, -1, -1).clone()  # [n, L, R, d]
+            got[torch.arange(len(rows)), row_starts] = h[:, read]
+        for layer in range(int(row_starts.min()) + 1, n_layers):
+            k = int((row_starts < layer).sum())  # rows are sorted by start: the first k have started
+            h[:k] = _block_call(blocks[layer], h[:k], trace.block_args[layer])
+            if got is not None:
+                got[:k, layer] = h[:k][:, read]
+        logits.append(final_logits(model, h[:, -1]).float().cpu())
+        if got is not None:
+            reads.append(got.cpu())
+        if progress is not None:
+            progress(len(rows))
+    inverse = torch.argsort(order)
+    if not logits:
+        return RunOutput(torch.empty(0, 0), None)
+    return RunOutput(torch.cat(logits)[inverse], torch.cat(reads)[inverse] if reads else None)
+
+
+def patched_hidden(
+    trace: CleanTrace, layers: Sequence[int], positions: Sequence[int], values: Float[Tensor, "n_layers n d_model"]
+) -> Float[Tensor, "n_layers seq d_model"]:
+    """The clean residual after each of ``layers`` with ``positions`` overwritten by ``values[i]``."""
+    hidden = trace.residuals[list(layers)].clone()
+    hidden[:, list(positions)] = values.to(device=hidden.device, dtype=hidden.dtype)
+    return hidden
+
+
+def added_hidden(
+    trace: CleanTrace, layer: int, deltas: Float[Tensor, "n d_model"], positions: Sequence[int] | None = None
+) -> Float[Tensor, "n seq d_model"]:
+    """The clean residual after ``layer`` plus ``deltas[i]`` at ``positions`` (``None``: every position)."""
+    base = trace.residuals[layer]
+    hidden = base[None].expand(len(deltas), -1, -1).clone()
+    index = slice(None) if positions is None else list(positions)
+    hidden[:, index] += deltas.to(device=hidden.device, dtype=hidden.dtype)[:, None]
+    return hidden
+
+
+def verify_prefix_reuse(model: LoadedModel, trace: CleanTrace, atol: float | None = None) -> float:
+    """Replay blocks 1..L-1 from the cached output of block 0 and compare with the full pass's logits.
+
+    Raises when they differ by more than ``atol`` (default 1e-3 in float32, 0.1 in half precision):
+    the architecture's blocks need something the replay does not give them. Returns the max abs diff.
+    """
+    atol = atol if atol is not None else (1e-3 if model.dtype == torch.float32 else 1e-1)
+    replay = run_from(model, trace, [0], trace.residuals[0][None]).logits[0]
+    diff = float((replay - trace.last_logits.float().cpu()).abs().max())
+    if not diff <= atol:
+        raise NegprobeError(f"prefix reuse does not reproduce {model.name}'s forward pass (max logit diff {diff:.2e}); "
+                            "its decoder blocks need inputs the replay does not give them")
+    return diff
