@@ -43,8 +43,8 @@ from negprobe.activations.models import load_model
 from negprobe.errors import NegprobeError
 
 from .annotation import DecodabilityCurve
-from .contrasts import ContrastKey, matched_contrasts
 from .causal import causal_checks
+from .contrasts import ContrastKey, matched_contrasts
 from .readout import ValidityGate
 from .results import (
     LocalizeConfig,

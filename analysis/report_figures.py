@@ -1,4 +1,4 @@
-"""The localize report's representation figures: annotation decodability, truth readouts, paired readouts."""
+"""The localize report's figure type and representation figures: truth readouts, paired readouts."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from negprobe.activations.atomic import atomic_write_bytes
 
 from .plots import write_html
 from .report_tables import TRUTH
-from .results import ANNOTATION_POSITIONS, LocalizeResult
+from .results import LocalizeResult
 
 
 @dataclass(frozen=True)
@@ -47,26 +47,6 @@ def save_png(fig, path: Path) -> str:
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     atomic_write_bytes(path, buf.getvalue())
     return base64.b64encode(buf.getvalue()).decode()
-
-
-def annotation_figure(plt, result: LocalizeResult, out: Path) -> Figure:
-    """Annotation decodability per layer, at the claim's last token and at the prompt's last token."""
-    layers = result.layers
-    fig, axes = plt.subplots(1, len(ANNOTATION_POSITIONS), figsize=(12, 4), sharey=True, squeeze=False)
-    for key, curve in result.curves.items():
-        ax = axes[0, list(ANNOTATION_POSITIONS).index(key.position)]
-        line, = ax.plot(layers, curve.auroc.value, label=key.annotation)
-        ax.fill_between(layers, curve.auroc.ci_low, curve.auroc.ci_high, color=line.get_color(), alpha=0.15)
-    for ax, (position, where) in zip(axes[0], ANNOTATION_POSITIONS.items()):
-        ax.axhline(0.5, color="grey", ls=":")
-        ax.set(xlabel="layer", title=f"at {where}")
-        ax.legend(fontsize=7)
-    axes[0, 0].set_ylabel("AUROC annotated vs plain (held-out claims)")
-    figure = Figure("Annotation decodability", "A probe for annotated vs plain versions of the same claims, split by "
-                    "claim; 95% CIs resample claims. Needs no truth probe.",
-                    save_png(fig, out / "annotation_decodability.png"))
-    plt.close(fig)
-    return figure
 
 
 def truth_readout_figure(plt, result: LocalizeResult, table: pd.DataFrame, out: Path) -> Figure:

@@ -21,21 +21,17 @@ from negprobe.probes import PROBES
 from .annotation import DecodabilityCurve
 from .causal import CausalResult, CausalSettings
 from .claim_patching import ClaimPatching
+from .contrasts import ContrastKey
 from .position_heatmap import PositionHeatmap
 from .prerequisite import AnnotationGate, ClaimEffect, Prerequisite
 from .readout import DEFAULT_GATE, ValidityGate
 from .steering_check import Steering
 from .truth_readers import PROBE_DATA
 
-ANNOTATIONS = {  # claims-dataset condition -> what annotates it
-    "doc_notice": "document notice", "dense": "dense annotation",
-    "sentence_annotation": "sentence annotation", "local_negation": "local negation",
-}
-# the causal results live in their own modules; re-exported here for the report
-__all__ = ["ANNOTATIONS", "ANNOTATION_POSITIONS", "AnnotationGate", "CausalResult", "CausalSettings", "ClaimEffect",
-           "ClaimPatching", "CurveKey", "LocalizeConfig", "LocalizeResult", "ModelRef", "PositionHeatmap",
-           "Prerequisite", "ReaderInfo", "Readout", "Steering"]
-ANNOTATION_POSITIONS = {"claim_last": "the claim's last token", "last": "the prompt's last token"}
+# the causal and decodability results live in their own modules; re-exported here for the report
+__all__ = ["AnnotationGate", "CausalResult", "CausalSettings", "ClaimEffect", "ClaimPatching", "ContrastKey",
+           "LocalizeConfig", "LocalizeResult", "ModelRef", "PositionHeatmap", "Prerequisite", "ReaderInfo", "Readout",
+           "Steering"]
 
 
 @dataclass
@@ -52,9 +48,12 @@ class LocalizeConfig:
     gate: float = field(default=DEFAULT_GATE, metadata={"min": 0.0, "max": 1.0})
     seed: int = 0
     n_boot: int = field(default=200, metadata={"min": 1})
+    min_effect: float = field(default=1.0, metadata={"min": 0.0})  # nats: the prerequisite and the NIE's minimum gap
     patch_positions: int = field(default=8, metadata={"min": 1})  # last tokens of the in-context question
-    patch_layer_stride: int = field(default=2, metadata={"min": 1})  # patch every k-th layer (costly on a CPU)
-    patch_claims: int = field(default=3, metadata={"min": 1})  # claims averaged in the patching results
+    patch_layer_stride: int = field(default=1, metadata={"min": 1})  # patch every k-th layer (default: every layer)
+    patch_claims: int | None = field(default=None, metadata={"min": 1})  # passing claims patched (None: all)
+    patch_paraphrases: int | None = field(default=None, metadata={"min": 1})  # paraphrases per claim (None: all)
+    heatmap_paraphrases: int = field(default=1, metadata={"min": 1})  # position-heatmap pairs per passing claim
     steer_alphas: list[float] = field(default_factory=lambda: [-6.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0])  # readout units
     belief_csv: str | None = None
     store: str | None = None
@@ -118,12 +117,6 @@ class ReaderInfo:
     heldout_what: str
 
 
-@dataclass(frozen=True)
-class CurveKey:
-    annotation: str  # a key of ANNOTATIONS
-    position: str  # a key of ANNOTATION_POSITIONS
-
-
 @dataclass(frozen=True, eq=False)
 class LocalizeResult:
     """Everything the localize report needs."""
@@ -137,9 +130,23 @@ class LocalizeResult:
     readers: dict[str, ReaderInfo]
     primary: str  # the reader used in the figures, the flip layers and the belief join
     primary_slot: int  # its layer slot with the best held-out AUROC
-    curves: dict[CurveKey, DecodabilityCurve]
+    curves: dict[ContrastKey, DecodabilityCurve]
     causal: CausalResult
     belief: pd.DataFrame | None = None
+    n_claims: int = 0  # claims read on the base model
+    n_paraphrases: int = 0  # paraphrases per claim
+
+    @property
+    def scope(self) -> str:
+        """What this run measured, in one line (the report's subtitle)."""
+        settings = self.causal.settings
+        stride = settings.patch_layer_stride
+        grid = "every layer" if stride == 1 else f"every {stride}th layer"
+        limits = [f"at most {v} {what}" for v, what in ((settings.patch_claims, "claims"),
+                                                         (settings.patch_paraphrases, "paraphrases per claim")) if v]
+        return (f"{self.n_claims} claims x {self.n_paraphrases} paraphrases, layers {self.layers[0]}-{self.layers[-1]};"
+                f" patching grid: {grid}" + (", " + ", ".join(limits) if limits else ", all passing claims and "
+                "paraphrases") + f"; minimum effect {settings.min_effect:g} nats; {self.config.n_boot} bootstrap draws.")
 
     @property
     def base(self) -> ModelRef:

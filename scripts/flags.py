@@ -42,9 +42,14 @@ LOCALIZE_FLAGS = {
     "gate": Flag((), "Validity gate: minimum AUROC for a readout to count as a finding."),
     "seed": Flag((), "Seed for splits and bootstraps."),
     "n_boot": Flag((), "Bootstrap draws for the 95% CIs."),
+    "min_effect": Flag((), "Behavioural prerequisite: the annotation must lower the in-context belief margin by at"
+                           " least this many nats (CI excluding 0) before a claim is localised; also the NIE's"
+                           " minimum gap."),
     "patch_positions": Flag((), "Last tokens of the in-context question in the patching heatmap."),
-    "patch_layer_stride": Flag((), "Patch every k-th layer (patching is the costliest step on a CPU)."),
-    "patch_claims": Flag((), "Claims averaged in the patching results."),
+    "patch_layer_stride": Flag((), "Patch every k-th layer (default 1: every layer)."),
+    "patch_claims": Flag((), "At most this many passing claims are patched (default: all)."),
+    "patch_paraphrases": Flag((), "At most this many paraphrases per passing claim are patched (default: all)."),
+    "heatmap_paraphrases": Flag((), "Paraphrases per passing claim in the question-token heatmap."),
     "steer_alphas": Flag((), "Steering strengths in readout units, comma-separated."),
     "belief_csv": Flag((), "Belief table from `negprobe belief --out`."),
     "store": Flag((), STORE_HELP),
