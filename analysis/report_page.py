@@ -17,7 +17,7 @@ STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto;line-height:1
          "td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top}img{max-width:100%}"
          ".findings{border:2px solid #446;background:#f5f6fa;padding:6px 10px;margin:10px 0}"
          ".findings td{border:none;border-bottom:1px solid #dde;padding:4px 8px}.findings th{border:none;text-align:left}"
-         ".caption{color:#333;font-size:0.92em}")
+         ".findings ul{margin:0;padding-left:1.1em}.findings th{width:13em}.caption{color:#333;font-size:0.92em}")
 TRUTH_DATASETS = "general: cities, elements, animals, larger_than + neg_*; domain: domain_<claim's domain> + neg_"
 
 
@@ -44,11 +44,13 @@ def _ranges(layers: list[int]) -> str:
 
 
 def _findings_box(findings: list[Finding], figures: list[Figure]) -> str:
+    """One row per question (in first-asked order), its answers as a list, each linked to its figure."""
     anchors = {f.title: f.anchor for f in figures}
-    rows = []
+    by_question: dict[str, list[str]] = {}
     for f in findings:
         link = f" <a href='#{anchors[f.figure]}'>figure</a>" if f.figure in anchors else ""
-        rows.append(f"<tr><th>{html.escape(f.question)}</th><td>{html.escape(f.answer)}{link}</td></tr>")
+        by_question.setdefault(f.question, []).append(f"<li>{html.escape(f.answer)}{link}</li>")
+    rows = [f"<tr><th>{html.escape(q)}</th><td><ul>{''.join(items)}</ul></td></tr>" for q, items in by_question.items()]
     return "<div class='findings'><h2>Findings</h2><table>" + "".join(rows) + "</table></div>"
 
 
