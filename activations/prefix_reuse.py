@@ -13,7 +13,11 @@ run).
 Each block is replayed with the arguments the model itself gave it in the clean run (attention
 mask, rotary embeddings, per-layer-type masks), captured by a forward pre-hook, so the recomputed
 blocks see exactly what a full forward pass would give them; a row's batch dimension broadcasts
-against those arguments' batch of one. The target prompt is one unpadded sequence.
+against those arguments' batch of one. The target prompt is one unpadded sequence. Positions
+before the first one an edit changes are not recomputed either: their clean keys and values are
+prepended in attention (:mod:`negprobe.activations.block_replay`; checked once per model by
+:func:`suffix_replay_ok`), so patching the question's last tokens costs a few positions, not the
+whole prompt.
 ``tests/test_prefix_reuse.py`` checks every path against the full forward pass (max abs logit
 difference <= 1e-4 in float32) on tiny Llama and GPT-2 models and on smollm2 (slow mark).
 """
@@ -139,6 +143,30 @@ def _first_changed(trace: CleanTrace, starts: Tensor, hidden: Tensor) -> int:
     return int(firsts.min())
 
 
+def _run_sorted(model: LoadedModel, trace: CleanTrace, row_starts: Tensor, hidden: Tensor, read_positions,
+                skip_unchanged: bool) -> tuple[Tensor, Tensor | None]:
+    """One progressive batch (rows sorted by start layer): last-position logits and the reads."""
+    blocks, n_layers, seq = decoder_layers(model.model), trace.residuals.shape[0], trace.seq
+    eager = getattr(unwrap(model.model).config, "_attn_implementation", "sdpa") == "eager"
+    full = hidden.to(device=model.device, dtype=model.dtype)
+    skip = _first_changed(trace, row_starts, full) if skip_unchanged else 0
+    cache = PrefixKV(record_keys(model, trace), skip) if skip > 0 else None
+    h = full[:, skip:].clone()
+    got, inside = None, []
+    if read_positions is not None:
+        read = list(read_positions)
+        got = trace.residuals[:, read].to(h.device).expand(len(h), -1, -1, -1).clone()  # [n, L, R, d]
+        got[torch.arange(len(h)), row_starts] = full[:, read]
+        inside = [(j, r - skip) for j, r in enumerate(read) if r >= skip]  # earlier reads stay clean
+    for layer in range(int(row_starts.min()) + 1, n_layers):
+        k = int((row_starts < layer).sum())  # rows are sorted by start: the first k have started
+        h[:k] = replay(blocks[layer], h[:k], trace.block_args[layer], skip, cache, seq, eager)
+        if got is not None:
+            for j, r in inside:
+                got[:k, layer, j] = h[:k, r]
+    return final_logits(model, h[:, -1]).float().cpu(), None if got is None else got.cpu()
+
+
 @dataclass(frozen=True, eq=False)
 class RunOutput:
     """Last-position logits of each row and, when asked, its residuals at chosen positions per layer."""
@@ -174,9 +202,6 @@ def run_from(
         raise NegprobeError(f"hidden must be [n={len(starts_t)}, seq={seq}, d_model], got {tuple(hidden.shape)}")
     if len(starts_t) and (starts_t.min() < 0 or starts_t.max() >= n_layers):
         raise NegprobeError(f"start layers must be in 0..{n_layers - 1}, got {starts_t.tolist()}")
-    blocks = decoder_layers(model.model)
-    eager = getattr(unwrap(model.model).config, "_attn_implementation", "sdpa") == "eager"
-    read = list(read_positions) if read_positions is not None else None
     if skip_unchanged is None:
         skip_unchanged = suffix_replay_ok(model, trace)
     order = torch.argsort(starts_t, stable=True)
@@ -184,25 +209,11 @@ def run_from(
     reads: list[Tensor] = []
     for first in range(0, len(order), max(1, max_rows)):
         rows = order[first:first + max(1, max_rows)]
-        full = hidden[rows].to(device=model.device, dtype=model.dtype)
-        row_starts = starts_t[rows]
-        skip = _first_changed(trace, row_starts, full) if skip_unchanged else 0
-        cache = PrefixKV(record_keys(model, trace), skip) if skip > 0 else None
-        h = full[:, skip:].clone()
-        got, inside = None, []
-        if read is not None:
-            got = trace.residuals[:, read].to(h.device).expand(len(rows), -1, -1, -1).clone()  # [n, L, R, d]
-            got[torch.arange(len(rows)), row_starts] = full[:, read]
-            inside = [(j, r - skip) for j, r in enumerate(read) if r >= skip]  # earlier reads stay clean
-        for layer in range(int(row_starts.min()) + 1, n_layers):
-            k = int((row_starts < layer).sum())  # rows are sorted by start: the first k have started
-            h[:k] = replay(blocks[layer], h[:k], trace.block_args[layer], skip, cache, seq, eager)
-            if got is not None:
-                for j, r in inside:
-                    got[:k, layer, j] = h[:k, r]
-        logits.append(final_logits(model, h[:, -1]).float().cpu())
-        if got is not None:
-            reads.append(got.cpu())
+        chunk_logits, chunk_reads = _run_sorted(model, trace, starts_t[rows], hidden[rows], read_positions,
+                                                skip_unchanged)
+        logits.append(chunk_logits)
+        if chunk_reads is not None:
+            reads.append(chunk_reads)
         if progress is not None:
             progress(len(rows))
     inverse = torch.argsort(order)
