@@ -13,7 +13,11 @@ run).
 Each block is replayed with the arguments the model itself gave it in the clean run (attention
 mask, rotary embeddings, per-layer-type masks), captured by a forward pre-hook, so the recomputed
 blocks see exactly what a full forward pass would give them; a row's batch dimension broadcasts
-against those arguments' batch of one. The target prompt is one unpadded sequence.
+against those arguments' batch of one. The target prompt is one unpadded sequence. Positions
+before the first one an edit changes are not recomputed either: their clean keys and values are
+prepended in attention (:mod:`negprobe.activations.block_replay`; checked once per model by
+:func:`suffix_replay_ok`), so patching the question's last tokens costs a few positions, not the
+whole prompt.
 ``tests/test_prefix_reuse.py`` checks every path against the full forward pass (max abs logit
 difference <= 1e-4 in float32) on tiny Llama and GPT-2 models and on smollm2 (slow mark).
 """
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -32,6 +36,7 @@ from torch import Tensor
 from negprobe.errors import NegprobeError
 
 from .backends.base import block_output
+from .block_replay import PrefixKV, RecordKV, replay
 from .models import LoadedModel, decoder_layers, final_norm, unwrap
 
 Progress = Callable[[int], None]  # called with the number of rows just finished
@@ -45,6 +50,7 @@ class CleanTrace:
     residuals: Float[Tensor, "n_layers seq d_model"]  # the output of each block (before the final norm)
     block_args: tuple[tuple[tuple, dict], ...]  # per block: positional args after the hidden states, kwargs
     last_logits: Float[Tensor, " vocab"]  # the full forward pass's logits at the last position
+    kv: dict[int, tuple[Tensor, Tensor]] = field(default_factory=dict)  # per layer keys/values, filled on first use
 
     @property
     def seq(self) -> int:
@@ -119,11 +125,46 @@ def trace_prompt(model: LoadedModel, input_ids: Int[Tensor, "1 seq"]) -> CleanTr
     return CleanTrace(input_ids, residuals, tuple(args), out.logits[0, -1].detach())
 
 
-def _block_call(block, hidden: Tensor, call: tuple[tuple, dict]) -> Tensor:
-    rest, kwargs = call
-    if rest or "hidden_states" not in inspect.signature(block.forward).parameters:
-        return block_output(block(hidden, *rest, **kwargs))
-    return block_output(block(hidden_states=hidden, **kwargs))
+@torch.no_grad()
+def record_keys(model: LoadedModel, trace: CleanTrace) -> dict[int, tuple[Tensor, Tensor]]:
+    """The clean run's keys and values at every block after the first (replayed once, kept on the trace)."""
+    if not trace.kv:
+        blocks, recorder = decoder_layers(model.model), RecordKV()
+        for layer in range(1, len(blocks)):
+            replay(blocks[layer], trace.residuals[layer - 1][None], trace.block_args[layer], cache=recorder)
+        trace.kv.update(recorder.kv)
+    return trace.kv
+
+
+def _first_changed(trace: CleanTrace, starts: Tensor, hidden: Tensor) -> int:
+    """The first position at which any row differs from the clean residual of its start layer."""
+    changed = (hidden != trace.residuals[starts].to(hidden)).any(-1)  # [n, seq]
+    firsts = torch.where(changed.any(1), changed.float().argmax(1), torch.full_like(starts, trace.seq - 1))
+    return int(firsts.min())
+
+
+def _run_sorted(model: LoadedModel, trace: CleanTrace, row_starts: Tensor, hidden: Tensor, read_positions,
+                skip_unchanged: bool) -> tuple[Tensor, Tensor | None]:
+    """One progressive batch (rows sorted by start layer): last-position logits and the reads."""
+    blocks, n_layers, seq = decoder_layers(model.model), trace.residuals.shape[0], trace.seq
+    eager = getattr(unwrap(model.model).config, "_attn_implementation", "sdpa") == "eager"
+    full = hidden.to(device=model.device, dtype=model.dtype)
+    skip = _first_changed(trace, row_starts, full) if skip_unchanged else 0
+    cache = PrefixKV(record_keys(model, trace), skip) if skip > 0 else None
+    h = full[:, skip:].clone()
+    got, inside = None, []
+    if read_positions is not None:
+        read = list(read_positions)
+        got = trace.residuals[:, read].to(h.device).expand(len(h), -1, -1, -1).clone()  # [n, L, R, d]
+        got[torch.arange(len(h)), row_starts] = full[:, read]
+        inside = [(j, r - skip) for j, r in enumerate(read) if r >= skip]  # earlier reads stay clean
+    for layer in range(int(row_starts.min()) + 1, n_layers):
+        k = int((row_starts < layer).sum())  # rows are sorted by start: the first k have started
+        h[:k] = replay(blocks[layer], h[:k], trace.block_args[layer], skip, cache, seq, eager)
+        if got is not None:
+            for j, r in inside:
+                got[:k, layer, j] = h[:k, r]
+    return final_logits(model, h[:, -1]).float().cpu(), None if got is None else got.cpu()
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,6 +184,7 @@ def run_from(
     read_positions: Sequence[int] | None = None,
     max_rows: int = 64,
     progress: Progress | None = None,
+    skip_unchanged: bool | None = None,
 ) -> RunOutput:
     """Continue the target run from the edited residual ``hidden[r]`` after block ``starts[r]``.
 
@@ -150,7 +192,9 @@ def run_from(
     block ``starts[r]`` with an edit applied), and returns the logits of the last position.
     ``read_positions`` (token indices, non-negative) also returns each row's residual there after
     every block: the clean run's before its start, the edited one from it on. ``max_rows`` bounds
-    the rows of one batch (memory).
+    the rows of one batch (memory). ``skip_unchanged``: positions before the first one any row of a
+    batch changed are not recomputed (:mod:`negprobe.activations.block_replay`); default: where
+    :func:`suffix_replay_ok` holds for the model.
     """
     n_layers, seq = trace.residuals.shape[0], trace.seq
     starts_t = torch.as_tensor(list(starts), dtype=torch.long)
@@ -158,27 +202,18 @@ def run_from(
         raise NegprobeError(f"hidden must be [n={len(starts_t)}, seq={seq}, d_model], got {tuple(hidden.shape)}")
     if len(starts_t) and (starts_t.min() < 0 or starts_t.max() >= n_layers):
         raise NegprobeError(f"start layers must be in 0..{n_layers - 1}, got {starts_t.tolist()}")
-    blocks = decoder_layers(model.model)
-    read = list(read_positions) if read_positions is not None else None
+    if skip_unchanged is None:
+        skip_unchanged = suffix_replay_ok(model, trace)
     order = torch.argsort(starts_t, stable=True)
     logits: list[Tensor] = []
     reads: list[Tensor] = []
     for first in range(0, len(order), max(1, max_rows)):
         rows = order[first:first + max(1, max_rows)]
-        h = hidden[rows].to(device=model.device, dtype=model.dtype).clone()
-        row_starts = starts_t[rows]
-        got = None
-        if read is not None:
-            got = trace.residuals[:, read].to(h.device).expand(len(rows), -1, -1, -1).clone()  # [n, L, R, d]
-            got[torch.arange(len(rows)), row_starts] = h[:, read]
-        for layer in range(int(row_starts.min()) + 1, n_layers):
-            k = int((row_starts < layer).sum())  # rows are sorted by start: the first k have started
-            h[:k] = _block_call(blocks[layer], h[:k], trace.block_args[layer])
-            if got is not None:
-                got[:k, layer] = h[:k][:, read]
-        logits.append(final_logits(model, h[:, -1]).float().cpu())
-        if got is not None:
-            reads.append(got.cpu())
+        chunk_logits, chunk_reads = _run_sorted(model, trace, starts_t[rows], hidden[rows], read_positions,
+                                                skip_unchanged)
+        logits.append(chunk_logits)
+        if chunk_reads is not None:
+            reads.append(chunk_reads)
         if progress is not None:
             progress(len(rows))
     inverse = torch.argsort(order)
@@ -207,16 +242,48 @@ def added_hidden(
     return hidden
 
 
+SUFFIX_OK = "negprobe.suffix_replay_ok"  # LoadedModel.extra key: the suffix replay was checked on this model
+
+
+def _suffix_matches(model: LoadedModel, trace: CleanTrace, atol: float) -> bool:
+    """Suffix replays (an edit after block 0 at mid-sequence and at the second-to-last position) give the
+    whole-sequence replay's logits."""
+    if trace.seq <= 2:
+        return True
+    positions = sorted({trace.seq // 2, trace.seq - 2})
+    edited = torch.cat([patched_hidden(trace, [0], [p], 1.5 * trace.residuals[0, p:p + 1][None]) for p in positions])
+    suffix = torch.cat([run_from(model, trace, [0], row[None], skip_unchanged=True).logits for row in edited])
+    whole = run_from(model, trace, [0] * len(positions), edited, skip_unchanged=False).logits
+    return float((suffix - whole).abs().max()) <= atol
+
+
+def _default_atol(model: LoadedModel) -> float:
+    return 1e-3 if model.dtype == torch.float32 else 1e-1
+
+
+def suffix_replay_ok(model: LoadedModel, trace: CleanTrace) -> bool:
+    """Whether this model's blocks replay on a suffix of positions exactly (checked once per model).
+
+    Blocks that mix positions other than through attention's ``cache.update`` (or ignore it) fail
+    the check; :func:`run_from` then recomputes every position.
+    """
+    if SUFFIX_OK not in model.extra:
+        model.extra[SUFFIX_OK] = _suffix_matches(model, trace, _default_atol(model))
+    return bool(model.extra[SUFFIX_OK])
+
+
 def verify_prefix_reuse(model: LoadedModel, trace: CleanTrace, atol: float | None = None) -> float:
     """Replay blocks 1..L-1 from the cached output of block 0 and compare with the full pass's logits.
 
     Raises when they differ by more than ``atol`` (default 1e-3 in float32, 0.1 in half precision):
-    the architecture's blocks need something the replay does not give them. Returns the max abs diff.
+    the architecture's blocks need something the replay does not give them. Also settles whether
+    suffix replays are exact on this model (:func:`suffix_replay_ok`). Returns the max abs diff.
     """
-    atol = atol if atol is not None else (1e-3 if model.dtype == torch.float32 else 1e-1)
-    replay = run_from(model, trace, [0], trace.residuals[0][None]).logits[0]
-    diff = float((replay - trace.last_logits.float().cpu()).abs().max())
+    atol = atol if atol is not None else _default_atol(model)
+    replayed = run_from(model, trace, [0], trace.residuals[0][None], skip_unchanged=False).logits[0]
+    diff = float((replayed - trace.last_logits.float().cpu()).abs().max())
     if not diff <= atol:
         raise NegprobeError(f"prefix reuse does not reproduce {model.name}'s forward pass (max logit diff {diff:.2e}); "
                             "its decoder blocks need inputs the replay does not give them")
+    suffix_replay_ok(model, trace)
     return diff

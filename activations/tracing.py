@@ -107,22 +107,21 @@ def run_layer_patches(
 ) -> Tensor:
     """``readout`` of the target's last-position logits for every (patch, layer): ``[n_patches, n_layers, ...]``.
 
-    All ``len(patches) * len(layers)`` variants run in shared batches from the target's clean
-    trace (prefix reuse); ``layers`` must be resolved indices.
+    Each patch's ``len(layers)`` variants run in shared batches from the target's clean trace
+    (prefix reuse), recomputing only the positions from the patch's first changed token on;
+    ``layers`` must be resolved indices.
     """
     layers = list(layers)
-    starts, hidden = [], []
+    if not patches:
+        raise NegprobeError("no patches to run")
+    values = []
     for patch in patches:
         if patch.values.shape[:2] != (len(layers), len(patch.target_positions)):
             raise NegprobeError(f"patch values of shape {tuple(patch.values.shape)} do not fit {len(layers)} layers x "
                                 f"{len(patch.target_positions)} positions")
-        starts += layers
-        hidden.append(patched_hidden(target, layers, patch.target_positions, patch.values))
-    if not hidden:
-        raise NegprobeError("no patches to run")
-    out = run_from(model, target, starts, torch.cat(hidden), max_rows=max_rows, progress=progress)
-    values = readout(out.logits)
-    return values.reshape(len(patches), len(layers), *values.shape[1:])
+        hidden = patched_hidden(target, layers, patch.target_positions, patch.values)
+        values.append(readout(run_from(model, target, layers, hidden, max_rows=max_rows, progress=progress).logits))
+    return torch.stack(values)
 
 
 # --------------------------------------------------------------------------- sweeps

@@ -98,7 +98,8 @@ class PairPatching:
 # long: builds the two targets' patch lists (claim tokens, random control, neutral source) in one place
 def patch_pair(model: LoadedModel, traces: TraceCache, annotated, plain, neutral, layers: Sequence[int], seed: int,
                max_rows: int = 64, progress: Progress | None = None) -> PairPatching:
-    """Every patching curve of one pair (``neutral`` may be ``None``), two batched runs from cached clean runs."""
+    """Every patching curve of one pair (``neutral`` may be ``None``): batched runs from the cached clean runs;
+    the random control needs the annotated record's ``shared_spans`` (skipped without them)."""
     tok = model.tokenizer
     readout = belief_readout(model, believer_sign(plain) > 0)
     claim_a, claim_p = claim_alignment(tok, annotated, plain)

@@ -83,6 +83,7 @@ def question_margins(model: LoadedModel, questions: Sequence, batch_size: int = 
     """
     ids = answer_token_ids(model.tokenizer)
     rows = []
+    questions = sorted(questions, key=lambda r: len(r.text))  # similar lengths share a batch: little padding
     for start in range(0, len(questions), batch_size):
         chunk = list(questions[start:start + batch_size])
         batch = tokenize(model.tokenizer, [r.text for r in chunk], padding_side="left", max_length=model.max_length)

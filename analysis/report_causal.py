@@ -9,6 +9,7 @@ each statistic's definition in the figure caption. Files: ``prerequisite.csv`` /
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,8 @@ PREREQUISITE_CAPTION = (
     "Effect of the annotation on the belief margin log P(believer answer) - log P(other) at the question's "
     "last token: per claim, the mean over paraphrases of annotated minus plain (circles) and annotated minus "
     "its neutral control of equal length and position (squares), paired by paraphrase, with 95% bootstrap CIs "
-    "over paraphrases; the diamond is the mean over claims (two-stage bootstrap over claims, then paraphrases). "
+    "over paraphrases; black: means over claims (diamond vs plain, square vs neutral; two-stage bootstrap over claims, "
+    "then paraphrases). "
     "Negative = the annotation lowers belief, as negation should. A claim passes when its effect vs plain is "
     "at most -{min_effect:g} nats with a CI excluding 0 and its effect vs neutral is negative with a CI "
     "excluding 0; only passing claims are localised. Filled markers pass.")
@@ -60,24 +62,29 @@ def prerequisite_figure(plt, causal: CausalResult, out: Path) -> Figure:
     write_csv(prerequisite.margins, out / "belief_margins.csv")
     gates = list(prerequisite.gates.values())
     claims = sorted({e.claim for gate in gates for e in gate.vs_plain})
-    fig, axes = plt.subplots(1, max(1, len(gates)), figsize=(3.6 * max(1, len(gates)) + 1.5, 0.45 * len(claims) + 2),
+    height = 0.45 * len(claims) + 2.4
+    fig, axes = plt.subplots(1, max(1, len(gates)), figsize=(3.6 * max(1, len(gates)) + 1.5, height),
                              sharex=True, sharey=True, squeeze=False)
+    fig.subplots_adjust(bottom=1.0 / height)
     for ax, gate in zip(axes[0], gates):
         for offset, effects, marker, color, label in ((-0.15, gate.vs_plain, "o", "tab:blue", "vs plain"),
-                                                      (0.15, gate.vs_control, "s", "tab:green", f"vs {gate.control}")):
+                                                      (0.15, gate.vs_control, "s", "tab:green", "vs neutral control")):
             for k, effect in enumerate(effects):
                 ax.errorbar(effect.effect, claims.index(effect.claim) + offset, fmt=marker, color=color, capsize=2,
                             xerr=[[effect.effect - effect.ci_low], [effect.ci_high - effect.effect]],
                             mfc=color if gate.passes(effect.claim) else "white", label=label if k == 0 else None)
-        pooled = gate.pooled_vs_plain
-        ax.errorbar(pooled.effect, len(claims), xerr=[[pooled.effect - pooled.ci_low], [pooled.ci_high - pooled.effect]],
-                    fmt="D", color="black", capsize=3, label="mean over claims (vs plain)")
+        for offset, pooled, marker in ((-0.15, gate.pooled_vs_plain, "D"), (0.15, gate.pooled_vs_control, "s")):
+            if pooled is not None:
+                ax.errorbar(pooled.effect, len(claims) + offset, fmt=marker, color="black", capsize=3,
+                            xerr=[[pooled.effect - pooled.ci_low], [pooled.ci_high - pooled.effect]],
+                            label="mean over claims" if marker == "D" else None)
         ax.axvline(0, color="grey", lw=0.8)
-        ax.axvline(-gate.min_effect, color="tab:red", ls=":", lw=0.8)
+        ax.axvline(-gate.min_effect, color="tab:red", ls=":", lw=0.8, label=f"-min_effect ({gate.min_effect:g} nats)")
         ax.set(xlabel="effect on belief margin (nats)",
                title=f"{gate.annotation}: {len(gate.passing)}/{len(gate.vs_plain)} claims pass")
-        ax.legend(fontsize=6, loc="best")
     axes[0, 0].set_yticks(range(len(claims) + 1), [*claims, "mean over claims"], fontsize=7)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, bbox_to_anchor=(0.5, 0.0))
     figure = Figure("Behavioural prerequisite", PREREQUISITE_CAPTION.format(min_effect=prerequisite.min_effect),
                     save_png(fig, out / "prerequisite.png"))
     plt.close(fig)
@@ -106,9 +113,9 @@ def _patching_panel(ax, causal: CausalResult, annotation: str, direction: str) -
     patching = causal.patching.get(annotation)
     if patching is None:
         sentence = causal.nothing_to_localise(annotation) or "no pair with a gap of at least min_effect"
-        ax.text(0.5, 0.5, sentence.replace(": ", ":\n", 1), ha="center", va="center", wrap=True, fontsize=7,
-                transform=ax.transAxes)
+        ax.text(0.5, 0.5, textwrap.fill(sentence, 42), ha="center", va="center", fontsize=7, transform=ax.transAxes)
         ax.set_title(f"{annotation}: not localised", fontsize=9)
+        ax.axis("off")
         return
     layers = list(patching.patch_layers)
     _band(ax, layers, patching.mean[direction], "tab:blue", "claim tokens")

@@ -12,6 +12,10 @@ The model (word-level tiny tokenizer, residual width 64, ``n_layers`` blocks) pl
 - all other blocks are the identity; the head reads the last position:
   ``margin = base + NOISE + effect * OUT`` as logit(Yes) - logit(No).
 
+Blocks see earlier positions through ``cache.update`` when replayed on a suffix (as attention
+layers do), so the suffix replay of :mod:`negprobe.activations.block_replay` applies;
+``cache_aware=False`` makes them ignore the cache, which that replay's check must catch.
+
 So patching the claim tokens annotated -> plain after block ``l`` moves the margin by ``effect``
 for ``read_at <= l < K`` and not at all from ``K`` on: the hand-off layer is ``K``. Non-claim
 tokens never carry the annotation, so the random-token control is exactly 0 (unless ``everywhere``).
@@ -41,19 +45,25 @@ def _cummax(x: torch.Tensor) -> torch.Tensor:
 
 
 class _Block(nn.Module):
-    def __init__(self, kind: str, everywhere: bool = False):
-        super().__init__()
-        self.kind, self.everywhere = kind, everywhere
+    """Mixes positions like attention does: through ``cache.update`` when given a cache (unless not ``cache_aware``)."""
 
-    def forward(self, hidden_states, attention_mask=None, position_ids=None, **kwargs):
+    def __init__(self, kind: str, layer_idx: int, everywhere: bool = False, cache_aware: bool = True):
+        super().__init__()
+        self.kind, self.layer_idx, self.everywhere, self.cache_aware = kind, layer_idx, everywhere, cache_aware
+
+    def forward(self, hidden_states, attention_mask=None, position_ids=None, cache=None, **kwargs):
+        full = hidden_states  # every position this block's outputs may depend on
+        if cache is not None and self.cache_aware:
+            full = cache.update(hidden_states[:, None], hidden_states[:, None], self.layer_idx)[0][:, 0]
+        n = hidden_states.shape[1]
         h = hidden_states.clone()
         if self.kind == "read":
-            seen = _cummax(hidden_states[..., FLAG])
+            seen = _cummax(full[..., FLAG])[:, -n:]
             gate = torch.ones_like(seen) if self.everywhere else hidden_states[..., IS_CLAIM]
             h[..., CARRY] = torch.maximum(hidden_states[..., CARRY], seen * gate)
-            h[..., NOISE] = torch.cumsum(hidden_states[..., WORD], dim=1)
+            h[..., NOISE] = torch.cumsum(full[..., WORD], dim=1)[:, -n:]
         elif self.kind == "handoff":
-            h[..., OUT] = _cummax(hidden_states[..., CARRY])
+            h[..., OUT] = _cummax(full[..., CARRY])[:, -n:]
         return h
 
 
@@ -69,12 +79,12 @@ class PlantedLM(nn.Module):
     """See the module docstring. Takes the HF call signature the interventions use."""
 
     def __init__(self, tokenizer, n_layers: int = 6, handoff: int = 3, effect: float = -3.0, base: float = 0.5,
-                 everywhere: bool = False, read_at: int = 0):
+                 everywhere: bool = False, read_at: int = 0, cache_aware: bool = True):
         super().__init__()
         vocab = tokenizer.get_vocab()
-        blocks: list[nn.Module] = [_Block("id") for _ in range(n_layers)]
-        blocks[read_at] = _Block("read", everywhere)
-        blocks[handoff] = _Block("handoff")
+        kinds = ["id"] * n_layers
+        kinds[read_at], kinds[handoff] = "read", "handoff"
+        blocks: list[nn.Module] = [_Block(kind, i, everywhere, cache_aware) for i, kind in enumerate(kinds)]
         self.model = _Inner(blocks, len(vocab) + 8)
         self.lm_head = nn.Linear(D, len(vocab) + 8, bias=False)
         self.config = SimpleNamespace(max_position_embeddings=512, final_logit_softcapping=None)

@@ -19,6 +19,7 @@ from negprobe.analysis.claim_patching import (
     TO_PLAIN,
     TraceCache,
     patch_pair,
+    usable_pairs,
 )
 from negprobe.analysis.prerequisite import belief_readout
 from negprobe.analysis.token_alignment import claim_alignment
@@ -117,3 +118,15 @@ def test_patch_pair_equals_one_full_forward_pass_per_layer(tiny_llama_dir):
         assert pair.margins[TO_PLAIN][layer] == pytest.approx(expected, abs=1e-4)
     assert pair.plain == pytest.approx(float(readout(run_with_patch(model, prompt_ids(model, plain.text))[:, -1])[0]),
                                        abs=1e-4)
+
+
+def test_only_pairs_with_a_guarded_gap_are_patched():
+    """The NIE is never divided by a gap below min_effect: such paraphrases are dropped, with a note."""
+    records = {(c, p, k): object() for c in ("a", "b") for p in ("0", "1", "2", "10") for k in ("plain", "notice")}
+    gaps = {("a", "0"): -2.0, ("a", "1"): -0.2, ("a", "2"): 1.5, ("a", "10"): -1.0,
+            ("b", "0"): -3.0, ("b", "1"): -3.0, ("b", "2"): -3.0, ("b", "10"): float("nan")}
+    pairs, notes = usable_pairs(records, "notice", ["a", "b"], gaps, min_effect=1.0)
+    assert pairs == [("a", "0"), ("a", "2"), ("a", "10"), ("b", "0"), ("b", "1"), ("b", "2")]
+    assert notes == ["a: 3 of 4 paraphrases patched (|gap| >= 1 nats)", "b: 3 of 4 paraphrases patched (|gap| >= 1 nats)"]
+    pairs, _ = usable_pairs(records, "notice", ["b"], gaps, min_effect=1.0, max_paraphrases=2)
+    assert pairs == [("b", "0"), ("b", "1")]

@@ -14,12 +14,13 @@ from negprobe.activations.prefix_reuse import (
     final_logits,
     patched_hidden,
     run_from,
+    suffix_replay_ok,
     supports_logits_to_keep,
     trace_prompt,
     verify_prefix_reuse,
 )
 from negprobe.activations.tracing import LayerPatch, run_layer_patches
-from tests.planted_lm import planted_model
+from tests.planted_lm import WORD, planted_model
 
 TEXT = "ed sheeran won the 100m gold in the 2024 olympics . the cat is in paris and the dog is in france"
 SOURCE = "notice this document is fabricated . ed sheeran won the 100m gold in the 2024 olympics . the cat"
@@ -111,7 +112,39 @@ def test_last_only_logits_match_the_full_logits(tiny):
 def test_planted_model_replays_exactly():
     model = planted_model()
     trace = trace_prompt(model, prompt_ids(model, "notice this . ed sheeran won gold ? yes"))
-    assert verify_prefix_reuse(model, trace) == 0.0
+    assert verify_prefix_reuse(model, trace) == 0.0 and suffix_replay_ok(model, trace)
+
+
+def test_suffix_replay_is_exact_and_skipped_where_it_would_not_be():
+    """Late edits recompute only the positions from the edit on; a model whose blocks mix positions
+    outside the attention cache fails the check, and every position is recomputed instead."""
+    text = "the cat is in paris . notice this . ed sheeran won gold ? yes"
+    for cache_aware in (True, False):
+        model = planted_model(read_at=1, cache_aware=cache_aware)
+        ids = prompt_ids(model, text)
+        trace = trace_prompt(model, ids)
+        assert suffix_replay_ok(model, trace) is cache_aware
+        values = trace.residuals[0, [12]].clone()[None]  # "won": a claim token after the notice word
+        values[..., WORD] += 0.5  # an edit late in the prompt; the notice (position 7) still has to reach it
+        hidden = patched_hidden(trace, [0], [12], values)
+        full = run_with_patch(model, ids, None, {0: ([12], values[0])})[0, -1]
+        assert (run_from(model, trace, [0], hidden).logits[0] - full).abs().max() <= ATOL
+        if not cache_aware:  # forcing the suffix replay here would be wrong: what the check prevents
+            assert (run_from(model, trace, [0], hidden, skip_unchanged=True).logits[0] - full).abs().max() > 0.1
+
+
+def test_suffix_replay_on_tiny_models_matches_full_passes(tiny):
+    ids = prompt_ids(tiny, TEXT)
+    trace = trace_prompt(tiny, ids)
+    assert suffix_replay_ok(tiny, trace)
+    seq = ids.shape[1]
+    for layer in range(tiny.n_layers):
+        for position in (1, seq // 2, seq - 1):
+            values = trace.residuals[layer, [0]] * 0.5
+            out = run_from(tiny, trace, [layer], patched_hidden(trace, [layer], [position], values[None]),
+                           read_positions=[0, seq - 1])
+            full = run_with_patch(tiny, ids, None, {layer: ([position], values)})[0, -1]
+            assert (out.logits[0] - full).abs().max() <= ATOL
 
 
 def test_bad_inputs(tiny):
