@@ -215,7 +215,9 @@ def run_localize(config: LocalizeConfig) -> LocalizeResult:
         gates_by_model[refit_ref] = refit_gates
     curves = annotation_curves(base, data, statements_store, config)
     primary, best_slot = primary_reader(gates)
-    causal = causal_checks(base, data.questions, readers, config, steer_reader=primary, steer_slot=best_slot)
+    # steering along a truth direction only where that direction is a validated truth readout
+    steer = primary if gates[primary].passed[best_slot] else None
+    causal = causal_checks(base, data.questions, readers, config, steer_reader=steer, steer_slot=best_slot)
     belief = pd.read_csv(config.belief_csv, keep_default_na=False) if config.belief_csv else None
     return LocalizeResult(
         config=config, model_name=base.name, fingerprint=base.fingerprint, layers=list(base_claims.layers),

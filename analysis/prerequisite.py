@@ -163,10 +163,20 @@ class AnnotationGate:
         """The sentence the report and the CLI print when no claim passes (``None`` otherwise)."""
         if self.passing:
             return None
-        p = self.pooled_vs_plain
-        return (f"nothing to localise on this model: the annotation does not lower belief in context (effect "
-                f"{p.effect:+.2f} [{p.ci_low:+.2f}, {p.ci_high:+.2f}] nats, {p.n_claims} claims x "
-                f"{p.n_paraphrases} paraphrases)")
+        p, c = self.pooled_vs_plain, self.pooled_vs_control
+        effect = f"{p.effect:+.2f} [{p.ci_low:+.2f}, {p.ci_high:+.2f}] nats"
+        if p.ci_high < 0 and p.effect <= -self.min_effect:
+            why = f"no single claim's effect reaches -{self.min_effect:g} nats with a CI excluding 0"
+        elif p.ci_high < 0:
+            why = f"it lowers belief, but by less than the {self.min_effect:g}-nat minimum in every claim"
+        elif p.ci_low > 0:
+            why = "it raises belief, the wrong sign for a negation"
+        else:
+            why = "it does not lower belief in context"
+        control = "" if c is None else (f"; beyond its neutral control of equal length: {c.effect:+.2f} "
+                                        f"[{c.ci_low:+.2f}, {c.ci_high:+.2f}] nats")
+        return (f"nothing to localise on this model: {why} (effect vs the plain document {effect}{control}; "
+                f"{p.n_claims} claims x {p.n_paraphrases} paraphrases)")
 
     def table(self) -> pd.DataFrame:
         """One row per claim and comparison: effect, CI, sign, passes (prerequisite.csv)."""

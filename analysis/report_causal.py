@@ -226,7 +226,10 @@ def causal_figures(plt, result, out: Path) -> list[Figure]:
     says whether the steering direction is a validated truth direction).
     """
     causal: CausalResult = result.causal
-    figures = [prerequisite_figure(plt, causal, out), patching_figure(plt, causal, out),
+    if not causal.patching:
+        write_csv(patching_table(causal), out / "claim_patching.csv")  # empty: nothing was localised
+    figures = [prerequisite_figure(plt, causal, out),
+               patching_figure(plt, causal, out) if causal.patching else None,  # nothing localised: no empty panels
                heatmap_figure(plt, causal, out)]
     if causal.steering is not None:
         valid = bool(result.primary_gate.passed[result.primary_slot])

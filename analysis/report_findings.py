@@ -37,6 +37,10 @@ def findings(result: LocalizeResult, layers: pd.DataFrame, rho_text: str) -> lis
            for line in causal if line.startswith("In-context effect")]
     box += [Finding("Where does it act?", line, "Steering" if line.startswith("Steering") else PATCHING)
             for line in causal if not line.startswith(("In-context effect", "Grid:"))]
+    if result.causal.steering is None:
+        box.append(Finding("Where does it act?", f"Steering not run: the primary truth reader ({result.primary}) fails "
+                           "its validity gate at its best layer, so its direction is not a validated truth direction.",
+                           None))
     box += [Finding("Is the annotation present in the representation?", line, DECODABILITY)
             for line in decodability_findings(result.curves)]
     box.append(Finding("Where is it lost in fine-tuning?", _fine_tuned_line(result, layers), READOUTS))

@@ -49,15 +49,17 @@ def test_an_annotation_that_raises_belief_fails_and_says_nothing_to_localise():
     assert all(e.sign == 1 and e.ci_low > 0 for e in gate.vs_plain)
     sentence = gate.nothing_to_localise()
     assert sentence is not None
-    assert sentence.startswith("nothing to localise on this model: the annotation does not lower belief in context")
+    assert sentence.startswith("nothing to localise on this model: it raises belief, the wrong sign for a negation")
     p = gate.pooled_vs_plain
-    assert f"effect {p.effect:+.2f} [{p.ci_low:+.2f}, {p.ci_high:+.2f}] nats, 6 claims x 10 paraphrases" in sentence
+    assert f"effect vs the plain document {p.effect:+.2f} [{p.ci_low:+.2f}, {p.ci_high:+.2f}] nats" in sentence
+    assert sentence.endswith("6 claims x 10 paraphrases)")
     assert p.effect == pytest.approx(2.0, abs=0.2)
 
 
 def test_small_or_uncertain_effects_fail_and_the_threshold_is_the_documented_one():
     small = prerequisite_gate(planted_margins({"notice": -0.5}), n_boot=300).gates["notice"]
     assert small.min_effect == 1.0 and small.passing == ()  # sign-correct, CI excludes 0, but below 1 nat
+    assert "by less than the 1-nat minimum" in (small.nothing_to_localise() or "")
     assert all(e.ci_high < 0 for e in small.vs_plain)
     assert prerequisite_gate(planted_margins({"notice": -0.5}), min_effect=0.3, n_boot=300).gates["notice"].passing
     diffs = [-7.0, 5.0, -6.0, 4.0, -5.0, 3.0]  # mean -1 nat, but half the paraphrases go the other way

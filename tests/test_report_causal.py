@@ -71,10 +71,11 @@ def test_findings_say_where_the_effect_acts(lowering):
 def test_nothing_to_localise_replaces_the_layer(raising, tmp_path):
     lines = causal_findings(raising)
     where = [line for line in lines if line.startswith("Where it acts (notice)")]
-    assert where == ["Where it acts (notice): nothing to localise on this model: the annotation does not lower "
-                     "belief in context (effect +3.00 [+3.00, +3.00] nats, 2 claims x 4 paraphrases)."]
+    assert where == ["Where it acts (notice): nothing to localise on this model: it raises belief, the wrong sign "
+                     "for a negation (effect vs the plain document +3.00 [+3.00, +3.00] nats; beyond its neutral "
+                     "control of equal length: +2.50 [+2.50, +2.50] nats; 2 claims x 4 paraphrases)."]
     assert "raises belief" in lines[0]
     table = handoff_table(raising)
     assert table["layer"].isna().all() and table["note"].str.startswith("nothing to localise").all()
     titles = [f.title for f in causal_figures(pyplot(), _result(raising), tmp_path)]
-    assert "Patching the question's last tokens" not in titles and "Claim-token patching" in titles
+    assert "Patching the question's last tokens" not in titles and "Claim-token patching" not in titles  # no empty panels
