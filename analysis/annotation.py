@@ -108,12 +108,18 @@ class DecodabilityCurve:
 
     @property
     def verdict(self) -> str:
-        """``not decodable`` / ``decodable, not above its surface baseline`` / ``decodable above baseline (layers ...)``."""
+        """``not decodable`` / ``decodable, not above its surface baseline`` / ``decodable above baseline at k of
+        L layers (largest excess ... at layer l)``. The count is not a localisation: which layers clear a
+        simultaneous band depends on each layer's fold spread, so the largest pointwise excess is given too."""
         if not self.decodable.any():
             return NOT_DECODABLE
         if not self.above.any():
             return NOT_ABOVE
-        return f"decodable above baseline (layers {layer_ranges(self.layers, self.above)})"
+        excess = np.asarray(self.above_baseline.value)
+        best = int(np.argmax(excess))
+        return (f"decodable above baseline at {int(self.above.sum())} of {len(self.layers)} layers (largest excess "
+                f"{excess[best]:+.2f} [{self.above_baseline.ci_low[best]:+.2f}, {self.above_baseline.ci_high[best]:+.2f}]"
+                f" at layer {self.layers[best]})")
 
 
 def layer_ranges(layers: list[int], mask) -> str:

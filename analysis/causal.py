@@ -160,7 +160,7 @@ def causal_checks(model: LoadedModel, ic_questions, readers: Mapping, config, st
     start = time.perf_counter()
     with progress_bar("belief margins", len(records), s.progress) as advance:
         margins = question_margins(model, list(records.values()), progress=advance)
-    prerequisite = prerequisite_gate(margins, s.min_effect, s.n_boot, s.seed)
+    prerequisite = prerequisite_gate(margins, s.min_effect)
     seconds["prerequisite"] = time.perf_counter() - start
     reader = readers[steer_reader] if steer_reader is not None else None
     plan = _plan(records, prerequisite, s, reader.covers if reader is not None else None)

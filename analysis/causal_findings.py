@@ -20,16 +20,25 @@ def _effect(p: PooledEffect) -> str:
     return f"{p.effect:+.2f} [{p.ci_low:+.2f}, {p.ci_high:+.2f}] nats"
 
 
+def _verb(p: PooledEffect) -> str:
+    return "lowers" if p.ci_high < 0 else "raises" if p.ci_low > 0 else "does not clearly change"
+
+
 def _prerequisite_line(gate: AnnotationGate) -> str:
-    p = gate.pooled_vs_plain
-    verb = "lowers" if p.ci_high < 0 else "raises" if p.ci_low > 0 else "does not clearly change"
-    line = (f"In-context effect ({gate.annotation}): the annotation {verb} belief in the false claim, "
-            f"{_effect(p)} vs the plain document")
-    if gate.pooled_vs_control is not None:
-        line += f" and {_effect(gate.pooled_vs_control)} vs its neutral control"
-    return line + (f" ({p.n_claims} claims x {p.n_paraphrases} paraphrases); {len(gate.passing)} of "
-                   f"{len(gate.vs_plain)} claims pass the prerequisite (<= -{gate.min_effect:g} nats, CI excluding 0"
-                   f"{', sign-correct vs neutral' if gate.control else ''}).")
+    """The annotation-specific effect first (vs its neutral control where one exists), then what any text
+    of that length at that place does, then the claim counts."""
+    p, c, presence = gate.pooled_vs_plain, gate.pooled_vs_control, gate.pooled_presence
+    n = f"{p.n_claims} claims x {p.n_paraphrases} paraphrases"
+    if c is not None and presence is not None:
+        line = (f"In-context effect ({gate.annotation}): beyond its neutral control of equal length, the annotation "
+                f"{_verb(c)} belief in the false claim, {_effect(c)}; the neutral control itself {_verb(presence)} "
+                f"it by {_effect(presence)} vs the plain document, and the annotation vs plain is {_effect(p)} ({n})")
+    else:
+        line = (f"In-context effect ({gate.annotation}): the annotation {_verb(p)} belief in the false claim, "
+                f"{_effect(p)} vs the plain document ({n}; no neutral control)")
+    wrong = f"; {gate.wrong_sign} claims have a wrong-signed effect with a CI excluding 0" if gate.wrong_sign else ""
+    return line + (f"; {len(gate.passing)} of {len(gate.vs_plain)} claims pass the prerequisite (specific effect <= "
+                   f"-{gate.min_effect:g} nats, 95% t CI excluding 0){wrong}.")
 
 
 def _peak(patching: ClaimPatching, curve: str) -> tuple[float, int]:

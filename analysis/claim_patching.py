@@ -1,7 +1,7 @@
 """Claim-token patching of one annotation against the plain document: where does the effect act?
 
 Run only on claims that pass the behavioural prerequisite (:mod:`.prerequisite`), and only on
-paraphrases whose own gap ``|margin(annotated) - margin(plain)| >= min_effect``, so every
+paraphrases whose own gap ``margin(annotated) - margin(plain) <= -min_effect`` (signed), so every
 normalised effect divides by at least ``min_effect`` nats. Per (claim, paraphrase) pair and patched
 layer ``l`` (every layer by default), the belief margin of the target run is read after
 overwriting, at the output of block ``l``, the target's tokens with the source's aligned tokens
@@ -173,7 +173,8 @@ def summarise_patching(annotation: str, control: str | None, pairs: Sequence[Pai
 def usable_pairs(records: Mapping[tuple[str, str, str], Any], annotation: str, claims: Sequence[str],
                  gaps: Mapping[tuple[str, str], float], min_effect: float, max_paraphrases: int | None = None
                  ) -> tuple[list[tuple[str, str]], list[str]]:
-    """(claim, paraphrase) pairs to patch: passing claims, both records present, ``|gap| >= min_effect``.
+    """(claim, paraphrase) pairs to patch: passing claims, both records present, ``gap <= -min_effect`` (signed:
+    a wrong-signed pair of a passing claim is not patched; the selection is reported, see the notes).
 
     Returns the pairs and one note per claim that lost paraphrases to the gap guard.
     """
@@ -181,11 +182,11 @@ def usable_pairs(records: Mapping[tuple[str, str, str], Any], annotation: str, c
     for claim in claims:
         paraphrases = sorted({p for (c, p, k) in records if c == claim and k == annotation}, key=_paraphrase_order)
         kept = [p for p in paraphrases if (claim, p, "plain") in records
-                and abs(gaps.get((claim, p), np.nan)) >= min_effect]
+                and gaps.get((claim, p), np.nan) <= -min_effect]
         if max_paraphrases is not None:
             kept = kept[:max_paraphrases]
         if len(kept) < len(paraphrases):
-            notes.append(f"{claim}: {len(kept)} of {len(paraphrases)} paraphrases patched (|gap| >= {min_effect:g} "
+            notes.append(f"{claim}: {len(kept)} of {len(paraphrases)} paraphrases patched (gap <= -{min_effect:g} "
                          f"nats{'' if max_paraphrases is None else f', at most {max_paraphrases}'})")
         pairs += [(claim, p) for p in kept]
     return pairs, notes

@@ -7,18 +7,22 @@ sums its spellings). For an annotation (notice, dense, local) and a comparison r
 document, or the annotation's neutral control of equal length and position where one exists):
 
 - **effect per claim** = mean over paraphrases of ``margin(annotated) - margin(comparison)``,
-  paired by paraphrase (same claim, same document); 95% percentile bootstrap CI over paraphrases.
-  Negative = the annotation lowers belief in the false claim = what negation should do.
-- **passes** (per claim): vs plain, ``effect <= -min_effect`` and the CI excludes 0; and, where a
-  neutral control exists, the effect vs neutral is negative with its CI excluding 0 (so the drop
-  is not bought by any text of that length at that place).
-- **pooled effect** = mean over claims of the per-claim effects, CI from the two-stage bootstrap of
-  :mod:`negprobe.analysis.claim_level` (claims, then paraphrases).
+  paired by paraphrase (same claim, same document); 95% Student-t CI over the paraphrases
+  (:func:`~negprobe.analysis.claim_level.t_interval`). Negative = the annotation lowers belief in
+  the false claim = what negation should do.
+- **presence effect**: the neutral control vs plain, i.e. what *any* notice of that length at that
+  place does; reported beside, so a drop bought by presence is not credited to the annotation.
+- **passes** (per claim): the annotation-specific effect (vs its neutral control where one exists,
+  else vs plain) is ``<= -min_effect`` with its CI excluding 0, and the effect vs plain is negative
+  with its CI excluding 0.
+- **pooled effect** = mean over claims of the per-claim effects, 95% Student-t CI over the claim
+  means (claims are the independent unit; with one claim, over its paraphrases).
 
 ``min_effect`` defaults to 1 nat (:data:`MIN_EFFECT`): a factor e in the odds of the believer's
 answer, well above the paraphrase-to-paraphrase noise of a 135M model's margin (~0.3 nat) and the
 size the localisation's normalised effects can be divided by without amplifying noise. An
-annotation with no passing claim has nothing to localise (:meth:`AnnotationGate.nothing_to_localise`).
+annotation with no passing claim has nothing to localise (:meth:`AnnotationGate.nothing_to_localise`),
+which also says how many claims would pass at 0.25 and 0.5 nats, so the threshold's role is visible.
 """
 
 from __future__ import annotations
@@ -34,10 +38,9 @@ from negprobe.activations.interventions import run_with_patch
 from negprobe.activations.models import LoadedModel
 from negprobe.activations.tokenize import tokenize
 from negprobe.errors import NegprobeError
-from negprobe.probes.resampling import bootstrap_mean
 
 from .belief import answer_token_ids, yes_no_margin
-from .claim_level import claim_mean
+from .claim_level import t_interval
 
 MIN_EFFECT = 1.0  # nats; see the module docstring
 PLAIN = "plain"
@@ -124,7 +127,7 @@ class ClaimEffect:
 
 @dataclass(frozen=True)
 class PooledEffect:
-    """Mean over claims of per-claim effects, two-stage bootstrap CI (claims, then paraphrases)."""
+    """Mean over claims of per-claim effects, Student-t CI over the claim means."""
 
     effect: float
     ci_low: float
@@ -144,46 +147,64 @@ class AnnotationGate:
     vs_control: tuple[ClaimEffect, ...]  # empty where the annotation has no neutral control
     pooled_vs_plain: PooledEffect
     pooled_vs_control: PooledEffect | None
+    presence: tuple[ClaimEffect, ...] = ()  # the neutral control vs plain: what any notice there does
+    pooled_presence: PooledEffect | None = None
 
-    def passes(self, claim: str) -> bool:
-        """Vs plain: ``effect <= -min_effect`` with a CI excluding 0; vs neutral (if any): lowers belief."""
+    def specific(self, claim: str) -> ClaimEffect | None:
+        """The annotation-specific effect of ``claim``: vs its neutral control where one exists, else vs plain."""
+        effects = self.vs_control if self.control is not None else self.vs_plain
+        return next((e for e in effects if e.claim == claim), None)
+
+    def passes(self, claim: str, min_effect: float | None = None) -> bool:
+        """The specific effect is ``<= -min_effect`` with a CI excluding 0, and vs plain it lowers belief."""
+        minimum = self.min_effect if min_effect is None else min_effect
         plain = next((e for e in self.vs_plain if e.claim == claim), None)
-        if plain is None or not (plain.effect <= -self.min_effect and plain.ci_excludes_zero):
-            return False
-        if self.control is None:
-            return True
-        control = next((e for e in self.vs_control if e.claim == claim), None)
-        return control is not None and control.lowers_belief()
+        specific = self.specific(claim)
+        return plain is not None and specific is not None and plain.lowers_belief() and \
+            specific.lowers_belief() and specific.effect <= -minimum
 
     @property
     def passing(self) -> tuple[str, ...]:
         return tuple(e.claim for e in self.vs_plain if self.passes(e.claim))
+
+    def passing_at(self, min_effect: float) -> int:
+        """How many claims would pass with minimum ``min_effect`` (the threshold's role, for the report)."""
+        return sum(self.passes(e.claim, min_effect) for e in self.vs_plain)
+
+    @property
+    def wrong_sign(self) -> int:
+        """Claims whose effect vs plain is positive with a CI excluding 0 (the annotation raises belief)."""
+        return sum(e.ci_low > 0 for e in self.vs_plain)
 
     def nothing_to_localise(self) -> str | None:
         """The sentence the report and the CLI print when no claim passes (``None`` otherwise)."""
         if self.passing:
             return None
         p, c = self.pooled_vs_plain, self.pooled_vs_control
-        effect = f"{p.effect:+.2f} [{p.ci_low:+.2f}, {p.ci_high:+.2f}] nats"
-        if p.ci_high < 0 and p.effect <= -self.min_effect:
-            why = f"no single claim's effect reaches -{self.min_effect:g} nats with a CI excluding 0"
-        elif p.ci_high < 0:
-            why = f"it lowers belief, but by less than the {self.min_effect:g}-nat minimum in every claim"
-        elif p.ci_low > 0:
+        specific = c if c is not None else p
+        if specific.ci_low > 0 or p.ci_low > 0:
             why = "it raises belief, the wrong sign for a negation"
+        elif specific.ci_high < 0:
+            why = (f"it lowers belief, but no claim's {'effect beyond the neutral control' if c else 'effect'} "
+                   f"reaches -{self.min_effect:g} nats with a CI excluding 0")
+        elif p.ci_high < 0:
+            why = "it lowers belief only as much as a neutral notice of the same length does"
         else:
             why = "it does not lower belief in context"
-        control = "" if c is None else (f"; beyond its neutral control of equal length: {c.effect:+.2f} "
-                                        f"[{c.ci_low:+.2f}, {c.ci_high:+.2f}] nats")
-        return (f"nothing to localise on this model: {why} (effect vs the plain document {effect}{control}; "
-                f"{p.n_claims} claims x {p.n_paraphrases} paraphrases)")
+        return (f"nothing to localise on this model: {why} (effect vs the plain document {_interval(p)}"
+                + ("" if c is None else f"; beyond its neutral control {_interval(c)}")
+                + f"; {p.n_claims} claims x {p.n_paraphrases} paraphrases; claims passing at a 0.25 / 0.5 / "
+                f"{self.min_effect:g}-nat minimum: {self.passing_at(0.25)} / {self.passing_at(0.5)} / 0)")
 
     def table(self) -> pd.DataFrame:
-        """One row per claim and comparison: effect, CI, sign, passes (prerequisite.csv)."""
-        return pd.DataFrame([{"annotation": self.annotation, "comparison": e.comparison, "claim": e.claim,
-                              "effect": e.effect, "ci_low": e.ci_low, "ci_high": e.ci_high, "sign": e.sign,
-                              "n_paraphrases": e.n_paraphrases, "passes": self.passes(e.claim),
-                              "min_effect": self.min_effect} for e in self.vs_plain + self.vs_control])
+        """One row per claim and comparison: effect, CI, sign, passes (prerequisite.csv); the presence rows
+        (neutral control vs plain) carry the control's kind as ``annotation`` and no ``passes``."""
+        return pd.DataFrame([{"gate": self.annotation, "annotation": e.annotation, "comparison": e.comparison,
+                              "claim": e.claim, "effect": e.effect, "ci_low": e.ci_low, "ci_high": e.ci_high,
+                              "sign": e.sign, "n_paraphrases": e.n_paraphrases,
+                              "passes": self.passes(e.claim) if e.annotation == self.annotation else None,
+                              "min_effect": self.min_effect}
+                             for e in self.vs_plain + self.vs_control + self.presence])
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,6 +227,10 @@ class Prerequisite:
         return float(values.get(annotation, np.nan) - values.get(PLAIN, np.nan))
 
 
+def _interval(p: PooledEffect) -> str:
+    return f"{p.effect:+.2f} [{p.ci_low:+.2f}, {p.ci_high:+.2f}] nats"
+
+
 def _paired(margins: pd.DataFrame, kind: str, comparison: str) -> pd.DataFrame:
     """Per (claim, paraphrase): margin(kind) - margin(comparison), where both exist."""
     wide = margins.pivot_table(index=["claim", "paraphrase"], columns="kind", values="margin", aggfunc="mean")
@@ -215,23 +240,22 @@ def _paired(margins: pd.DataFrame, kind: str, comparison: str) -> pd.DataFrame:
     return diff.rename("diff").reset_index()
 
 
-def _effects(annotation: str, comparison: str, paired: pd.DataFrame, n_boot: int, seed: int
-             ) -> tuple[tuple[ClaimEffect, ...], PooledEffect | None]:
+def _effects(annotation: str, comparison: str, paired: pd.DataFrame) -> tuple[tuple[ClaimEffect, ...], PooledEffect | None]:
     effects = []
     for claim, rows in paired.groupby("claim", sort=True):
         values = rows["diff"].to_numpy(dtype=float)
-        mean, low, high = bootstrap_mean(values, n_boot=n_boot, seed=seed)
-        effects.append(ClaimEffect(annotation, comparison, str(claim), float(mean), float(low), float(high), len(values)))
+        mean, low, high = t_interval(values)
+        effects.append(ClaimEffect(annotation, comparison, str(claim), mean, low, high, len(values)))
     if not effects:
         return (), None
-    pooled = claim_mean(paired["diff"].to_numpy(dtype=float), paired["claim"].to_numpy(), n_boot, seed)
+    units = np.array([e.effect for e in effects]) if len(effects) > 1 else paired["diff"].to_numpy(dtype=float)
+    value, low, high = t_interval(units)
     counts = sorted({e.n_paraphrases for e in effects})
     spread = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
-    return tuple(effects), PooledEffect(float(pooled.value), float(pooled.ci_low), float(pooled.ci_high),
-                                        len(effects), spread)
+    return tuple(effects), PooledEffect(value, low, high, len(effects), spread)
 
 
-def prerequisite_gate(margins: pd.DataFrame, min_effect: float = MIN_EFFECT, n_boot: int = 1000, seed: int = 0,
+def prerequisite_gate(margins: pd.DataFrame, min_effect: float = MIN_EFFECT,
                       controls: Mapping[str, str | None] = ANNOTATION_CONTROLS) -> Prerequisite:
     """The prerequisite of every annotation in ``controls`` that ``margins`` has (see the module docstring)."""
     if min_effect <= 0:
@@ -246,12 +270,14 @@ def prerequisite_gate(margins: pd.DataFrame, min_effect: float = MIN_EFFECT, n_b
     for annotation, control in controls.items():
         if annotation not in kinds:
             continue
-        vs_plain, pooled = _effects(annotation, PLAIN, _paired(margins, annotation, PLAIN), n_boot, seed)
+        vs_plain, pooled = _effects(annotation, PLAIN, _paired(margins, annotation, PLAIN))
         if pooled is None:
             continue
         control = control if control in kinds else None
         vs_control, pooled_control = ((), None) if control is None else \
-            _effects(annotation, control, _paired(margins, annotation, control), n_boot, seed)
+            _effects(annotation, control, _paired(margins, annotation, control))
+        presence, pooled_presence = ((), None) if control is None else \
+            _effects(control, PLAIN, _paired(margins, control, PLAIN))
         gates[annotation] = AnnotationGate(annotation, control, min_effect, vs_plain, vs_control, pooled,
-                                           pooled_control)
+                                           pooled_control, presence, pooled_presence)
     return Prerequisite(min_effect, gates, margins)

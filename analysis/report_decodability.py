@@ -29,8 +29,10 @@ CAPTION = (
     "annotation of matched length and position), read at the claim inside the document and at the claim restated "
     "after it. Folds leave one claim out; the line is the mean over folds of each fold's AUROC, the band its "
     "pointwise 95% CI resampling claims (widened for folds sharing training rows). Filled dots: layers above both "
-    "surface baselines (simultaneous over layers); dashed: the same probe at layer 0; dotted: the same probe on the "
-    "read sentence's bag of tokens. " + PRESENCE[0].upper() + PRESENCE[1:] + "."
+    "surface baselines (simultaneous over layers); dashed: the same probe after block 0 (layer 0, which has already "
+    "attended to the whole context: at identical read tokens every curve is contextual, so this is a strong baseline, "
+    "not a token-only one); dotted: the same probe on the read sentence's bag of tokens (chance by construction "
+    "wherever the read sentence is the same in both texts). " + PRESENCE[0].upper() + PRESENCE[1:] + "."
 )
 
 
@@ -142,6 +144,10 @@ def decodability_drop_rows(curves: Mapping[ContrastKey, DecodabilityCurve]) -> l
         what = f"annotation drop layer ({key.label}, {key.read})"
         if curve.drop_layer is None or curve.drop_ci is None:
             rows.append(DropLayer(what, None, None, None, "not decodable at any layer (simultaneous band)"))
+            continue
+        if curve.drop_layer == len(curve.layers):  # "never": no layer to report, say so instead
+            rows.append(DropLayer(what, None, None, None, f"no drop through layer {curve.layers[-1]}; {curve.verdict}; "
+                                  "presence, not use"))
             continue
         note = (f"{_last_decodable(curve)}; {curve.verdict}; statistic recomputed in each bootstrap draw over "
                 f"{len(curve.folds)} {curve.unit}s; presence, not use")

@@ -43,9 +43,12 @@ def flip_layers(result: LocalizeResult) -> list[DropLayer]:
         value, low, high = bootstrap_layer_ci(r.values.T, lambda c: flip_layer(c, 0.5, direction="up"),
                                               n_boot=config.n_boot, seed=config.seed,
                                               groups=resampling_units(r.claims))
-        what = "notice-annotated claim in context" if in_context_notice else f"bare claim, {r.model.label}"
-        rows.append(DropLayer(f"flip layer: {what} ({primary}; reads true from here)", _layer(layers, value),
-                              _layer(layers, low), _layer(layers, high), note))
+        what = f"flip layer: {'notice-annotated claim in context' if in_context_notice else 'bare claim, ' + r.model.label}"
+        what += f" ({primary}; reads true from here)"
+        if note or value >= len(layers):  # gated out, or "never": no layer to report
+            rows.append(DropLayer(what, None, None, None, note or f"reads false through layer {layers[-1]}"))
+            continue
+        rows.append(DropLayer(what, _layer(layers, value), _layer(layers, low), _layer(layers, high), ""))
     return rows
 
 

@@ -55,15 +55,23 @@ def _findings_box(findings: list[Finding], figures: list[Figure]) -> str:
 
 
 def _gate_rows(result: LocalizeResult) -> str:
+    """Per reader: both gate statistics at the same layer (its best held-out layer), not two maxima."""
     layers, rows = result.layers, []
     for model, model_gates in result.gates.items():
         for label, g in model_gates.items():
-            counterpart = "not applied (held-out data only)" if g.counterpart_auroc is None \
-                else f"{np.nanmax(g.counterpart_auroc):.2f}"
+            heldout = np.asarray(g.heldout_topic_auroc, dtype=float)
+            best = int(np.nanargmax(heldout))
+            if g.counterpart_auroc is None:
+                counterpart = "not applied (held-out data only)"
+            else:
+                value = np.asarray(g.counterpart_auroc, dtype=float)[best]
+                ci = "" if g.counterpart_ci_low is None or g.counterpart_ci_high is None else \
+                    f" [{g.counterpart_ci_low[best]:.2f}, {g.counterpart_ci_high[best]:.2f}]"
+                counterpart = f"{value:.2f}{ci}"
             passing = _ranges([layers[i] for i in np.flatnonzero(g.passed)]) or "none (uninformative)"
             rows.append(f"<tr><td>{html.escape(model.label)}</td><td>{html.escape(label)}</td>"
-                        f"<td>{html.escape(result.readers[label].heldout_what)}</td>"
-                        f"<td>{np.max(g.heldout_topic_auroc):.2f}</td><td>{counterpart}</td><td>{passing}</td></tr>")
+                        f"<td>{html.escape(result.readers[label].heldout_what)}</td><td>{layers[best]}</td>"
+                        f"<td>{heldout[best]:.2f}</td><td>{counterpart}</td><td>{passing}</td></tr>")
     return "".join(rows)
 
 
@@ -98,8 +106,9 @@ def page(result: LocalizeResult, layer_table: pd.DataFrame, figures: list[Figure
         "(and paraphrases) of the statistic itself; 'never' = past the last layer. Definitions: in the caption of "
         "the figure each comes from.</p>", layer_table.to_html(index=False, na_rep="-"),
         f"<h2>Validity gate (threshold AUROC {result.primary_gate.threshold})</h2>",
-        "<table><tr><th>readers fitted on</th><th>reader</th><th>held out</th><th>max held-out AUROC</th>"
-        "<th>max paired counterpart statistic</th><th>layers that pass</th></tr>", _gate_rows(result), "</table>",
+        "<table><tr><th>readers fitted on</th><th>reader</th><th>held out</th><th>its best held-out layer</th>"
+        "<th>held-out AUROC there</th><th>paired counterpart statistic there [95% CI over claims]</th>"
+        "<th>layers that pass</th></tr>", _gate_rows(result), "</table>",
         "<p class='caption'>Per-layer values: gates.csv. A readout is a finding only at layers where its reader passes. "
         "The counterpart statistic is paired: per claim, the share of paraphrases whose true counterpart reads more "
         "true than the claim; readers refitted on a fine-tuned model are gated on held-out truth data only.</p>",

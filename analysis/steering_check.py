@@ -10,7 +10,7 @@ so an effect of steering "anywhere that big" is not read as an effect of the tru
 - **shift** = ``m(alpha) - m_plain`` per (claim, paraphrase), claim mean with a two-stage bootstrap
   CI (claims, then paraphrases), for the truth direction and for the random one.
 - **NIE** = ``(m(alpha) - m_plain) / (m_annotated - m_plain)``: steering's effect as a share of the
-  annotation's in-context effect; computed only where ``|m_annotated - m_plain| >= min_effect``
+  annotation's in-context effect; computed only where ``m_annotated - m_plain <= -min_effect``
   (NaN otherwise: never divided by a tiny gap), claim mean over those pairs.
 """
 
@@ -75,7 +75,7 @@ class Steering:
     pairs: tuple[PairSteering, ...]
     shift: ClaimMean  # [n_alphas], truth direction
     random_shift: ClaimMean  # [n_alphas], random direction
-    nie: Float[np.ndarray, "n_pairs n_alphas"]  # NaN where |gap| < min_effect
+    nie: Float[np.ndarray, "n_pairs n_alphas"]  # NaN where gap > -min_effect
     nie_mean: ClaimMean | None  # over the pairs with a guarded gap; None when there is none
 
     @property
@@ -89,7 +89,7 @@ def summarise_steering(reader: str, layer: int, alphas: Sequence[float], annotat
     plain = np.array([p.plain for p in pairs])[:, None]
     truth, random = np.stack([p.truth for p in pairs]), np.stack([p.random for p in pairs])
     gap = np.array([p.gap for p in pairs])
-    guarded = np.abs(gap) >= min_effect  # False for NaN
+    guarded = gap <= -min_effect  # signed (the annotated run below the plain one); False for NaN
     nie = np.full_like(truth, np.nan)
     nie[guarded] = normalized_indirect_effect((plain + gap[:, None])[guarded], truth[guarded], plain[guarded])
     nie_mean = claim_mean(nie[guarded], claims[guarded], n_boot, seed) if guarded.any() else None

@@ -121,12 +121,13 @@ def test_patch_pair_equals_one_full_forward_pass_per_layer(tiny_llama_dir):
 
 
 def test_only_pairs_with_a_guarded_gap_are_patched():
-    """The NIE is never divided by a gap below min_effect: such paraphrases are dropped, with a note."""
+    """The NIE is never divided by a gap above -min_effect (signed: a wrong-signed pair, however large, is not
+    patched): such paraphrases are dropped, with a note."""
     records = {(c, p, k): object() for c in ("a", "b") for p in ("0", "1", "2", "10") for k in ("plain", "notice")}
     gaps = {("a", "0"): -2.0, ("a", "1"): -0.2, ("a", "2"): 1.5, ("a", "10"): -1.0,
             ("b", "0"): -3.0, ("b", "1"): -3.0, ("b", "2"): -3.0, ("b", "10"): float("nan")}
     pairs, notes = usable_pairs(records, "notice", ["a", "b"], gaps, min_effect=1.0)
-    assert pairs == [("a", "0"), ("a", "2"), ("a", "10"), ("b", "0"), ("b", "1"), ("b", "2")]
-    assert notes == ["a: 3 of 4 paraphrases patched (|gap| >= 1 nats)", "b: 3 of 4 paraphrases patched (|gap| >= 1 nats)"]
+    assert pairs == [("a", "0"), ("a", "10"), ("b", "0"), ("b", "1"), ("b", "2")]
+    assert notes == ["a: 2 of 4 paraphrases patched (gap <= -1 nats)", "b: 3 of 4 paraphrases patched (gap <= -1 nats)"]
     pairs, _ = usable_pairs(records, "notice", ["b"], gaps, min_effect=1.0, max_paraphrases=2)
     assert pairs == [("b", "0"), ("b", "1")]

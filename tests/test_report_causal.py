@@ -44,8 +44,10 @@ def test_figures_and_csvs(lowering, tmp_path):
     for name in ("prerequisite", "claim_patching", "patching_positions", "steering"):
         assert (tmp_path / f"{name}.png").is_file()
     prereq = pd.read_csv(tmp_path / "prerequisite.csv")
-    assert set(prereq["annotation"]) == {"notice", "dense", "local"} and prereq["passes"].all()
-    assert np.allclose(prereq.loc[prereq["comparison"] == "plain", "effect"], -3.0)
+    annotated = prereq["annotation"].isin(["notice", "dense", "local"])
+    assert set(prereq.loc[annotated, "annotation"]) == {"notice", "dense", "local"} and prereq.loc[annotated, "passes"].all()
+    vs_plain = prereq[(prereq["comparison"] == "plain") & prereq["annotation"].isin(["notice", "dense", "local"])]
+    assert np.allclose(vs_plain["effect"], -3.0)
     curves = pd.read_csv(tmp_path / "claim_patching.csv")
     top = curves[(curves["annotation"] == "notice") & (curves["curve"] == "annotated -> plain")]
     assert list(top["layer"]) == list(range(6)) and list(top["nie"].round(6)) == [1, 1, 1, 0, 0, 0]
@@ -60,8 +62,10 @@ def test_figures_and_csvs(lowering, tmp_path):
 def test_findings_say_where_the_effect_acts(lowering):
     lines = causal_findings(lowering)
     notice = [line for line in lines if "(notice" in line]
-    assert notice[0].startswith("In-context effect (notice): the annotation lowers belief in the false claim, "
-                                "-3.00 [-3.00, -3.00] nats vs the plain document")
+    assert notice[0].startswith("In-context effect (notice): beyond its neutral control of equal length, the "
+                                "annotation lowers belief in the false claim, -3.50 [-3.50, -3.50] nats; the neutral "
+                                "control itself raises it by +0.50 [+0.50, +0.50] nats vs the plain document, and "
+                                "the annotation vs plain is -3.00 [-3.00, -3.00] nats")
     assert "2 claims x 4 paraphrases" in notice[0] and "2 of 2 claims pass" in notice[0]
     assert "hand it off at layer 3 [3, 3]" in notice[1] and "random tokens peak at 0.00" in notice[1]
     assert any(line.startswith("Steering (planted direction, layer 4") for line in lines)
@@ -73,7 +77,8 @@ def test_nothing_to_localise_replaces_the_layer(raising, tmp_path):
     where = [line for line in lines if line.startswith("Where it acts (notice)")]
     assert where == ["Where it acts (notice): nothing to localise on this model: it raises belief, the wrong sign "
                      "for a negation (effect vs the plain document +3.00 [+3.00, +3.00] nats; beyond its neutral "
-                     "control of equal length: +2.50 [+2.50, +2.50] nats; 2 claims x 4 paraphrases)."]
+                     "control +2.50 [+2.50, +2.50] nats; 2 claims x 4 paraphrases; claims passing at a 0.25 / 0.5 / "
+                     "1-nat minimum: 0 / 0 / 0)."]
     assert "raises belief" in lines[0]
     table = handoff_table(raising)
     assert table["layer"].isna().all() and table["note"].str.startswith("nothing to localise").all()

@@ -66,7 +66,7 @@ def test_findings_one_line_per_annotation(curves):
     assert [line.split(":")[0] for line in lines] == ["notice", "dense", "local"]
     notice, dense, local = lines
     assert notice.startswith("notice: notice vs neutral (6 claims): at the document claim ")
-    assert "at the restated claim decodable above baseline (layers 1-4)" in notice
+    assert "at the restated claim decodable above baseline at 4 of 8 layers" in notice
     assert "last decodable layer 4 [95% CI 4, 4]" in notice
     assert "dense vs dense_neutral" in dense and "not decodable" in dense
     assert all("not that the model uses it" in line for line in lines)
