@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from negprobe.activations.datasets.in_context import ANNOTATION_CONTROLS
 from negprobe.activations.interventions import run_with_patch
 from negprobe.activations.models import LoadedModel
 from negprobe.activations.tokenize import tokenize
@@ -44,9 +45,6 @@ from .claim_level import t_interval
 
 MIN_EFFECT = 1.0  # nats; see the module docstring
 PLAIN = "plain"
-# annotation kind -> its neutral control kind (mirrors ANNOTATION_CONTROLS of
-# negprobe.activations.datasets.in_context; replace by that import once it lands)
-ANNOTATION_CONTROLS: dict[str, str | None] = {"notice": "neutral", "dense": "dense_neutral", "local": None}
 MARGIN_COLUMNS = ("claim", "paraphrase", "kind", "margin")
 
 

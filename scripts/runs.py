@@ -111,8 +111,14 @@ def localize(config: LocalizeConfig) -> Path:
     for condition, adapter in config.adapters.items():
         check_models([], [adapter], f"--adapters {condition}=")
     check_models([config.model], [])
+    from negprobe.analysis.causal_findings import causal_findings
+
     with removed_on_error(config.out):
-        return write_report(run_localize(config), config.out)
+        result = run_localize(config)
+        path = write_report(result, config.out)
+    for line in causal_findings(result.causal):  # the behavioural verdict, "nothing to localise ..." included
+        print(line)
+    return path
 
 
 def finetune(config: FinetuneConfig) -> Path:
