@@ -32,7 +32,7 @@ def _prerequisite_line(gate: AnnotationGate) -> str:
     if c is not None and presence is not None:
         line = (f"In-context effect ({gate.annotation}): beyond its neutral control of equal length, the annotation "
                 f"{_verb(c)} belief in the false claim, {_effect(c)}; the neutral control itself {_verb(presence)} "
-                f"it by {_effect(presence)} vs the plain document, and the annotation vs plain is {_effect(p)} ({n})")
+                f"it ({_effect(presence)} vs the plain document), and the annotation vs plain is {_effect(p)} ({n})")
     else:
         line = (f"In-context effect ({gate.annotation}): the annotation {_verb(p)} belief in the false claim, "
                 f"{_effect(p)} vs the plain document ({n}; no neutral control)")

@@ -26,12 +26,12 @@ ANNOTATIONS = ("notice", "dense", "local")
 PREREQUISITE_CAPTION = (
     "Effect of the annotation on the belief margin log P(believer answer) - log P(other) at the question's "
     "last token: per claim, the mean over paraphrases of annotated minus plain (circles) and annotated minus "
-    "its neutral control of equal length and position (squares), paired by paraphrase, with 95% bootstrap CIs "
-    "over paraphrases; black: means over claims (diamond vs plain, square vs neutral; two-stage bootstrap over claims, "
-    "then paraphrases). "
-    "Negative = the annotation lowers belief, as negation should. A claim passes when its effect vs plain is "
-    "at most -{min_effect:g} nats with a CI excluding 0 and its effect vs neutral is negative with a CI "
-    "excluding 0; only passing claims are localised. Filled markers pass.")
+    "its neutral control of equal length and position (squares), paired by paraphrase, with 95% Student-t CIs "
+    "over paraphrases; black: means over claims with 95% t CIs over the claim means. Negative = the annotation "
+    "lowers belief, as negation should. A claim passes when its annotation-specific effect (vs the neutral "
+    "control where one exists, else vs plain) is at most -{min_effect:g} nats with a CI excluding 0 and its "
+    "effect vs plain is negative with a CI excluding 0; only passing claims are localised. Filled markers pass. "
+    "The neutral control's own effect vs plain is in prerequisite.csv (rows with the control as annotation).")
 PATCHING_CAPTION = (
     "Normalised indirect effect (NIE) of patching all claim tokens (the claim sentence in the document and the "
     "restated claim) after one layer. Top: annotated -> plain, NIE = (m - m_plain) / (m_annotated - m_plain), "

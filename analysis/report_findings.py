@@ -20,7 +20,7 @@ READOUTS = "Truth readouts"
 def _fine_tuned_line(result: LocalizeResult, layers: pd.DataFrame) -> str:
     """Flip layers of the bare claim in each fine-tuned model (primary reader, only where it passes its gate)."""
     if not result.config.adapters:
-        return "No fine-tuned adapter given (negprobe localize --adapter CONDITION=FOLDER)."
+        return "No fine-tuned adapter given (negprobe localize --adapters CONDITION=FOLDER)."
     if not result.primary_gate.passed.any():
         return (f"Not measurable here: the primary truth reader ({result.primary}) fails its validity gate at every "
                 "layer, so no readout of the fine-tuned models is a finding.")

@@ -64,7 +64,7 @@ def test_findings_say_where_the_effect_acts(lowering):
     notice = [line for line in lines if "(notice" in line]
     assert notice[0].startswith("In-context effect (notice): beyond its neutral control of equal length, the "
                                 "annotation lowers belief in the false claim, -3.50 [-3.50, -3.50] nats; the neutral "
-                                "control itself raises it by +0.50 [+0.50, +0.50] nats vs the plain document, and "
+                                "control itself raises it (+0.50 [+0.50, +0.50] nats vs the plain document), and "
                                 "the annotation vs plain is -3.00 [-3.00, -3.00] nats")
     assert "2 claims x 4 paraphrases" in notice[0] and "2 of 2 claims pass" in notice[0]
     assert "hand it off at layer 3 [3, 3]" in notice[1] and "random tokens peak at 0.00" in notice[1]
