@@ -311,8 +311,11 @@ def test_sigkill_with_default_shards_keeps_most_of_the_work(tiny, tiny_llama_dir
     rows = np.concatenate([np.load(p / "rows.npy") for p in (resumed.store.path / "shards").glob("shard-*")])
     assert len(rows) == 2000 and len(np.unique(rows)) == 2000
     for position in ("last", "claim_mean"):
+        # the kept rows were computed in another process, in batches that may split differently from the
+        # clean run's: float32 sums are not bit-reproducible across that, so compare to float tolerance (a
+        # misplaced or stale row differs by O(1), far beyond it)
         torch.testing.assert_close(resumed.store.stack(position=position), clean.store.stack(position=position),
-                                   atol=0, rtol=0)
+                                   atol=1e-4, rtol=1e-4)
 
 
 def test_a_waiting_process_says_whom_it_waits_for(tiny, tiny_llama_dir, tmp_path):
