@@ -103,7 +103,7 @@ def causal_findings(causal: CausalResult) -> list[str]:
     lines.append(f"Grid: layers {causal.patch_layers[0]}..{causal.patch_layers[-1]} every "
                  f"{s.patch_layer_stride}; claims {'all passing' if s.patch_claims is None else f'<= {s.patch_claims}'}"
                  f"; paraphrases {'all' if s.patch_paraphrases is None else f'<= {s.patch_paraphrases}'} with a gap "
-                 f">= {s.min_effect:g} nats; {sum(causal.seconds.values()):.0f} s.")
+                 f"<= -{s.min_effect:g} nats; {sum(causal.seconds.values()):.0f} s.")
     return lines
 
 
