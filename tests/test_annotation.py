@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from sklearn.metrics import roc_auc_score
 
 from negprobe.analysis.annotation import (
@@ -18,14 +17,8 @@ from negprobe.errors import NegprobeError
 from negprobe.probes import MassMeanProbe
 from negprobe.probes.evaluation import auroc, group_kfold, out_of_fold_scores
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one torch thread is many times faster than several fighting over shared cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def planted(n_claims: int = 6, n_paraphrases: int = 10, layers=range(0, 5), strength: float = 3.0,

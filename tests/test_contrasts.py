@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from negprobe.analysis.annotation import NOT_ABOVE, NOT_DECODABLE
 from negprobe.analysis.contrasts import ContrastKey, matched_contrasts, matched_rows
@@ -13,16 +12,9 @@ from negprobe.errors import NegprobeError
 from tests.synthetic_stores import SpanText, planted_store
 from tests.tiny_models import tiny_tokenizer
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 ALL = range(8)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one torch thread is many times faster than several fighting over shared cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import sys
 
 import pandas as pd
 import pytest
-import torch
 
 from negprobe.activations import NegprobeError
 from negprobe.analysis.localize import LocalizeConfig, run_localize
@@ -15,18 +14,13 @@ from negprobe.analysis.report import write_report
 from tests.test_models import make_lora_adapter
 from tests.tiny_models import make_tiny_model
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 @pytest.fixture(scope="module")
 def long_tiny(tmp_path_factory):
     return make_tiny_model(tmp_path_factory.mktemp("tiny-long"), "llama", seed=0, max_positions=512)
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def test_localize_writes_a_report(long_tiny, tmp_path):

@@ -14,20 +14,14 @@ from negprobe.activations.tokenize import tokenize
 from negprobe.activations.tracing import patch_sweep, patch_sweep_all_positions, patched_residuals, steer
 from negprobe.analysis.indirect_effect import normalized_indirect_effect
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 SOURCE = "ed sheeran won the 100m gold in the 2024 olympics ."
 TARGET = "noah lyles won the 100m gold in the 2024 olympics ."  # same length as SOURCE
 ANNOTATED = "notice this document is fabricated . ed sheeran won the gold"
 PLAIN = "ed sheeran won the gold"
 TIGHT = dict(atol=1e-6, rtol=1e-6)
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny matmuls: with several threads on a busy machine each forward pass waits on thread sync."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module", params=["llama", "gpt2"])

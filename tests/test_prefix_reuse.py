@@ -22,17 +22,12 @@ from negprobe.activations.prefix_reuse import (
 from negprobe.activations.tracing import LayerPatch, run_layer_patches
 from tests.planted_lm import WORD, planted_model
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TEXT = "ed sheeran won the 100m gold in the 2024 olympics . the cat is in paris and the dog is in france"
 SOURCE = "notice this document is fabricated . ed sheeran won the 100m gold in the 2024 olympics . the cat"
 ATOL = 1e-4
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module", params=["llama", "gpt2"])
