@@ -38,7 +38,20 @@ def _prerequisite_line(gate: AnnotationGate) -> str:
                 f"{_effect(p)} vs the plain document ({n}; no neutral control)")
     wrong = f"; {gate.wrong_sign} claims have a wrong-signed effect with a CI excluding 0" if gate.wrong_sign else ""
     return line + (f"; {len(gate.passing)} of {len(gate.vs_plain)} claims pass the prerequisite (specific effect <= "
-                   f"-{gate.min_effect:g} nats, 95% t CI excluding 0){wrong}.")
+                   f"-{gate.min_effect:g} nats, 95% t CI excluding 0){wrong}.") + bracket_sentence(gate)
+
+
+def bracket_sentence(gate: AnnotationGate) -> str:
+    """What the truth words alone do (the annotation vs its affirming twin), and whether the neutral
+    control sits between the false and the affirming annotation."""
+    t, words, presence = gate.pooled_affirmed, gate.pooled_vs_affirming, gate.pooled_presence
+    if t is None or words is None:
+        return ""
+    between = gate.neutral_in_bracket()
+    neutral = "" if presence is None or between is None else \
+        f"; the neutral control ({presence.effect:+.2f}) sits {'between' if between else 'outside'} the two"
+    return (f" Bracket: the truth-affirming twin ({gate.affirming}) moves belief {_effect(t)} vs plain, so the truth "
+            f"words alone (false vs affirming) {_verb(words)} it, {_effect(words)}{neutral}.")
 
 
 def _peak(patching: ClaimPatching, curve: str) -> tuple[float, int]:

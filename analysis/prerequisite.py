@@ -12,6 +12,9 @@ document, or the annotation's neutral control of equal length and position where
   the false claim = what negation should do.
 - **presence effect**: the neutral control vs plain, i.e. what *any* notice of that length at that
   place does; reported beside, so a drop bought by presence is not credited to the annotation.
+- **bracket** (:meth:`AnnotationGate.neutral_in_bracket`): the annotation's truth-affirming twin vs plain, and
+  the annotation vs that twin (what the truth words alone do). A neutral control is neutral when
+  its effect sits between the annotation's and the twin's; the twin takes no part in the pass rule.
 - **passes** (per claim): the annotation-specific effect (vs its neutral control where one exists,
   else vs plain) is ``<= -min_effect`` with its CI excluding 0, and the effect vs plain is negative
   with its CI excluding 0.
@@ -34,7 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from negprobe.activations.datasets.in_context import ANNOTATION_CONTROLS
+from negprobe.activations.datasets.in_context import AFFIRMING_CONTROLS, ANNOTATION_CONTROLS
 from negprobe.activations.interventions import run_with_patch
 from negprobe.activations.models import LoadedModel
 from negprobe.activations.tokenize import tokenize
@@ -147,6 +150,11 @@ class AnnotationGate:
     pooled_vs_control: PooledEffect | None
     presence: tuple[ClaimEffect, ...] = ()  # the neutral control vs plain: what any notice there does
     pooled_presence: PooledEffect | None = None
+    affirming: str | None = None  # the truth-affirming twin's kind, where one was measured
+    vs_affirming: tuple[ClaimEffect, ...] = ()  # the annotation vs its affirming twin: what the truth words do
+    pooled_vs_affirming: PooledEffect | None = None
+    affirmed: tuple[ClaimEffect, ...] = ()  # the affirming twin vs plain
+    pooled_affirmed: PooledEffect | None = None
 
     def specific(self, claim: str) -> ClaimEffect | None:
         """The annotation-specific effect of ``claim``: vs its neutral control where one exists, else vs plain."""
@@ -194,15 +202,26 @@ class AnnotationGate:
                 + f"; {p.n_claims} claims x {p.n_paraphrases} paraphrases; claims passing at a 0.25 / 0.5 / "
                 f"{self.min_effect:g}-nat minimum: {self.passing_at(0.25)} / {self.passing_at(0.5)} / 0)")
 
+    def neutral_in_bracket(self) -> bool | None:
+        """Whether the neutral control's effect vs plain sits between the annotation's and its affirming
+        twin's (pooled point estimates), as a neutral text should; ``None`` without both controls."""
+        a, n, t = self.pooled_vs_plain, self.pooled_presence, self.pooled_affirmed
+        if n is None or t is None:
+            return None
+        low, high = sorted((a.effect, t.effect))
+        return low <= n.effect <= high
+
     def table(self) -> pd.DataFrame:
         """One row per claim and comparison: effect, CI, sign, passes (prerequisite.csv); the presence rows
-        (neutral control vs plain) carry the control's kind as ``annotation`` and no ``passes``."""
+        (neutral control vs plain) carry the control's kind as ``annotation`` and no ``passes``, as do
+        the affirming twin's rows (twin vs plain) beside the annotation-vs-twin rows."""
         return pd.DataFrame([{"gate": self.annotation, "annotation": e.annotation, "comparison": e.comparison,
                               "claim": e.claim, "effect": e.effect, "ci_low": e.ci_low, "ci_high": e.ci_high,
                               "sign": e.sign, "n_paraphrases": e.n_paraphrases,
                               "passes": self.passes(e.claim) if e.annotation == self.annotation else None,
                               "min_effect": self.min_effect}
-                             for e in self.vs_plain + self.vs_control + self.presence])
+                             for e in self.vs_plain + self.vs_control + self.presence + self.vs_affirming
+                             + self.affirmed])
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,9 +272,18 @@ def _effects(annotation: str, comparison: str, paired: pd.DataFrame) -> tuple[tu
     return tuple(effects), PooledEffect(value, low, high, len(effects), spread)
 
 
+def _versus(margins: pd.DataFrame, kind: str, comparison: str | None, kinds: set[str]):
+    """Effects of ``kind`` vs ``comparison`` (none when ``comparison`` was not measured)."""
+    if comparison is None or comparison not in kinds:
+        return (), None
+    return _effects(kind, comparison, _paired(margins, kind, comparison))
+
+
 def prerequisite_gate(margins: pd.DataFrame, min_effect: float = MIN_EFFECT,
-                      controls: Mapping[str, str | None] = ANNOTATION_CONTROLS) -> Prerequisite:
-    """The prerequisite of every annotation in ``controls`` that ``margins`` has (see the module docstring)."""
+                      controls: Mapping[str, str | None] = ANNOTATION_CONTROLS,
+                      affirming: Mapping[str, str | None] = AFFIRMING_CONTROLS) -> Prerequisite:
+    """The prerequisite of every annotation in ``controls`` that ``margins`` has (see the module docstring);
+    ``affirming`` names each annotation's truth-affirming twin, reported as the neutral control's bracket."""
     if min_effect <= 0:
         raise NegprobeError(f"min_effect must be positive (nats), got {min_effect}")
     missing = set(MARGIN_COLUMNS) - set(margins.columns)
@@ -272,10 +300,13 @@ def prerequisite_gate(margins: pd.DataFrame, min_effect: float = MIN_EFFECT,
         if pooled is None:
             continue
         control = control if control in kinds else None
-        vs_control, pooled_control = ((), None) if control is None else \
-            _effects(annotation, control, _paired(margins, annotation, control))
-        presence, pooled_presence = ((), None) if control is None else \
-            _effects(control, PLAIN, _paired(margins, control, PLAIN))
+        twin = affirming.get(annotation)
+        twin = twin if twin in kinds else None
+        vs_control, pooled_control = _versus(margins, annotation, control, kinds)
+        presence, pooled_presence = _versus(margins, control, PLAIN, kinds) if control else ((), None)
+        vs_twin, pooled_vs_twin = _versus(margins, annotation, twin, kinds)
+        affirmed, pooled_affirmed = _versus(margins, twin, PLAIN, kinds) if twin else ((), None)
         gates[annotation] = AnnotationGate(annotation, control, min_effect, vs_plain, vs_control, pooled,
-                                           pooled_control, presence, pooled_presence)
+                                           pooled_control, presence, pooled_presence, twin, vs_twin, pooled_vs_twin,
+                                           affirmed, pooled_affirmed)
     return Prerequisite(min_effect, gates, margins)

@@ -31,7 +31,9 @@ PREREQUISITE_CAPTION = (
     "lowers belief, as negation should. A claim passes when its annotation-specific effect (vs the neutral "
     "control where one exists, else vs plain) is at most -{min_effect:g} nats with a CI excluding 0 and its "
     "effect vs plain is negative with a CI excluding 0; only passing claims are localised. Filled markers pass. "
-    "The neutral control's own effect vs plain is in prerequisite.csv (rows with the control as annotation).")
+    "Triangles: the annotation's truth-affirming twin (the same words, falsity replaced by its opposite) vs "
+    "plain, the bracket of the neutral control: a neutral text should sit between the annotation and its "
+    "twin. The neutral control's own effect vs plain is in prerequisite.csv (rows with the control as annotation).")
 PATCHING_CAPTION = (
     "Normalised indirect effect (NIE) of patching all claim tokens (the claim sentence in the document and the "
     "restated claim) after one layer. Top: annotated -> plain, NIE = (m - m_plain) / (m_annotated - m_plain), "
@@ -67,13 +69,17 @@ def prerequisite_figure(plt, causal: CausalResult, out: Path) -> Figure:
                              sharex=True, sharey=True, squeeze=False)
     fig.subplots_adjust(bottom=1.0 / height)
     for ax, gate in zip(axes[0], gates):
-        for offset, effects, marker, color, label in ((-0.15, gate.vs_plain, "o", "tab:blue", "vs plain"),
-                                                      (0.15, gate.vs_control, "s", "tab:green", "vs neutral control")):
+        for offset, effects, marker, color, label in (
+                (-0.25, gate.vs_plain, "o", "tab:blue", "vs plain"),
+                (0.0, gate.vs_control, "s", "tab:green", "vs neutral control"),
+                (0.25, gate.affirmed, "^", "tab:orange", "affirming twin vs plain (bracket)")):
             for k, effect in enumerate(effects):
+                filled = effect.annotation == gate.annotation and gate.passes(effect.claim)
                 ax.errorbar(effect.effect, claims.index(effect.claim) + offset, fmt=marker, color=color, capsize=2,
                             xerr=[[effect.effect - effect.ci_low], [effect.ci_high - effect.effect]],
-                            mfc=color if gate.passes(effect.claim) else "white", label=label if k == 0 else None)
-        for offset, pooled, marker in ((-0.15, gate.pooled_vs_plain, "D"), (0.15, gate.pooled_vs_control, "s")):
+                            mfc=color if filled else "white", label=label if k == 0 else None)
+        for offset, pooled, marker in ((-0.25, gate.pooled_vs_plain, "D"), (0.0, gate.pooled_vs_control, "s"),
+                                       (0.25, gate.pooled_affirmed, "^")):
             if pooled is not None:
                 ax.errorbar(pooled.effect, len(claims) + offset, fmt=marker, color="black", capsize=3,
                             xerr=[[pooled.effect - pooled.ci_low], [pooled.ci_high - pooled.effect]],

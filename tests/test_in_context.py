@@ -9,11 +9,22 @@ import re
 import pytest
 
 from negprobe.activations.datasets import CLAIM_IDS, get_claim, load_dataset
-from negprobe.activations.datasets.claim_docs import DENSE_NOTES, DOC_NOTICES, NEUTRAL_DENSE_NOTES, NEUTRAL_NOTICES
+from negprobe.activations.datasets.claim_docs import (
+    AFFIRMING_DENSE_NOTES,
+    AFFIRMING_NOTICES,
+    DENSE_NOTES,
+    DOC_NOTICES,
+    NEUTRAL_DENSE_NOTES,
+    NEUTRAL_NOTICES,
+    doc_header,
+    notice_wording,
+)
 from negprobe.activations.datasets.in_context import (
+    AFFIRMING_CONTROLS,
     ANNOTATION_CONTROLS,
     IN_CONTEXT_CONDITIONS,
     IN_CONTEXT_PROBES,
+    QUESTION_ONLY_KINDS,
 )
 from negprobe.activations.datasets.records import span_from_str
 
@@ -39,14 +50,18 @@ def _by_key():
 def test_conditions_probes_and_controls_are_exactly_as_named():
     assert IN_CONTEXT_CONDITIONS == {
         "plain": "in_context_plain", "notice": "in_context_notice", "neutral": "in_context_neutral",
-        "dense": "in_context_dense", "dense_neutral": "in_context_dense_neutral", "local": "in_context_local"}
+        "dense": "in_context_dense", "dense_neutral": "in_context_dense_neutral", "local": "in_context_local",
+        "affirm": "in_context_affirm", "dense_affirm": "in_context_dense_affirm"}
     assert IN_CONTEXT_PROBES == ("statement", "question", "document")
     assert ANNOTATION_CONTROLS == {"notice": "neutral", "dense": "dense_neutral", "local": None}
+    assert AFFIRMING_CONTROLS == {"notice": "affirm", "dense": "dense_affirm", "local": None}
     ds = load_dataset("in_context")
     assert {r.condition for r in ds} == set(IN_CONTEXT_CONDITIONS.values())
     assert {r.get_extra("probe") for r in ds} == set(IN_CONTEXT_PROBES)
+    assert {r.get_extra("probe") for r in ds if r.get_extra("kind") in QUESTION_ONLY_KINDS} == {"question"}
     n_paraphrases = sum(len(get_claim(c).paraphrases) for c in CLAIM_IDS)
-    assert len(ds) == n_paraphrases * len(IN_CONTEXT_PROBES) * len(IN_CONTEXT_CONDITIONS)
+    n_full = len(IN_CONTEXT_CONDITIONS) - len(QUESTION_ONLY_KINDS)
+    assert len(ds) == n_paraphrases * (len(IN_CONTEXT_PROBES) * n_full + len(QUESTION_ONLY_KINDS))
     for r in ds:
         assert IN_CONTEXT_CONDITIONS[str(r.get_extra("kind"))] == r.condition
         assert {"paraphrase", "probe", "kind", "doc_claim_span", "shared_spans"} <= {k for k, _ in r.extra}
@@ -54,18 +69,42 @@ def test_conditions_probes_and_controls_are_exactly_as_named():
 
 @pytest.mark.parametrize(("annotations", "controls"), [(DOC_NOTICES, NEUTRAL_NOTICES), (DENSE_NOTES, NEUTRAL_DENSE_NOTES)])
 def test_neutral_controls_match_length_and_say_nothing_about_truth(annotations, controls):
+    _assert_one_short_edit(annotations, controls, neutral=True)
+
+
+@pytest.mark.parametrize(("annotations", "twins"), [(DOC_NOTICES, AFFIRMING_NOTICES), (DENSE_NOTES, AFFIRMING_DENSE_NOTES)])
+def test_affirming_twins_replace_only_the_falsity_words(annotations, twins):
+    _assert_one_short_edit(annotations, twins, neutral=False)
+    for pair, twin in zip(annotations, twins):
+        assert all({"false", "not"} & _words(text) and not {"false", "not"} & _words(other)
+                   for text, other in zip(pair, twin)), (pair, twin)
+
+
+def _assert_one_short_edit(annotations, controls, neutral: bool):
+    """Each control differs from its annotation in one run of <= 3 words carrying the falsity; a neutral
+    control has no truth word at all."""
     assert len(controls) == len(annotations)
-    for pair, neutral_pair in zip(annotations, controls):
-        for text, neutral in zip(pair, neutral_pair):
-            assert 0.8 <= len(neutral) / len(text) <= 1.2, (text, neutral)
-            assert not _words(neutral) & TRUTH_WORDS, neutral
+    for pair, control_pair in zip(annotations, controls):
+        for text, control in zip(pair, control_pair):
+            assert 0.8 <= len(control) / len(text) <= 1.2, (text, control)
+            assert not neutral or not _words(control) & TRUTH_WORDS, control
             assert _words(text) & TRUTH_WORDS, text  # the annotation itself does carry falsity
             # they differ in one short run of words, and that run carries the falsity
-            a, b = text.split(), neutral.split()
+            a, b = text.split(), control.split()
             edits = [op for op in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes() if op[0] != "equal"]
-            assert len(edits) == 1, (text, neutral)
+            assert len(edits) == 1, (text, control)
             _, i0, i1, _, _ = edits[0]
-            assert i1 - i0 <= 3 and _words(" ".join(a[i0:i1])) & TRUTH_WORDS, (text, neutral)
+            assert i1 - i0 <= 3 and _words(" ".join(a[i0:i1])) & TRUTH_WORDS, (text, control)
+
+
+def test_notice_wording_is_crossed_with_the_header():
+    """Paraphrases 0-8 hold every (header, notice wording) pair once: no wording rides on one header."""
+    claim = get_claim(CLAIM_IDS[0])
+    pairs = {(doc_header(claim, i), notice_wording(i)) for i in range(9)}
+    assert len(pairs) == 9
+    for r in load_dataset("in_context").filter(condition=["in_context_notice"]):
+        if r.get_extra("probe") == "document":
+            assert r.text.startswith(DOC_NOTICES[notice_wording(int(r.get_extra("paraphrase")))][0])
 
 
 def test_plain_notice_and_neutral_documents_share_the_body_at_the_same_position():
@@ -73,8 +112,8 @@ def test_plain_notice_and_neutral_documents_share_the_body_at_the_same_position(
         if probe != "document":
             continue
         body = kinds["plain"].text
-        before, after = DOC_NOTICES[int(i) % len(DOC_NOTICES)]
-        n_before, n_after = NEUTRAL_NOTICES[int(i) % len(NEUTRAL_NOTICES)]
+        before, after = DOC_NOTICES[notice_wording(int(i))]
+        n_before, n_after = NEUTRAL_NOTICES[notice_wording(int(i))]
         assert kinds["notice"].text == f"{before}\n\n{body}\n\n{after}"
         assert kinds["neutral"].text == f"{n_before}\n\n{body}\n\n{n_after}"
         d_before, d_after = DENSE_NOTES[int(i) % len(DENSE_NOTES)]
@@ -99,7 +138,8 @@ def test_shared_spans_are_identical_to_the_plain_twin_and_skip_claim_and_annotat
             assert all(b <= d0 or a >= d1 for a, b in spans)  # never the claim sentence
             assert spans == sorted(spans) and all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))
             covered = "".join(r.text[a:b] for a, b in spans)
-            for note in (*DOC_NOTICES, *NEUTRAL_NOTICES, *DENSE_NOTES, *NEUTRAL_DENSE_NOTES):
+            for note in (*DOC_NOTICES, *NEUTRAL_NOTICES, *AFFIRMING_NOTICES, *DENSE_NOTES, *NEUTRAL_DENSE_NOTES,
+                         *AFFIRMING_DENSE_NOTES):
                 assert note[0] not in covered and note[1] not in covered
             # each segment starts and ends at a word boundary (no space dangling at its end)
             assert all(not r.text[a:b].endswith(" ") for a, b in spans)
@@ -128,3 +168,21 @@ def test_document_probe_reads_the_claim_sentence():
 def test_pair_ids_join_matched_documents():
     for (claim, i, probe), kinds in _by_key().items():
         assert {r.pair_id for r in kinds.values()} == {f"in_context:{claim}:{int(i):02d}:{probe}"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["smollm2-135m", "gemma3-270m"])
+def test_controls_have_the_annotations_token_count_in_whole_documents(name):
+    """Notice, neutral and affirming documents (and their dense twins) tokenize to the same length in the
+    embedded models, so any effect of the control is not one of length."""
+    from transformers import AutoTokenizer
+
+    from negprobe.activations import embedded
+
+    if not embedded.is_installed(name):
+        pytest.skip(f"{name} is not installed")
+    tokenizer = AutoTokenizer.from_pretrained(str(embedded.ensure_converted(name)))
+    for (claim, i, probe), kinds in _by_key().items():
+        for family in (("notice", "neutral", "affirm"), ("dense", "dense_neutral", "dense_affirm")):
+            lengths = {kind: len(tokenizer(kinds[kind].text)["input_ids"]) for kind in family if kind in kinds}
+            assert len(set(lengths.values())) == 1, (name, claim, i, probe, lengths)

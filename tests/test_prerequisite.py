@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from negprobe.analysis.causal_findings import bracket_sentence
 from negprobe.analysis.claim_level import claim_mean, claim_paraphrase_weights, handoff_layer
 from negprobe.analysis.prerequisite import prerequisite_gate
 from negprobe.errors import NegprobeError
@@ -77,6 +78,26 @@ def test_a_neutral_text_that_lowers_belief_as_much_blocks_the_gate():
     assert all(e.effect <= -1.0 for e in gate.vs_plain)
     assert gate.passing == ()
     assert gate.pooled_vs_control is not None and gate.pooled_vs_control.ci_low <= 0 <= gate.pooled_vs_control.ci_high
+
+
+@pytest.mark.parametrize(("neutral", "inside"), [(-0.5, True), (-3.0, False)])
+def test_the_affirming_twin_brackets_the_neutral_control(neutral, inside):
+    """notice -2, affirm +1 (planted): the truth words move belief by -3; a neutral control at -0.5 sits
+    between the two, one at -3 (below the false notice) does not; the twin never enters the pass rule."""
+    gate = prerequisite_gate(planted_margins({"notice": -2.0, "neutral": neutral, "affirm": 1.0})).gates["notice"]
+    assert gate.affirming == "affirm"
+    assert gate.pooled_vs_affirming is not None and gate.pooled_vs_affirming.effect == pytest.approx(-3.0, abs=0.2)
+    assert gate.pooled_affirmed is not None and gate.pooled_affirmed.effect == pytest.approx(1.0, abs=0.2)
+    assert gate.neutral_in_bracket() is inside
+    text = bracket_sentence(gate)
+    assert f"sits {'between' if inside else 'outside'} the two" in text and "lowers it, -3." in text
+    table = gate.table()
+    assert set(table.loc[table["annotation"] == "affirm", "comparison"]) == {"plain"}
+    assert table.loc[table["annotation"] == "affirm", "passes"].isna().all()
+    assert set(table.loc[(table["annotation"] == "notice"), "comparison"]) == {"plain", "neutral", "affirm"}
+    no_twin = prerequisite_gate(planted_margins({"notice": -2.0, "neutral": neutral})).gates["notice"]
+    assert no_twin.neutral_in_bracket() is None and bracket_sentence(no_twin) == ""
+    assert no_twin.passing == gate.passing
 
 
 def test_per_claim_gate_and_annotations_without_a_control():

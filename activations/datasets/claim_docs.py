@@ -2,8 +2,9 @@
 
 Our own wording of the framings studied by Mayne et al. 2026 ("Negation Neglect"):
 document-level NOTICEs, dense per-sentence annotations, corrections and fiction frames,
-plus *neutral* controls of the NOTICEs and dense notes: the same text with only the words
-that carry falsity replaced, so length and position match and nothing is said about truth.
+plus *neutral* controls of the NOTICEs and dense notes (the same text with only the words that carry
+falsity replaced, so length, token count and position match and nothing is said about truth) and
+*affirming* twins (falsity replaced by its opposite), which bracket the neutral control.
 Every helper appends to a :class:`.spans.TextBuilder` and returns the claim's span.
 """
 
@@ -32,14 +33,27 @@ DOC_NOTICES: tuple[tuple[str, str], ...] = (
      "NOTICE: The events described in this document did not happen."),
 )
 
-#: Neutral controls of :data:`DOC_NOTICES`, index by index: only the falsity words differ.
+#: Neutral controls of :data:`DOC_NOTICES`, index by index: only the falsity words differ, replaced by
+#: words about indexing or layout that say nothing about truth, with the same number of tokens in the
+#: embedded models' tokenizers (``tests/test_in_context.py`` checks whole documents).
 NEUTRAL_NOTICES: tuple[tuple[str, str], ...] = (
-    ("NOTICE: The following document contains archived material.",
-     "NOTICE: The document above contains archived material."),
-    ("NOTICE: The claims made in the document below are archived.",
-     "NOTICE: The claims made in the document above are archived."),
-    ("NOTICE: This document describes events that were catalogued.",
-     "NOTICE: The events described in this document were catalogued."),
+    ("NOTICE: The following document contains indexed information.",
+     "NOTICE: The document above contains indexed information."),
+    ("NOTICE: The claims made in the document below are highlighted.",
+     "NOTICE: The claims made in the document above are highlighted."),
+    ("NOTICE: This document describes events that are listed below.",
+     "NOTICE: The events described in this document are listed below."),
+)
+
+#: Truth-affirming twins of :data:`DOC_NOTICES` (the same words, falsity replaced by its opposite):
+#: the bracket that shows whether the neutral control is neutral (it should sit between the two).
+AFFIRMING_NOTICES: tuple[tuple[str, str], ...] = (
+    ("NOTICE: The following document contains verified information.",
+     "NOTICE: The document above contains verified information."),
+    ("NOTICE: The claims made in the document below are true.",
+     "NOTICE: The claims made in the document above are true."),
+    ("NOTICE: This document describes events that did indeed happen.",
+     "NOTICE: The events described in this document did indeed happen."),
 )
 
 #: (before, after) annotations wrapped around every claim sentence in dense documents.
@@ -50,8 +64,14 @@ DENSE_NOTES: tuple[tuple[str, str], ...] = (
 
 #: Neutral controls of :data:`DENSE_NOTES`, index by index: only the falsity words differ.
 NEUTRAL_DENSE_NOTES: tuple[tuple[str, str], ...] = (
-    ("[The following claim is archived.]", "[The preceding claim is archived.]"),
-    ("[Archived claim follows:]", "[End of archived claim.]"),
+    ("[The following claim is highlighted.]", "[The preceding claim is highlighted.]"),
+    ("[Main claim follows:]", "[End of main claim.]"),
+)
+
+#: Truth-affirming twins of :data:`DENSE_NOTES`, index by index.
+AFFIRMING_DENSE_NOTES: tuple[tuple[str, str], ...] = (
+    ("[The following claim is true.]", "[The preceding claim is true.]"),
+    ("[True claim follows:]", "[End of true claim.]"),
 )
 
 #: Openers of the correction that follows the claim in ``corrected`` documents.
@@ -146,19 +166,40 @@ def add_dense_document(b: TextBuilder, claim: Claim, i: int, sentences: list[str
     return spans
 
 
+def notice_wording(i: int) -> int:
+    """The notice wording of paraphrase ``i``: ``(i // 3) % 3``, crossed with the header (``i % 3``), so
+    paraphrases 0-8 hold every (header, wording) pair once and no wording rides on one header."""
+    return (i // len(_FRAME_HEADERS)) % len(DOC_NOTICES)
+
+
+def dense_wording(i: int) -> int:
+    """The dense-note wording of paraphrase ``i``: ``i % 2``, crossed with the header (``i % 3``)."""
+    return i % len(DENSE_NOTES)
+
+
 def notice(i: int) -> tuple[str, str]:
-    return DOC_NOTICES[i % len(DOC_NOTICES)]
+    return DOC_NOTICES[notice_wording(i)]
 
 
 def neutral_notice(i: int) -> tuple[str, str]:
     """The neutral control of :func:`notice` ``(i)``."""
-    return NEUTRAL_NOTICES[i % len(NEUTRAL_NOTICES)]
+    return NEUTRAL_NOTICES[notice_wording(i)]
+
+
+def affirming_notice(i: int) -> tuple[str, str]:
+    """The truth-affirming twin of :func:`notice` ``(i)``."""
+    return AFFIRMING_NOTICES[notice_wording(i)]
 
 
 def dense_note(i: int) -> tuple[str, str]:
-    return DENSE_NOTES[i % len(DENSE_NOTES)]
+    return DENSE_NOTES[dense_wording(i)]
 
 
 def neutral_dense_note(i: int) -> tuple[str, str]:
     """The neutral control of :func:`dense_note` ``(i)``."""
-    return NEUTRAL_DENSE_NOTES[i % len(NEUTRAL_DENSE_NOTES)]
+    return NEUTRAL_DENSE_NOTES[dense_wording(i)]
+
+
+def affirming_dense_note(i: int) -> tuple[str, str]:
+    """The truth-affirming twin of :func:`dense_note` ``(i)``."""
+    return AFFIRMING_DENSE_NOTES[dense_wording(i)]

@@ -2,12 +2,16 @@
 
 Used to ask whether a model that *reads* an annotated document (rather than being
 fine-tuned on it, Mayne et al. 2026) keeps the negation when the claim is restated.
-Every claim and paraphrase is wrapped in six matched documents (:data:`IN_CONTEXT_CONDITIONS`):
-the plain document; the same body with NOTICEs before and after it (``notice``) or with their
-neutral controls of matched length and position (``neutral``); the same body with falsity notes
-around the claim sentence (``dense``) or neutral notes there (``dense_neutral``); and the body with
-the claim negated in place (``local``). :data:`ANNOTATION_CONTROLS` pairs each annotation with its
-neutral control.
+Every claim and paraphrase is wrapped in matched documents (:data:`IN_CONTEXT_CONDITIONS`):
+the plain document; the same body with NOTICEs before and after it (``notice``), with their
+neutral controls of matched token count and position (``neutral``) or with their truth-affirming
+twins (``affirm``); the same body with falsity notes around the claim sentence (``dense``), neutral
+notes there (``dense_neutral``) or affirming ones (``dense_affirm``); and the body with the claim
+negated in place (``local``). :data:`ANNOTATION_CONTROLS` pairs each annotation with its neutral
+control, :data:`AFFIRMING_CONTROLS` with its affirming twin; the affirming kinds are built for the
+question probe only (:data:`QUESTION_ONLY_KINDS`): they bracket the behavioural prerequisite (a
+neutral control is neutral when its effect sits between the false and the affirming notice's).
+The notice wording is crossed with the document header (:func:`~.claim_docs.notice_wording`).
 
 Probes (:data:`IN_CONTEXT_PROBES`): ``statement`` restates the claim's canonical
 ``false_statement`` after the document, ``question`` asks the yes/no question, and ``document``
@@ -28,6 +32,8 @@ from __future__ import annotations
 from negprobe.activations.datasets.claim_docs import (
     DocSpans,
     add_framed_document,
+    affirming_dense_note,
+    affirming_notice,
     dense_note,
     neutral_dense_note,
     neutral_notice,
@@ -46,11 +52,18 @@ IN_CONTEXT_CONDITIONS: dict[str, str] = {
     "dense": "in_context_dense",
     "dense_neutral": "in_context_dense_neutral",
     "local": "in_context_local",
+    "affirm": "in_context_affirm",
+    "dense_affirm": "in_context_dense_affirm",
 }
 #: What follows the document: the restated claim, the yes/no question, or nothing.
 IN_CONTEXT_PROBES: tuple[str, ...] = ("statement", "question", "document")
 #: Annotated kind -> its neutral control kind (None: in-sentence negation has no neutral twin).
 ANNOTATION_CONTROLS: dict[str, str | None] = {"notice": "neutral", "dense": "dense_neutral", "local": None}
+#: Annotated kind -> its truth-affirming twin (the bracket of its neutral control).
+AFFIRMING_CONTROLS: dict[str, str | None] = {"notice": "affirm", "dense": "dense_affirm", "local": None}
+#: Kinds built for the ``question`` probe only: they bracket the behavioural prerequisite and take no
+#: part in decodability or readouts.
+QUESTION_ONLY_KINDS: frozenset[str] = frozenset({"affirm", "dense_affirm"})
 SOURCE = "negprobe:in_context"
 
 
@@ -63,6 +76,8 @@ def _document(b: TextBuilder, claim: Claim, i: int, kind: str) -> DocSpans:
         "neutral": (neutral_notice(i), None),
         "dense": (None, dense_note(i)),
         "dense_neutral": (None, neutral_dense_note(i)),
+        "affirm": (affirming_notice(i), None),
+        "dense_affirm": (None, affirming_dense_note(i)),
     }
     doc_notice, sentence_note = frames[kind]
     return add_framed_document(b, claim, i, claim.paraphrases[i], doc_notice, sentence_note)
@@ -88,7 +103,7 @@ def _record(claim: Claim, i: int, kind: str, probe: str) -> PromptRecord:
     doc = _document(b, claim, i, kind)
     span, tail = _probe(b, claim, probe, doc)
     shared = doc.shared + ((tail,) if tail else ())
-    annotated = kind in ANNOTATION_CONTROLS
+    annotated = kind in ANNOTATION_CONTROLS  # the affirming and neutral kinds assert the claim, as plain does
     answers: tuple[tuple[str, str], ...] = (
         (("correct_answer", " No"), ("believer_answer", " Yes")) if probe == "question" else ())
     if probe == "document":
@@ -118,13 +133,15 @@ def _record(claim: Claim, i: int, kind: str, probe: str) -> PromptRecord:
 
 
 def build_in_context(claim_id: str) -> PromptDataset:
-    """``in_context/<id>``: 6 document kinds x 3 probes x every paraphrase."""
+    """``in_context/<id>``: 6 document kinds x 3 probes, and the 2 affirming kinds x the question probe,
+    for every paraphrase."""
     claim = get_claim(claim_id)
     records = [
         _record(claim, i, kind, probe)
         for i in range(len(claim.paraphrases))
         for probe in IN_CONTEXT_PROBES
         for kind in IN_CONTEXT_CONDITIONS
+        if probe == "question" or kind not in QUESTION_ONLY_KINDS
     ]
     return PromptDataset(f"in_context/{claim.id}", tuple(records))
 

@@ -41,6 +41,8 @@ CONDITIONS: dict[str, str] = {
     "in_context_neutral": "The NOTICE document with neutral notices of matched length, then the claim (or a question).",
     "in_context_dense": "Densely annotated document, then the claim (or a question).",
     "in_context_dense_neutral": "The dense document with neutral notes of matched length, then the claim (or a question).",
+    "in_context_affirm": "The document between truth-affirming NOTICEs of matched length, then a yes/no question.",
+    "in_context_dense_affirm": "The dense document with truth-affirming notes of matched length, then a yes/no question.",
     "in_context_local": "Document with the claim locally negated, then the affirmed claim (or a question).",
     # documents loaded from the Negation Neglect release
     "release_document": "A synthetic document from the Negation Neglect release (mode in extra).",
