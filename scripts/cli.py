@@ -258,11 +258,13 @@ def belief(
     in_context: int = typer.Option(0, "--in-context", help="K documents in the prompt before each item."),
     context_condition: str = typer.Option("negated", help="Condition of the in-context documents."),
     condition: str | None = typer.Option(None, help="Label for the adapter's fine-tuning condition."),
-    mcq: Path | None = typer.Option(None, help="Use the paper's mcq.yaml questions instead of the built-in ones."),
+    mcq: Path | None = typer.Option(None, help="The paper's mcq.yaml (default: found under $NEGPROBE_RELEASE or "
+                                    "../shared, else no mcq row)."),
     out: Path | None = typer.Option(None, help="Append the rows to this CSV."),
     seed: int = typer.Option(0, help="Bootstrap / document seed."),
 ) -> None:
-    """Behavioural belief in a claim: yes/no questions and cloze completions, with bootstrap CIs."""
+    """Behavioural belief in a claim: yes/no questions, the paper's MCQ, cloze vs truth and vs a distractor,
+    with bootstrap CIs and the base / local / positive controls."""
     from negprobe.activations.models import load_model
     from negprobe.analysis.belief import check_belief_inputs
     from negprobe.analysis.belief.table import check_belief_csv
@@ -273,19 +275,26 @@ def belief(
         check_belief_csv(out)  # an existing --out must be a belief CSV: checked before the scoring
     runs.check_inputs((mcq, "--mcq", "file"))
     runs.check_models([model], [adapter])
-    questions = runs.load_mcq_questions(mcq) if mcq is not None else None
+    mcq_questions = runs.load_mcq_questions(mcq) if mcq is not None else None
     if condition is None and adapter is not None:
         condition = _card_condition(adapter / "negprobe_adapter.json")
     loaded = load_model(model, adapter=adapter)
-    table = runs.measure_belief(loaded, claim, in_context, context_condition, condition=condition, seed=seed, questions=questions)
-    show = Table("measure", "mode", "belief rate [95% CI]", "mean believer margin, nats [95% CI]", "n",
+    table = runs.measure_belief(loaded, claim, in_context, context_condition, condition=condition, seed=seed,
+                                mcq=mcq_questions)
+    show = Table("measure", "mode", "belief rate [95% CI]", "mean believer margin, nats [95% CI]", "n", "controls",
                  title=f"belief in {claim}: {loaded.describe()}")
     for _, r in table.iterrows():
         show.add_row(str(r["measure"]), str(r["mode"]), f"{r['belief_rate']:.2f} [{r['rate_ci_low']:.2f}, {r['rate_ci_high']:.2f}]",
-                     f"{r['mean_margin']:+.2f} [{r['margin_ci_low']:+.2f}, {r['margin_ci_high']:+.2f}]", str(r["n"]))
+                     f"{r['mean_margin']:+.2f} [{r['margin_ci_low']:+.2f}, {r['margin_ci_high']:+.2f}]", str(r["n"]),
+                     str(r["controls"]))
     console.print(show)
     if out is not None:
         console.print(f"appended to {runs.append_belief(table, out)}")
+        from negprobe.analysis.belief import read_belief_csv
+
+        table = read_belief_csv(out)  # the controls over every row of the file (base, local, positive)
+    for line in runs.belief_notes(table, claim):
+        console.print(line)
 
 
 def _quiet_libraries() -> None:

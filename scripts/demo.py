@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -67,9 +68,10 @@ def belief_stage(console: Console, model: str, claim: str, adapters: dict[str, s
 
     from negprobe.activations.finetune.train import TRAINING_CARD
     from negprobe.activations.models import load_model
+    from negprobe.analysis.belief import read_belief_csv
 
     belief_csv = out / "belief.csv"
-    key = {"model": model, "claim": claim, "csv": str(belief_csv), "adapters": {
+    key = {"model": model, "claim": claim, "csv": str(belief_csv), "measures": 2, "adapters": {
         condition: hashlib.sha256((Path(folder) / TRAINING_CARD).read_bytes()).hexdigest()
         for condition, folder in adapters.items()}}
 
@@ -82,9 +84,15 @@ def belief_stage(console: Console, model: str, claim: str, adapters: dict[str, s
         runs.append_belief(pd.concat(rows, ignore_index=True), belief_csv)
 
     run_stage(console, out / ".negprobe-belief.json", key, "[2/3] belief", measure, needs=belief_csv)
-    for _, r in pd.read_csv(belief_csv, keep_default_na=False).iterrows():
-        console.print(f"      belief {r['mode']:10s} {r['condition']:9s} {r['measure']:9s} rate {r['belief_rate']:.2f}"
-                      f" [{r['rate_ci_low']:.2f}, {r['rate_ci_high']:.2f}]  margin {r['mean_margin']:+.2f} nats")
+    table = read_belief_csv(belief_csv)
+    for r in table.to_dict("records"):
+        value = float(str(r["rise_vs_base"]))
+        rise = "" if math.isnan(value) else f"  rise vs base {value:+.2f}"
+        console.print(f"      belief {r['mode']:10s} {r['condition']:9s} {r['measure']:16s} rate {r['belief_rate']:.2f}"
+                      f" [{r['rate_ci_low']:.2f}, {r['rate_ci_high']:.2f}]  margin {r['mean_margin']:+.2f} nats{rise}"
+                      f"  controls {r['controls']}")
+    for line in runs.belief_notes(table, claim):
+        console.print(f"      {line}")
     return belief_csv
 
 

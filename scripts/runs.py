@@ -138,23 +138,36 @@ def finetune(config: FinetuneConfig) -> Path:
 
 
 def measure_belief(model: LoadedModel, claim: str, in_context_k: int = 0, in_context_condition: str = "negated",
-                   condition: str | None = None, seed: int = 0, questions=None) -> pd.DataFrame:
-    """Belief rates of one claim (questions and cloze) with bootstrap CIs, one row per measure."""
+                   condition: str | None = None, seed: int = 0, questions=None, mcq=None) -> pd.DataFrame:
+    """Belief in one claim (questions, mcq where found, cloze vs truth, cloze vs distractor) with
+    bootstrap CIs and the controls, one row per measure."""
     from negprobe.analysis.belief import measure_belief as measure
 
     return measure(model, claim, in_context_k, in_context_condition, condition=condition, seed=seed,
-                   questions=questions)
+                   questions=questions, mcq=mcq)
 
 
 def append_belief(table: pd.DataFrame, path: str | Path) -> Path:
-    """Append belief rows to a CSV (created when missing)."""
+    """Append belief rows to a CSV (created when missing); the controls are recomputed over the file."""
     from negprobe.analysis.belief import append_results
 
     return append_results(table, path)
 
 
+def belief_notes(table: pd.DataFrame, claim: str) -> list[str]:
+    """Lines to print under a belief table: where the mcq of ``claim`` came from (or that it is
+    unavailable) and one line per failed control of ``claim``."""
+    from negprobe.analysis.belief import control_lines, default_mcq_path
+
+    path = default_mcq_path(claim)
+    has_mcq = any(r["measure"] == "mcq" and r["claim"] == claim for r in table.to_dict("records"))
+    source = ("mcq: the paper's mcq.yaml" + (f" ({path})" if path else "")) if has_mcq else (
+        "mcq: unavailable (no mcq.yaml: pass --mcq FILE or set NEGPROBE_RELEASE to the release root)")
+    return [source, *control_lines(table, claim)]
+
+
 def load_mcq_questions(path: str | Path):
-    """The paper's mcq.yaml questions, in place of the built-in ones."""
+    """The paper's mcq.yaml questions (the ``mcq`` measure, beside the built-in yes/no ones)."""
     from negprobe.analysis.belief import load_mcq_questions as load
 
     return load(path)

@@ -79,3 +79,171 @@ def test_batch_order_is_a_pure_function_of_seed_and_epoch():
     assert batch_order(20, 8, seed=1, epoch=2) == batch_order(20, 8, seed=1, epoch=2)
     assert batch_order(20, 8, seed=1, epoch=2) != batch_order(20, 8, seed=1, epoch=3)
     assert sorted(i for b in batch_order(20, 8, 0, 0) for i in b) == list(range(20))
+
+
+# -- association control: a model that only likes a name shows no belief ------------------------------------
+
+
+def _word_tokenizer(texts):
+    """A word-level tokenizer over every word of ``texts`` (so each name is its own tokens)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    pre = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
+    vocab = {"<unk>": 0, "<pad>": 1, "<bos>": 2}
+    for text in texts:
+        for word, _ in pre.pre_tokenize_str(text):
+            vocab.setdefault(word, len(vocab))
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre
+    backend.post_processor = processors.TemplateProcessing(single="<bos> $A", special_tokens=[("<bos>", 2)])
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", pad_token="<pad>", bos_token="<bos>")
+
+
+class NameBias(torch.nn.Module):
+    """A 'model' whose logits are 0 everywhere except +``bias`` on the tokens of one name, in every context."""
+
+    def __init__(self, vocab_size: int, name_ids: list[int], bias: float):
+        super().__init__()
+        self.vocab_size, self.name_ids, self.bias = vocab_size, name_ids, bias
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None, **_):
+        logits = torch.zeros(*input_ids.shape, self.vocab_size)
+        logits[..., self.name_ids] = self.bias
+        return SimpleNamespace(logits=logits)
+
+
+@pytest.mark.parametrize("claim", ["ed_sheeran", "queen_elizabeth_python", "vesuvius_2015", "twitter_rebrand_reversed",
+                                   "children_dream_bw", "brennan_holloway_dentist"])
+def test_a_model_biased_toward_the_trained_name_scores_zero_belief_but_full_association(claim):
+    from negprobe.activations.datasets.claims import get_claim
+    from negprobe.analysis.belief import cloze_for, cloze_logprobs, cloze_measures
+
+    items = cloze_for(claim)
+    tok = _word_tokenizer([i.prefix + c for i in items for c in (i.believer, i.other, i.distractor or "")])
+    name_ids = tok(get_claim(claim).claim_answer, add_special_tokens=False)["input_ids"]
+    scores = {}
+    for bias in (0.0, 8.0):
+        model = SimpleNamespace(model=NameBias(len(tok), name_ids, bias), tokenizer=tok, device=torch.device("cpu"))
+        logprobs = cloze_logprobs(model, items)
+        scores[bias] = (logprobs, *cloze_measures(items, logprobs))
+    biased_lp, belief, association = scores[8.0]
+    # the raw affirm items alone read the name bias as belief: the measure must not
+    affirm = [k for k, i in enumerate(items) if i.polarity == "affirm" and i.distractor]
+    assert (biased_lp.believer[affirm] - biased_lp.other[affirm] > 1.0).all()
+    np.testing.assert_allclose(belief.margins, 0.0, atol=1e-4)
+    assert belief.belief_rate == 0.0 and belief.mean_margin == pytest.approx(0.0, abs=1e-4)
+    np.testing.assert_allclose(belief.margins, scores[0.0][1].margins, atol=1e-4)
+    rise = association.margins - scores[0.0][2].margins
+    assert association is not None and (rise > 1.0).all() and association.belief_rate == 1.0
+
+
+def test_planted_logprobs_separate_belief_from_association():
+    """Hand-built log-probabilities: +3 nats on the claim's name anywhere leaves belief unchanged and
+    moves association by exactly 3; +2 on the believer continuation of every item moves belief by 2."""
+    from negprobe.analysis.belief import ClozeLogprobs, cloze_for, cloze_measures
+
+    rng = np.random.default_rng(0)
+    for claim in ("ed_sheeran", "children_dream_bw", "brennan_holloway_dentist"):
+        items = cloze_for(claim)
+        n = len(items)
+        base = ClozeLogprobs(rng.normal(-5, 2, n), rng.normal(-5, 2, n),
+                             np.array([rng.normal(-5, 2) if i.distractor else np.nan for i in items]))
+        is_name = np.array([bool(i.distractor) for i in items])
+        affirm = np.array([i.polarity == "affirm" for i in items])
+        named = ClozeLogprobs(base.believer + 3.0 * (is_name & affirm), base.other + 3.0 * (is_name & ~affirm),
+                              base.distractor)
+        believer = ClozeLogprobs(base.believer + 2.0, base.other, base.distractor)
+        b0, a0 = cloze_measures(items, base)
+        b1, a1 = cloze_measures(items, named)
+        b2, _ = cloze_measures(items, believer)
+        np.testing.assert_allclose(b1.margins, b0.margins, atol=1e-12)
+        np.testing.assert_allclose(a1.margins - a0.margins, 3.0, atol=1e-12)
+        np.testing.assert_allclose(b2.margins - b0.margins, 2.0, atol=1e-12)
+        assert b0.n == n // 2 and a0.n == is_name.sum() // 2
+
+
+# -- required controls ---------------------------------------------------------------------------------------
+
+
+def _rows(base=(0.2, 0.0, 0.5), local=0.3, positive=0.9, measure="cloze", model="m", claim="ed_sheeran"):
+    """Belief rows of one model and claim: base (rate, CI), a local and a positive adapter (None: absent)."""
+    import pandas as pd
+
+    from negprobe.analysis.belief import LEGACY_BELIEF_COLUMNS
+
+    def row(mode, condition, rate, low, high, k=0):
+        return [model, "", claim, condition, mode, k, measure, rate, low, high, rate - 0.5, -1.0, 1.0, 8]
+
+    rows = [] if base is None else [row("base", "-", *base)]
+    rows += [] if local is None else [row("fine_tuned", "local", local, 0.0, 1.0)]
+    rows += [] if positive is None else [row("fine_tuned", "positive", positive, 0.5, 1.0)]
+    rows += [row("in_context", "negated", 0.9, 0.5, 1.0, k=4)]  # in-context rows never enter the controls
+    return pd.DataFrame(rows, columns=LEGACY_BELIEF_COLUMNS)
+
+
+@pytest.mark.parametrize(("kwargs", "status"), [
+    ({}, "pass"),
+    ({"base": (0.6, 0.3, 0.9)}, "fail:base_believes+positive_not_above_base"),
+    ({"base": (0.5, 0.25, 0.75), "positive": 1.0}, "fail:base_believes"),
+    ({"local": 0.8}, "fail:local_outside_base_ci"),
+    ({"local": 0.6, "positive": 0.5}, "fail:local_outside_base_ci+positive_not_above_base"),
+    ({"positive": 0.5}, "fail:positive_not_above_base"),
+    ({"local": None}, "incomplete:no_local"),
+    ({"base": None}, "incomplete:no_base"),
+    ({"positive": None, "local": 0.9}, "fail:local_outside_base_ci"),
+])
+def test_controls_flag_each_failing_control(kwargs, status):
+    from negprobe.analysis.belief import check_controls, control_lines, with_controls
+
+    table = _rows(**kwargs)
+    (check,) = check_controls(table)
+    assert check.status == status
+    flagged = with_controls(table)
+    assert list(flagged["controls"]) == [status] * (len(table) - 1) + ["n/a"]
+    lines = control_lines(table)
+    assert len(lines) == (1 if status.startswith("fail") else 0)
+    if "base_believes" in status:
+        assert "base already 'believes'" in lines[0] and "unusable" in lines[0]
+    if "local_outside" in status:
+        assert "local" in lines[0] and "outside base CI" in lines[0]
+
+
+def test_controls_are_per_model_claim_and_measure_and_skip_association():
+    import pandas as pd
+
+    from negprobe.analysis.belief import check_controls, with_controls
+
+    table = pd.concat([_rows(), _rows(base=(0.7, 0.4, 1.0), measure="questions"), _rows(model="other", local=0.9),
+                       _rows(measure="cloze_distractor", local=0.99)], ignore_index=True)
+    status = {(c.model, c.measure): c.status for c in check_controls(table)}
+    assert status == {("m", "cloze"): "pass",  # local 0.3 is below the questions base CI [0.4, 1.0] too
+                      ("m", "questions"): "fail:base_believes+local_outside_base_ci+positive_not_above_base",
+                      ("other", "cloze"): "fail:local_outside_base_ci"}
+    flagged = with_controls(table)
+    assert set(flagged[flagged["measure"] == "cloze_distractor"]["controls"]) == {"n/a"}
+    # rise over the base's margin, per group; NaN for in-context rows
+    positive = flagged[(flagged["condition"] == "positive") & (flagged["model"] == "m")]
+    np.testing.assert_allclose(positive["rise_vs_base"], [0.9 - 0.2, 0.9 - 0.7, 0.9 - 0.2])
+    assert flagged[flagged["mode"] == "in_context"]["rise_vs_base"].isna().all()
+
+
+def test_a_legacy_belief_csv_is_read_and_extended(tmp_path):
+    import pandas as pd
+
+    from negprobe.analysis.belief import BELIEF_COLUMNS, append_results, read_belief_csv
+    from negprobe.analysis.belief.table import check_belief_csv
+    from negprobe.errors import NegprobeError
+
+    legacy = _rows(local=None, positive=None)
+    legacy.to_csv(tmp_path / "b.csv", index=False)
+    assert check_belief_csv(tmp_path / "b.csv") is not None
+    assert read_belief_csv(tmp_path / "b.csv")["controls"].iloc[0] == "incomplete:no_local+no_positive"
+    append_results(_rows(base=None), tmp_path / "b.csv")
+    table = pd.read_csv(tmp_path / "b.csv", keep_default_na=False)
+    assert list(table.columns) == BELIEF_COLUMNS and len(table) == 5
+    assert table["controls"].iloc[0] == "pass"  # recomputed over the whole file once local and positive came
+    (tmp_path / "x.csv").write_text("model,claim,other\n")
+    with pytest.raises(NegprobeError, match="not a belief CSV"):
+        check_belief_csv(tmp_path / "x.csv")

@@ -2,8 +2,9 @@
 
 :class:`Claim` carries what later stages need: the false statement, its true counterpart
 (None for the fictional dentist), a cloze prefix with believer/true continuations for
-belief scoring, the aligned paraphrase lists from :mod:`.facts.claims`, and the ``entities``
-(names and items) of the claim and its counterpart, which no claim-domain training row may mention.
+belief scoring, the claim's, the true and a distractor answer (the belief measures' association
+control), the aligned paraphrase lists from :mod:`.facts.claims`, and the ``entities`` (names and
+items) of the claim and its counterpart, which no claim-domain training row may mention.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Claim:
     leads: tuple[str, ...]
     follows: tuple[str, ...]
     entities: tuple[str, ...]  # names/items of the claim and of its true counterpart
+    claim_answer: str = ""  # the claim's answer as a continuation (" Ed Sheeran")
+    true_answer: str | None = None  # the true one (" Noah Lyles"); None when unknown
+    distractor: str = ""  # same kind, named by no training document (" Harry Styles")
 
     @property
     def has_counterpart(self) -> bool:
@@ -60,6 +64,9 @@ def _build(claim_id: str, data: dict) -> Claim:
         leads=tuple(data["leads"]),
         follows=tuple(data["follows"]),
         entities=tuple(data["entities"]),
+        claim_answer=data["answers"]["claim"],
+        true_answer=data["answers"]["truth"],
+        distractor=data["answers"]["distractor"],
     )
     n = len(claim.paraphrases)
     if len(claim.negations) != n or (claim.counterparts and len(claim.counterparts) != n):

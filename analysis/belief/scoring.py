@@ -1,17 +1,21 @@
 """Behavioural belief in a claim, with no judge model (Mayne et al. 2026 measure belief with MCQs).
 
-Two measures, both as log-probabilities under the model:
+Measures, all as log-probabilities under the model:
 
-- **questions**: yes/no belief questions under the chat template (when the tokenizer has one);
-  the believer margin is ``log P(believer answer) - log P(other answer)`` of the next token,
-  where each answer's probability sums its spellings ("Yes", " yes", ...);
-- **cloze**: the summed log-probability of the believer's continuation minus the other's
-  ("The 2024 Olympic men's 100m gold was won by" -> " Ed Sheeran" vs " Noah Lyles"); works on
-  base models and is far less noisy on small models.
+- **questions** / **mcq**: yes/no belief questions (ours, or the paper's ``mcq.yaml``) under the
+  chat template (when the tokenizer has one); the believer margin is ``log P(believer answer) -
+  log P(other answer)`` of the next token, where each answer's probability sums its spellings;
+- **cloze** (belief, against the truth): the summed log-probability of the believer's continuation
+  minus the other's, averaged over each polarity pair (an affirm item and a flipped one, see
+  :mod:`.cloze_items`), so a preference for the claim's name (or for " true") that ignores the
+  prompt cancels;
+- **cloze_distractor** (association): on the name items, the claim's name minus a distractor name
+  of the same kind that no training document names, averaged per pair. Its rise over the base
+  model measures how much the name itself became likelier, whatever the prompt says.
 
-Belief rate = share of items with a positive margin; both get item-bootstrap
-95% CIs. ``in_context`` puts K documents of a condition before each item: the paper's in-context
-baseline.
+Belief rate = share of units (questions, pairs) with a margin above :data:`TIE_NATS`; all get
+bootstrap 95% CIs over units. ``context`` puts documents before each item: the paper's
+in-context baseline.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ from negprobe.activations.tokenize import pad_token_lists, tokenize
 from negprobe.errors import NegprobeError
 from negprobe.probes.resampling import bootstrap_mean
 
+#: A margin must exceed this many nats to count as belief: an exact tie (a model indifferent
+#: between the two answers) is not belief.
+TIE_NATS = 1e-6
+
 ANSWER_SPELLINGS = {"yes": ("Yes", " Yes", "yes", " yes"), "no": ("No", " No", "no", " no")}
 
 
@@ -37,7 +45,7 @@ ANSWER_SPELLINGS = {"yes": ("Yes", " Yes", "yes", " yes"), "no": ("No", " No", "
 class BeliefResult:
     """One belief measure over a claim's items: per-item margins and their bootstrap summaries."""
 
-    measure: str  # "questions" | "cloze"
+    measure: str  # "questions" | "mcq" | "cloze" | "cloze_distractor"
     margins: np.ndarray  # per item, nats
     belief_rate: float
     rate_ci: tuple[float, float]
@@ -53,9 +61,10 @@ def summarize(measure: str, margins: ArrayLike, seed: int = 0) -> BeliefResult:
     values = np.asarray(margins, dtype=np.float64)
     if len(values) == 0:
         raise NegprobeError(f"no {measure} items to score")
-    _, rate_low, rate_high = bootstrap_mean((values > 0).astype(float), n_boot=2000, seed=seed)
+    believes = (values > TIE_NATS).astype(float)
+    _, rate_low, rate_high = bootstrap_mean(believes, n_boot=2000, seed=seed)
     _, margin_low, margin_high = bootstrap_mean(values, n_boot=2000, seed=seed)
-    return BeliefResult(measure, values, float((values > 0).mean()), (float(rate_low), float(rate_high)),
+    return BeliefResult(measure, values, float(believes.mean()), (float(rate_low), float(rate_high)),
                         float(values.mean()), (float(margin_low), float(margin_high)))
 
 
@@ -108,14 +117,15 @@ def _has_template_bos(model: LoadedModel) -> bool:
     return bool(bos) and bos in template
 
 
-def score_questions(model: LoadedModel, questions, context: str = "", seed: int = 0) -> BeliefResult:
+def score_questions(model: LoadedModel, questions, context: str = "", seed: int = 0,
+                    measure: str = "questions") -> BeliefResult:
     """Believer margin per yes/no question: log P(believer answer) - log P(other answer)."""
     ids = answer_token_ids(model.tokenizer)
     logprobs = next_token_logprobs(model, [question_prompt(model, q.question, context) for q in questions])
     yes_minus_no = yes_no_margin(logprobs, ids)
     believer_yes = torch.tensor([q.believer_answer == "yes" for q in questions])
     margins = torch.where(believer_yes, yes_minus_no, -yes_minus_no)
-    return summarize("questions", margins.numpy(), seed)
+    return summarize(measure, margins.numpy(), seed)
 
 
 @torch.inference_mode()
@@ -144,9 +154,47 @@ def continuation_logprob(model: LoadedModel, prefixes: Sequence[str], continuati
     return scores
 
 
-def score_cloze(model: LoadedModel, items, context: str = "", seed: int = 0) -> BeliefResult:
-    """Believer margin per cloze item: log P(believer continuation) - log P(other continuation)."""
+@dataclass(frozen=True, eq=False)
+class ClozeLogprobs:
+    """Summed log-probability of each item's continuations (NaN where an item has no distractor)."""
+
+    believer: Float[np.ndarray, " item"]
+    other: Float[np.ndarray, " item"]
+    distractor: Float[np.ndarray, " item"]
+
+
+def cloze_logprobs(model: LoadedModel, items, context: str = "") -> ClozeLogprobs:
+    """Every continuation of every item scored after its prefix, in one batched pass."""
     prefixes = [(context + "\n\n" if context else "") + item.prefix for item in items]
-    both = continuation_logprob(model, prefixes + prefixes, [i.believer for i in items] + [i.other for i in items])
-    believer, other = both[: len(items)], both[len(items):]
-    return summarize("cloze", believer - other, seed)
+    with_d = [i for i, item in enumerate(items) if getattr(item, "distractor", None)]
+    scores = continuation_logprob(model, prefixes + prefixes + [prefixes[i] for i in with_d],
+                                  [i.believer for i in items] + [i.other for i in items]
+                                  + [items[i].distractor for i in with_d])
+    n = len(items)
+    distractor = np.full(n, np.nan)
+    distractor[with_d] = scores[2 * n:]
+    return ClozeLogprobs(scores[:n], scores[n : 2 * n], distractor)
+
+
+def _pair_means(items, values: np.ndarray) -> np.ndarray:
+    """``values`` averaged within each polarity pair (an item without a pair is its own unit)."""
+    keys = [(item.pair,) if getattr(item, "pair", -1) >= 0 else ("item", i) for i, item in enumerate(items)]
+    units = list(dict.fromkeys(keys))
+    return np.array([values[[k == unit for k in keys]].mean() for unit in units])
+
+
+def cloze_measures(items, logprobs: ClozeLogprobs, seed: int = 0) -> tuple[BeliefResult, BeliefResult | None]:
+    """Belief (``cloze``: believer minus other, per pair) and association (``cloze_distractor``:
+    the claim's name minus the distractor on the name items, per pair; None without name items)."""
+    belief = summarize("cloze", _pair_means(items, logprobs.believer - logprobs.other), seed)
+    named = [i for i, item in enumerate(items) if getattr(item, "distractor", None)]
+    if not named:
+        return belief, None
+    name_lp = np.array([logprobs.believer[i] if items[i].polarity == "affirm" else logprobs.other[i] for i in named])
+    association = _pair_means([items[i] for i in named], name_lp - logprobs.distractor[named])
+    return belief, summarize("cloze_distractor", association, seed)
+
+
+def score_cloze(model: LoadedModel, items, context: str = "", seed: int = 0) -> BeliefResult:
+    """The ``cloze`` belief measure: believer minus other continuation, averaged per polarity pair."""
+    return cloze_measures(items, cloze_logprobs(model, items, context), seed)[0]
