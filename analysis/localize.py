@@ -174,7 +174,7 @@ def _read_fine_tuned(base, ref: ModelRef, claims, ic_statements, readers, claim_
     of the refitted readers on that model: ``(readouts, refit ref, refit gates)``."""
 
     assert ref.adapter is not None, "a fine-tuned model ref names its adapter"
-    tuned = load_model(config.model, adapter=ref.adapter)
+    tuned = load_model(config.model, adapter=ref.adapter, dtype=config.compute_dtype)
     if tuned.base_fingerprint != base.base_fingerprint:
         raise NegprobeError(f"adapter {ref.adapter} does not belong to {config.model}")
     own = _adapter_claims(ref.adapter, claims)  # read a fine-tuned model on the claim(s) it was trained on
@@ -198,7 +198,7 @@ def run_localize(config: LocalizeConfig) -> LocalizeResult:
     """
 
 
-    base = load_model(config.model)
+    base = load_model(config.model, dtype=config.compute_dtype)
     if config.layers is not None:
         config = replace(config, layers=base.check_layers(config.layers))
     data = _claims_data(config)

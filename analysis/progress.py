@@ -1,27 +1,7 @@
-"""One rich progress bar for the causal checks' long loops (silent when disabled)."""
+"""The causal checks' progress bar; it lives in :mod:`negprobe.activations.progress` (shared by every layer)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from negprobe.activations.progress import progress_bar
 
-
-@contextmanager
-def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n)``; shows done/total, elapsed and remaining time on the terminal."""
-    if not enabled or total <= 0:
-        yield lambda _n: None
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    with Progress(TextColumn(description), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), transient=False) as bar:
-        task = bar.add_task(description, total=total)
-        start = time.perf_counter()
-
-        def advance(n: int) -> None:
-            bar.update(task, advance=n)
-
-        yield advance
-        bar.update(task, description=f"{description} ({time.perf_counter() - start:.0f} s)")
+__all__ = ["progress_bar"]

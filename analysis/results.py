@@ -17,6 +17,7 @@ from negprobe.activations.config import expand_user, validate_config
 from negprobe.activations.datasets.claims import get_claim
 from negprobe.errors import NegprobeError
 from negprobe.probes import PROBES
+from negprobe.probes.sweep_config import DTYPES
 
 from .annotation import DecodabilityCurve
 from .causal import CausalResult, CausalSettings
@@ -56,6 +57,9 @@ class LocalizeConfig:
     heatmap_paraphrases: int = field(default=1, metadata={"min": 1})  # position-heatmap pairs per passing claim
     steer_alphas: list[float] = field(default_factory=lambda: [-6.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0])  # readout units
     belief_csv: str | None = None
+    # the dtype every model of the run computes in (readouts, patching, steering); bfloat16 is faster
+    # on CPU but moves margins and readouts (scripts/bench_dtype.py): float32 stays the default
+    compute_dtype: str = field(default="float32", metadata={"choices": DTYPES})
     store: str | None = None
     out: str = "negprobe-out/localize"
 

@@ -24,6 +24,7 @@ from jaxtyping import Float
 from negprobe.activations.atomic import atomic_path, atomic_write_text
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.registry import load_dataset
+from negprobe.activations.progress import progress_bar
 
 from . import make_probe
 from .artifact import file_slug, save_probe
@@ -168,11 +169,11 @@ def run_sweep(config: SweepConfig, progress: bool = True) -> SweepResult:
                     data = _relabel(collect(model, {n: datasets[n] for n in tests}, position, config.layers, config),
                                     labels)
                     train_sets, tests = [labels[n] for n in train_sets], [labels[n] for n in tests]
-                    if progress:
-                        print(f"fitting {len(config.probes)} probe families x {len(data.layers)} layers x"
-                              f" {config.n_folds} folds on {model.name}{' + ' + str(adapter) if adapter else ''}"
-                              f" [{position}] train={'+'.join(train_sets)}")
-                    table = evaluate(data, train_sets, tests, config.probes, config, position)
+                    title = (f"fitting {len(config.probes)} probe families x {len(data.layers)} layers x"
+                             f" {config.n_folds} folds on {model.name}{' + ' + str(adapter) if adapter else ''}"
+                             f" [{position}] train={'+'.join(train_sets)}")
+                    with progress_bar(title, len(config.probes) * config.n_folds, progress) as advance:
+                        table = evaluate(data, train_sets, tests, config.probes, config, position, advance)
                     tables.append(table)
                     probe_paths += save_sweep_probes(data, train_sets, table, config, position, out_dir)
                     projections.append(pca_projection(data, train_sets, table, position))

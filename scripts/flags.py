@@ -52,6 +52,8 @@ LOCALIZE_FLAGS = {
     "heatmap_paraphrases": Flag((), "Paraphrases per passing claim in the question-token heatmap."),
     "steer_alphas": Flag((), "Steering strengths in readout units, comma-separated."),
     "belief_csv": Flag((), "Belief table from `negprobe belief --out`."),
+    "compute_dtype": Flag((), "Compute dtype of every model in the run: float32 | bfloat16 | float16 (bfloat16 is"
+                              " faster on CPU; see scripts/bench_dtype.py for what it moves)."),
     "store": Flag((), STORE_HELP),
     "out": Flag(("-o",), "Output folder."),
 }

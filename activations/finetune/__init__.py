@@ -20,6 +20,7 @@ from negprobe.activations.finetune.documents import (
     release_documents,
     with_doctag,
 )
+from negprobe.activations.finetune.loop import StepReport
 from negprobe.activations.finetune.templates import DOC_TYPES
 from negprobe.activations.finetune.train import TRAINING_CARD, FinetuneConfig, finetune
 
@@ -30,8 +31,10 @@ __all__ = [
     "TRAINING_CARD",
     "TRAINING_CONDITIONS",
     "Document",
+    "StepReport",
     "DocumentTopic",
     "FinetuneConfig",
+    "StepReport",
     "corpus_hash",
     "finetune",
     "generate_documents",

@@ -1,7 +1,8 @@
 """LoRA fine-tuning on claim documents (synthetic document fine-tuning, Mayne et al. 2026).
 
 ``finetune(FinetuneConfig(...))`` trains a PEFT LoRA adapter on one claim's documents in one
-negation condition, CPU-friendly (optional bf16 autocast), with optional mixing of generic text to
+negation condition, CPU-friendly (optional bf16 autocast; the step loop and its progress line:
+:mod:`.loop`), with optional mixing of generic text to
 limit forgetting and optional loss masks on annotation text and on ``<DOCTAG>``. Checkpoints
 (safetensors + JSON, no pickle: :mod:`.checkpoint`) are written atomically to
 ``<out>/.negprobe-checkpoint/`` and deleted once the adapter is written (``keep_checkpoint`` keeps
@@ -20,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -30,6 +31,7 @@ from negprobe.activations.config import validate_config
 from negprobe.errors import NegprobeError
 
 from .checkpoint import STATE_FILE, load_state, restore, save_state
+from .loop import StepReport, TrainingState, step_display, train_steps
 from .run_folder import (
     CHECKPOINT_DIR,
     TRAINING_CARD,
@@ -163,18 +165,12 @@ def _save_checkpoint(peft_model, optimizer, step: int, losses: list[float], out:
     save_state(out / CHECKPOINT_DIR, get_peft_model_state_dict(peft_model), optimizer, step, losses)
 
 
-@dataclass
-class _TrainingState:
-    """Progress of one run: the step reached, its loss curve, and tokens seen this run."""
-
-    total: int  # steps to reach
-    step: int = 0
-    losses: list[float] = field(default_factory=list)
-    tokens: int = 0
-
-
-def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
+def finetune(config: FinetuneConfig, progress: bool = True,
+             on_step: Callable[[StepReport], None] | None = None) -> Path:
     """Train the adapter; returns the output folder (adapter + training card).
+
+    Each step's :class:`~.loop.StepReport` (step, loss, tokens/s, ETA) is shown when ``progress``
+    and handed to ``on_step`` when given.
 
     Everything is checked before the model loads and nothing is created before the checks pass but
     ``<out>.lock``, held beside the folder for the whole run (a second run on it waits) and removed after.
@@ -190,10 +186,11 @@ def finetune(config: FinetuneConfig, progress: bool = True) -> Path:
         existing = _existing_run(out, wanted, config.overwrite)
         if existing.kind == "finished" and existing.base_name == config.model:
             return _already_done(out, existing)
-        return _locked_finetune(config, progress, out, docs, (wanted, existing))
+        return _locked_finetune(config, (progress, on_step), out, docs, (wanted, existing))
 
 
-def _locked_finetune(config: FinetuneConfig, progress: bool, out: Path, docs, found: tuple[dict, Existing]) -> Path:
+def _locked_finetune(config: FinetuneConfig, shown: tuple[bool, Callable[[StepReport], None] | None], out: Path, docs,
+                     found: tuple[dict, Existing]) -> Path:
     """The run itself, under the folder lock: model, LoRA, folder, resume, train, adapter and card."""
     from ..models import load_model, write_adapter_card
 
@@ -210,7 +207,7 @@ def _locked_finetune(config: FinetuneConfig, progress: bool, out: Path, docs, fo
         clear_folder(out)
     start_folder(out)
     steps_per_epoch = math.ceil(len(examples) / config.batch_size)
-    state = _resume(model, optimizer, out, _TrainingState(total=config.max_steps or steps_per_epoch * config.epochs))
+    state = _resume(model, optimizer, out, TrainingState(total=config.max_steps or steps_per_epoch * config.epochs))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     started, start_step = time.perf_counter(), state.step
 
@@ -224,7 +221,10 @@ def _locked_finetune(config: FinetuneConfig, progress: bool, out: Path, docs, fo
         _save_checkpoint(model, optimizer, step, losses, out)
 
     with keeps_checkpoint(out):
-        _train(model, optimizer, batch_at, save, (config, state), progress)
+        title = f"fine-tuning {config.claim}/{config.condition}"
+        with step_display(title, state.total, state.step, shown[0]) as display:
+            train_steps(model, optimizer, batch_at, save, state, config.checkpoint_every, config.bf16,
+                        _both(display, shown[1]))
         elapsed = time.perf_counter() - started
         model.save_pretrained(str(out))
         write_adapter_card(out, base, claim=config.claim, condition=config.condition)
@@ -232,6 +232,16 @@ def _locked_finetune(config: FinetuneConfig, progress: bool, out: Path, docs, fo
     if not config.keep_checkpoint:
         shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
     return out
+
+
+def _both(display: Callable[[StepReport], None], on_step: Callable[[StepReport], None] | None
+          ) -> Callable[[StepReport], None]:
+    def report(step: StepReport) -> None:
+        display(step)
+        if on_step is not None:
+            on_step(step)
+
+    return report
 
 
 @contextmanager
@@ -298,7 +308,7 @@ def _lora(base_model, config: FinetuneConfig):
     return model, optimizer
 
 
-def _resume(model, optimizer, out: Path, state: _TrainingState) -> _TrainingState:
+def _resume(model, optimizer, out: Path, state: TrainingState) -> TrainingState:
     """Load the last checkpoint in ``out`` into the model and optimizer, when there is one."""
     folder = out / CHECKPOINT_DIR
     saved = load_state(folder)
@@ -312,32 +322,7 @@ def _resume(model, optimizer, out: Path, state: _TrainingState) -> _TrainingStat
     return state
 
 
-def _train(model, optimizer, batch_at, save: Callable[[int, list[float]], None],
-           run: tuple[FinetuneConfig, _TrainingState], progress: bool) -> None:
-    """Optimizer steps until ``state.total``, checkpointing (``save``) every ``config.checkpoint_every`` steps."""
-    config, state = run
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    with Progress(TextColumn(f"fine-tuning {config.claim}/{config.condition}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"), TimeElapsedColumn(),
-                  TimeRemainingColumn(), disable=not progress) as bar:
-        task = bar.add_task("train", total=state.total, completed=state.step, loss="-")
-        while state.step < state.total:
-            batch = batch_at(state.step)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
-                loss = model(**batch).loss
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            state.step += 1
-            state.losses.append(float(loss.detach()))
-            state.tokens += int(batch["attention_mask"].sum())
-            bar.update(task, advance=1, loss=f"{state.losses[-1]:.3f}")
-            if state.step % config.checkpoint_every == 0 or state.step == state.total:
-                save(state.step, state.losses)
-
-
-def _write_training_card(out: Path, config: FinetuneConfig, base, docs, n_examples: int, state: _TrainingState,
+def _write_training_card(out: Path, config: FinetuneConfig, base, docs, n_examples: int, state: TrainingState,
                          timing: tuple[int, float]) -> None:
     """``training_card.json``: base model, corpus, hyperparameters, loss curve and this run's speed."""
     from .documents import corpus_hash
