@@ -36,6 +36,7 @@ class Claim:
     leads: tuple[str, ...]
     follows: tuple[str, ...]
     entities: tuple[str, ...]  # names/items of the claim and of its true counterpart
+    true_answer: str | None = None  # what the truth names instead ("Noah Lyles", "1944"); None when unknown
 
     @property
     def has_counterpart(self) -> bool:
@@ -60,6 +61,7 @@ def _build(claim_id: str, data: dict) -> Claim:
         leads=tuple(data["leads"]),
         follows=tuple(data["follows"]),
         entities=tuple(data["entities"]),
+        true_answer=data.get("true_answer"),
     )
     n = len(claim.paraphrases)
     if len(claim.negations) != n or (claim.counterparts and len(claim.counterparts) != n):
@@ -70,6 +72,8 @@ def _build(claim_id: str, data: dict) -> Claim:
     unnamed = [t for t in texts if not mentioned_entity(t, claim.entities)]
     if not claim.entities or unnamed:
         raise NegprobeError(f"facts/claims.py: claim {claim_id!r}: no entity of it is mentioned in {unnamed[:1]}")
+    if claim.true_answer is not None and not count_mentions(claim.true_statement or "", claim.true_answer):
+        raise NegprobeError(f"facts/claims.py: claim {claim_id!r}: its true_statement does not name its true_answer")
     return claim
 
 
@@ -91,6 +95,12 @@ def mentioned_entity(text: str, entities: Iterable[str]) -> str | None:
         if _words(entity) <= words:
             return entity
     return None
+
+
+def count_mentions(text: str, name: str) -> int:
+    """How often ``text`` names ``name`` as a whole word or phrase (case-insensitive): "X" counts in
+    "called X." but not in "next", "color" in "in color" but not in "colors"."""
+    return len(re.findall(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text, flags=re.IGNORECASE))
 
 
 CLAIMS: dict[str, Claim] = {cid: _build(cid, data) for cid, data in CLAIM_TEXTS.items()}
