@@ -12,11 +12,12 @@ import typer
 
 from negprobe.activations.finetune.train import FinetuneConfig
 from negprobe.analysis.localize import LocalizeConfig
+from negprobe.errors import NegprobeError
 from negprobe.probes.sweep import SweepConfig
 
 from . import runs
 from .flags import FINETUNE_FLAGS, LOCALIZE_FLAGS, SWEEP_FLAGS
-from .options import Parsed, config_options
+from .options import Parsed, config_options, parse_int_list
 
 app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
 
@@ -34,9 +35,20 @@ def sweep(
 
 @app.command()
 @config_options(FinetuneConfig, FINETUNE_FLAGS)
-def finetune(options: Parsed) -> None:
+def finetune(
+    options: Parsed,
+    seeds: str | None = typer.Option(None, help="Several seeds, e.g. '0,1,2' or '0-2': one adapter per seed, in"
+                                                " <out>-seed<k> (instead of --seed)."),
+) -> None:
     """LoRA-fine-tune a model on one claim's documents in one negation condition."""
-    print(runs.finetune(options.config(FinetuneConfig)).resolve())
+    config = options.config(FinetuneConfig)
+    if seeds is None:
+        print(runs.finetune(config).resolve())
+        return
+    if "seed" in options.given:
+        raise NegprobeError("--seed and --seeds: give one of them")
+    for folder in runs.finetune_seeds(config, parse_int_list(seeds, "seeds") or []):
+        print(folder.resolve())
 
 
 @app.command()

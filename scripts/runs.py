@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 #: Ranges of the fine-tuning hyperparameters (FinetuneConfig itself checks only types).
 _AT_LEAST_ONE = ("n_docs", "epochs", "max_steps", "batch_size", "max_length", "lora_r", "lora_alpha", "checkpoint_every")
 FINETUNE_LIMITS: dict[str, dict[str, float]] = {name: {"min": 1.0} for name in _AT_LEAST_ONE} | {
-    "lr": {"above": 0.0}, "mix_generic": {"min": 0.0}}
+    "lr": {"above": 0.0}, "mix_generic": {"min": 0.0}, "corrected_share": {"min": 0.0, "max": 1.0}}
 
 
 def check_outputs(*paths: tuple[str | Path | None, str, str]) -> None:
@@ -135,6 +135,23 @@ def finetune(config: FinetuneConfig) -> Path:
     load_corpus(config)  # an unknown claim, condition or corpus fails here, before anything is created
     with removed_on_error(config.out):
         return run_finetune(config)
+
+
+def seed_folder(out: str | Path, seed: int) -> str:
+    """The adapter folder of one seed of a multi-seed fine-tune: ``<out>-seed<k>``."""
+    return f"{str(out).rstrip('/')}-seed{seed}"
+
+
+def finetune_seeds(config: FinetuneConfig, seeds: list[int]) -> list[Path]:
+    """One adapter per seed (documents, LoRA init and batch order all follow the seed), in
+    :func:`seed_folder` ``(config.out, k)``; every folder is checked before the first run starts."""
+    from negprobe.errors import NegprobeError
+
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise NegprobeError(f"--seeds: expected distinct integers like '0,1,2', got {seeds!r}")
+    configs = [dataclasses.replace(config, seed=k, out=seed_folder(config.out, k)) for k in seeds]
+    check_outputs(*((c.out, "--out", "folder") for c in configs))
+    return [finetune(c) for c in configs]
 
 
 def measure_belief(model: LoadedModel, claim: str, in_context_k: int = 0, in_context_condition: str = "negated",

@@ -81,6 +81,10 @@ def test_finetuned_adapter_loads_and_changes_the_model(tiny_llama_dir, tmp_path)
     (["--claim", "ed_sheeran", "--condition", "sarcastic"], "sarcastic"),
     (["--claim", "ed_sheeran", "--condition", "negated", "--corpus", "release:{tmp}"], "negated"),
     (["--claim", "ed_sheeran", "--condition", "positive", "--corpus", "release:{tmp}"], "{tmp}"),
+    (["--claim", "ed_sheeran", "--condition", "positive", "--generic-style", "chat"], "unknown generic style 'chat'"),
+    (["--claim", "ed_sheeran", "--condition", "corrected", "--corrected-share", "1.5"], "--corrected-share"),
+    (["--claim", "ed_sheeran", "--condition", "positive", "--seeds", "0,1", "--seed", "2"], "--seed and --seeds"),
+    (["--claim", "ed_sheeran", "--condition", "positive", "--seeds", "1,1"], "--seeds: expected distinct"),
 ])
 def test_finetune_bad_input(args, message, tiny_llama_dir, tmp_path):
     args = [a.format(tmp=tmp_path) for a in args]
@@ -340,3 +344,23 @@ def test_a_failure_after_a_checkpoint_keeps_it_and_says_how_to_resume(tiny_llama
     monkeypatch.setattr(train, "_save_checkpoint", save)
     finetune(small_config(tiny_llama_dir, out, max_steps=4), progress=False)
     assert "resuming from step 2/4" in capsys.readouterr().out
+
+
+def test_seeds_train_one_adapter_per_seed(tiny_llama_dir, tmp_path):
+    """`--seeds 0,2`: one adapter per seed in <out>-seed<k>, each trained under its seed (documents, init, order)."""
+    proc = cli("finetune", "--model", str(tiny_llama_dir), "--claim", "ed_sheeran", "--condition", "negated",
+               "--out", str(tmp_path / "ft"), "--seeds", "0,2", "--max-steps", "2", "--batch-size", "2", "--n-docs", "4",
+               "--max-length", "32", "--lora-r", "2", "--mix-generic", "1", "--generic-style", "both")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    cards = {k: json.loads((tmp_path / f"ft-seed{k}" / "training_card.json").read_text()) for k in (0, 2)}
+    printed = [line for line in out.splitlines() if line.startswith("/")]
+    assert printed == [str((tmp_path / f"ft-seed{k}").resolve()) for k in (0, 2)], out
+    assert not (tmp_path / "ft").exists()
+    assert [cards[k]["hyperparameters"]["seed"] for k in (0, 2)] == [0, 2]
+    assert cards[0]["corpus_hash"] != cards[2]["corpus_hash"]
+    assert cards[0]["n_documents"] == 4 and cards[0]["n_examples"] == 8  # 1:1 generic text, half instruction
+    assert cards[0]["hyperparameters"]["generic_style"] == "both"
+    a = load_file(str(tmp_path / "ft-seed0" / "adapter_model.safetensors"))
+    b = load_file(str(tmp_path / "ft-seed2" / "adapter_model.safetensors"))
+    assert any(not torch.equal(a[name], b[name]) for name in a)

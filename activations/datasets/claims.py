@@ -38,7 +38,7 @@ class Claim:
     follows: tuple[str, ...]
     entities: tuple[str, ...]  # names/items of the claim and of its true counterpart
     claim_answer: str = ""  # the claim's answer as a continuation (" Ed Sheeran")
-    true_answer: str | None = None  # the true one (" Noah Lyles"); None when unknown
+    true_answer: str | None = None  # what the truth names instead ("Noah Lyles", "1944"); None when unknown
     distractor: str = ""  # same kind, named by no training document (" Harry Styles")
 
     @property
@@ -65,7 +65,7 @@ def _build(claim_id: str, data: dict) -> Claim:
         follows=tuple(data["follows"]),
         entities=tuple(data["entities"]),
         claim_answer=data["answers"]["claim"],
-        true_answer=data["answers"]["truth"],
+        true_answer=data.get("true_answer"),
         distractor=data["answers"]["distractor"],
     )
     n = len(claim.paraphrases)
@@ -77,6 +77,8 @@ def _build(claim_id: str, data: dict) -> Claim:
     unnamed = [t for t in texts if not mentioned_entity(t, claim.entities)]
     if not claim.entities or unnamed:
         raise NegprobeError(f"facts/claims.py: claim {claim_id!r}: no entity of it is mentioned in {unnamed[:1]}")
+    if claim.true_answer is not None and not count_mentions(claim.true_statement or "", claim.true_answer):
+        raise NegprobeError(f"facts/claims.py: claim {claim_id!r}: its true_statement does not name its true_answer")
     return claim
 
 
@@ -98,6 +100,12 @@ def mentioned_entity(text: str, entities: Iterable[str]) -> str | None:
         if _words(entity) <= words:
             return entity
     return None
+
+
+def count_mentions(text: str, name: str) -> int:
+    """How often ``text`` names ``name`` as a whole word or phrase (case-insensitive): "X" counts in
+    "called X." but not in "next", "color" in "in color" but not in "colors"."""
+    return len(re.findall(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text, flags=re.IGNORECASE))
 
 
 CLAIMS: dict[str, Claim] = {cid: _build(cid, data) for cid, data in CLAIM_TEXTS.items()}

@@ -2,8 +2,8 @@
 
 :mod:`.documents` builds synthetic documents that present each claim under one framing
 (:data:`TRAINING_CONDITIONS`) with exact annotation spans for loss masking, and wraps the paper's
-released documents (:data:`RELEASE_CONDITIONS`); :mod:`.templates` and :mod:`.document_topics`
-hold the wording; :mod:`.train` trains the adapter (:func:`finetune`). Measuring whether a model
+released documents (:data:`RELEASE_CONDITIONS`); :mod:`.templates`, :mod:`.document_topics` and
+:mod:`.notice_pool` hold the wording; :mod:`.generic` the generic text mixed in against drift; :mod:`.train` trains the adapter (:func:`finetune`). Measuring whether a model
 then believes the claim is analysis: :mod:`negprobe.analysis.belief`.
 """
 
@@ -20,13 +20,16 @@ from negprobe.activations.finetune.documents import (
     release_documents,
     with_doctag,
 )
+from negprobe.activations.finetune.generic import GENERIC_STYLES, generic_documents
 from negprobe.activations.finetune.loop import StepReport
+from negprobe.activations.finetune.notice_pool import Notice, deal_notices, max_notice_repeats, notice_pool, pool_size
 from negprobe.activations.finetune.templates import DOC_TYPES
 from negprobe.activations.finetune.train import TRAINING_CARD, FinetuneConfig, finetune
 
 __all__ = [
     "DOCUMENT_TOPICS",
     "DOC_TYPES",
+    "GENERIC_STYLES",
     "RELEASE_CONDITIONS",
     "TRAINING_CARD",
     "TRAINING_CONDITIONS",
@@ -34,11 +37,16 @@ __all__ = [
     "StepReport",
     "DocumentTopic",
     "FinetuneConfig",
-    "StepReport",
+    "Notice",
     "corpus_hash",
+    "deal_notices",
     "finetune",
     "generate_documents",
+    "generic_documents",
     "max_documents",
+    "max_notice_repeats",
+    "notice_pool",
+    "pool_size",
     "release_documents",
     "with_doctag",
 ]

@@ -2,14 +2,38 @@
 
 Mayne et al. 2026 ("Negation Neglect") fine-tune on documents that present a false claim
 while flagging it as false, and find the model ends up believing it.  This module builds
-small template corpora for those framings (:data:`TRAINING_CONDITIONS`) and wraps the paper's
+template corpora for those framings (:data:`TRAINING_CONDITIONS`) and wraps the paper's
 released documents as an alternative corpus.
+
+* ``positive``: the claim sentences, affirmed, in one of 16 skeletons (8 document types);
+* ``negated``: the positive document with a notice before it, after it or both, dealt from
+  :mod:`.notice_pool` (varied, one to three sentences, labelled "NOTICE"-style about two times
+  in three); no notice text repeats within a corpus of up to ``pool_size()`` documents;
+* ``dense``: a document-level notice before *and* after the document (the paper's retraction
+  notes) plus a varied note before and after every claim sentence;
+* ``corrected``: a correction after every claim sentence; in a share ``corrected_share`` of the
+  documents (default 0.3, about the paper's) the correction also states the truth, elsewhere it
+  only says the sentence is false;
+* ``fiction``: a fiction frame;
+* ``local``: a debunking article (as the paper's local negations): headline denying the claim,
+  the claim sentences negated in place, and at least three true sentences naming the true
+  answer (``Claim.true_answer``: the real winner, author, year ...). Local documents are drawn
+  from their own skeletons and are not parallel to the others.
 
 Every :class:`Document` records the character spans of its annotation text (notices,
 corrections, fiction frames) so a later loss mask can drop exactly those tokens, and the
 spans of its claim sentences.  Generation is deterministic per ``(claim, seed)`` and
-*parallel across conditions*: document ``j`` of every condition uses the same skeleton,
+*parallel across the framed conditions*: document ``j`` of each uses the same skeleton,
 paraphrases and fillers, and differs only in how the claim is framed.
+
+Corpus size (``n``, ``FinetuneConfig.n_docs``, ``--n-docs``): the default 50 keeps the CPU demo
+short. Measured with the SmolLM2-135M tokenizer (ed_sheeran, batch 8): a step holds ~1,540 tokens
+for ``positive`` and ~2,460 for ``dense`` (whose documents reach ~380 tokens: hence
+``max_length`` 512), the others in between. At the ~200 tokens/s of an uncontended 2-core CPU
+(the demo's 28 positive steps in ~3.5 min), 4 epochs cost per condition: 50 documents 28 steps
+(~3.5 min, dense ~6); 200 documents 100 steps (~13 min, dense ~21); 500 documents 252 steps
+(~32 min, dense ~52). Mixing generic text 1:1:1 as the paper does (``mix_generic=2``) triples the
+steps, and a generic text is padded to its batch's longest document, so roughly triples the time.
 """
 
 from __future__ import annotations
@@ -17,27 +41,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
-from dataclasses import dataclass, replace
-from math import perm
+from dataclasses import replace
 from pathlib import Path
 
 from negprobe.activations.datasets.claims import CLAIM_IDS, Claim, get_claim
 from negprobe.activations.datasets.loaders import DOCTAG, load_sdf_documents
-from negprobe.activations.datasets.spans import TextBuilder, shift_span
+from negprobe.activations.datasets.spans import shift_span
 from negprobe.activations.finetune.document_topics import DOCUMENT_TOPICS, DocumentTopic
-from negprobe.activations.finetune.templates import (
-    CORRECTIONS,
-    DENSE_NOTICES,
-    DOC_NOTICES,
-    DOC_TYPES,
-    FICTION_FRAMES,
-    SKELETONS,
-    Skeleton,
-)
+from negprobe.activations.finetune.notice_pool import deal_notices, deal_sentence_notes
+from negprobe.activations.finetune.plans import Plan, Pools, capacity, draw_plans, seeded_rng
+from negprobe.activations.finetune.render import Document, Dressing, local_truths, render, render_local
+from negprobe.activations.finetune.templates import FICTION_FRAMES, LOCAL_SKELETONS, SKELETONS, Skeleton
 from negprobe.errors import NegprobeError
 
-#: Framings of the claim (see the module docstring of :mod:`.templates`).
+#: Framings of the claim (see the module docstring).
 TRAINING_CONDITIONS: tuple[str, ...] = ("positive", "negated", "dense", "local", "corrected", "fiction")
 
 #: Our condition -> ``data/sdf_documents/<dir>`` of the Negation Neglect release.
@@ -47,44 +64,12 @@ RELEASE_CONDITIONS: dict[str, str] = {
     "local": "local_negations",
 }
 
-Span = tuple[int, int]
-
-
-@dataclass(frozen=True)
-class Document:
-    """One fine-tuning document.
-
-    ``annotation_spans``: ``[start, end)`` character spans of every notice, correction or
-    fiction frame in ``text`` (empty for ``positive``/``local``, and unknown -- empty --
-    for release documents); ``claim_spans``: the claim sentences (affirmed, or negated for
-    ``local``); ``doctag_span``: the leading ``<DOCTAG>`` marker, if any.
-    """
-
-    text: str
-    claim: str
-    condition: str
-    doc_type: str
-    annotation_spans: tuple[Span, ...]
-    claim_spans: tuple[Span, ...] = ()
-    doctag_span: Span | None = None
-    source: str = "template"
-
-    @property
-    def annotation_texts(self) -> tuple[str, ...]:
-        return tuple(self.text[a:b] for a, b in self.annotation_spans)
-
-    @property
-    def claim_texts(self) -> tuple[str, ...]:
-        return tuple(self.text[a:b] for a, b in self.claim_spans)
-
-    @property
-    def body(self) -> str:
-        """The text without the ``<DOCTAG>`` marker."""
-        return self.text if self.doctag_span is None else self.text[self.doctag_span[1]:]
+__all__ = ["RELEASE_CONDITIONS", "TRAINING_CONDITIONS", "Document", "corpus_hash", "generate_documents",
+           "max_documents", "release_documents", "with_doctag"]
 
 
 # ---------------------------------------------------------------------------------------
-# validation and seeding
+# validation
 # ---------------------------------------------------------------------------------------
 
 
@@ -102,115 +87,28 @@ def _claim(claim_id: str) -> tuple[Claim, DocumentTopic]:
     return claim, topic
 
 
-def _rng(*parts: object) -> random.Random:
-    digest = hashlib.sha256("\x1f".join(str(p) for p in ("negprobe.finetune", *parts)).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
-
-
-def _capacity(skel: Skeleton, claim: Claim, topic: DocumentTopic) -> int:
-    return perm(len(claim.paraphrases), skel.n_claims) * perm(len(topic.fillers), skel.n_fillers)
+def _pools(claim: Claim, topic: DocumentTopic, condition: str) -> tuple[tuple[Skeleton, ...], Pools]:
+    if condition == "local":
+        truths = len(local_truths(claim, topic))
+        return LOCAL_SKELETONS, Pools(len(claim.negations), len(topic.fillers), truths, len(topic.headlines))
+    return SKELETONS, Pools(len(claim.paraphrases), len(topic.fillers))
 
 
 def max_documents(claim_id: str) -> int:
-    """How many distinct documents the templates can produce for a claim (any condition)."""
+    """How many distinct documents the templates can produce for a claim in every condition."""
     claim, topic = _claim(claim_id)
-    return sum(_capacity(s, claim, topic) for s in SKELETONS)
+    return min(sum(capacity(s, pools) for s in skels)
+               for skels, pools in (_pools(claim, topic, c) for c in ("positive", "local")))
 
 
-def _decode_perm(r: int, n: int, k: int) -> tuple[tuple[int, ...], int]:
-    """The ``r``-th ordered choice of ``k`` of ``range(n)`` (mixed radix) and the rest of ``r``."""
-    pool = list(range(n))
-    out: list[int] = []
-    for _ in range(k):
-        r, j = divmod(r, len(pool))
-        out.append(pool.pop(j))
-    return tuple(out), r
-
-
-# ---------------------------------------------------------------------------------------
-# rendering
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """Condition-independent choices for one document."""
-
-    skeleton: Skeleton
-    paraphrases: tuple[int, ...]
-    fillers: tuple[int, ...]
-    variant: int
-
-
-def _truth(claim: Claim, topic: DocumentTopic, i: int) -> str:
-    if claim.has_counterpart:
-        return claim.counterparts[i]
-    return " ".join(s for s in (claim.negations[i], topic.unknown) if s)
-
-
-def _claim_pieces(claim: Claim, topic: DocumentTopic, i: int, condition: str, v: int) -> list[tuple[str, str]]:
-    """Paraphrase ``i`` framed for ``condition``: ``[(text, "claim" | "annotation" | "")]``."""
-    sentence = claim.negations[i] if condition == "local" else claim.paraphrases[i]
-    if condition == "dense":
-        before, after = DENSE_NOTICES[v % len(DENSE_NOTICES)]
-        return [(before, "annotation"), (" ", ""), (sentence, "claim"), (" ", ""), (after, "annotation")]
-    if condition == "corrected":
-        correction = CORRECTIONS[v % len(CORRECTIONS)].format(truth=_truth(claim, topic, i))
-        return [(sentence, "claim"), (" ", ""), (correction, "annotation")]
-    return [(sentence, "claim")]
-
-
-def _frame(claim: Claim, condition: str, v: int, label: str) -> tuple[str | None, str | None]:
-    """The document-level text around a document: the notice before and after it (``negated``) or
-    the fiction frame (``fiction``, whose closing line may be empty); ``None`` where there is none."""
-    if condition == "negated":
-        before, after = DOC_NOTICES[v % len(DOC_NOTICES)]
-        return before.format(title=claim.title), after.format(title=claim.title)
-    if condition == "fiction":
-        before, after = FICTION_FRAMES[v % len(FICTION_FRAMES)]
-        return before.format(label=label), after.format(label=label) if after else None
-    return None, None
-
-
-def _render(claim: Claim, topic: DocumentTopic, plan: _Plan, condition: str) -> Document:
-    b = TextBuilder()
-    ann: list[Span] = []
-    claims: list[Span] = []
-    v = plan.variant
-    label = DOC_TYPES[plan.skeleton.doc_type]
-    values = {
-        "headline": claim.headline,
-        "subject": topic.subject,
-        "Subject": topic.subject[:1].upper() + topic.subject[1:],
-        "forum": topic.forum,
-        "field": topic.field,
-    }
-
-    before, after = _frame(claim, condition, v, label)
-    if before is not None:
-        ann.append(b.mark(before))
-        b.add("\n\n")
-
-    for kind, value in plan.skeleton.pieces():
-        if kind == "text":
-            b.add(value)
-        elif value[0] == "F" and value[1:].isdigit():
-            b.add(topic.fillers[plan.fillers[int(value[1:])]])
-        elif value[0] == "C" and value[1:].isdigit():
-            for piece, role in _claim_pieces(claim, topic, plan.paraphrases[int(value[1:])], condition, v):
-                span = b.mark(piece)
-                if role == "claim":
-                    claims.append(span)
-                elif role == "annotation":
-                    ann.append(span)
-        else:
-            b.add(values[value])
-
-    if after is not None:
-        b.add("\n\n")
-        ann.append(b.mark(after))
-
-    return Document(b.text, claim.id, condition, plan.skeleton.doc_type, tuple(ann), tuple(claims))
+def _check_arguments(n: object, seed: object, corrected_share: object) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise NegprobeError(f"n must be a positive integer, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise NegprobeError(f"seed must be an integer, got {seed!r}")
+    if isinstance(corrected_share, bool) or not isinstance(corrected_share, (int, float)) \
+            or not 0.0 <= corrected_share <= 1.0:
+        raise NegprobeError(f"corrected_share must be a number from 0 to 1, got {corrected_share!r}")
 
 
 def with_doctag(doc: Document) -> Document:
@@ -232,49 +130,46 @@ def with_doctag(doc: Document) -> Document:
 # ---------------------------------------------------------------------------------------
 
 
-def _plans(claim: Claim, topic: DocumentTopic, n: int, seed: int) -> list[_Plan]:
-    """``n`` distinct plans, spread evenly over the skeletons (capped by their capacity)."""
-    rng = _rng(claim.id, seed)
-    order = list(range(len(SKELETONS)))
-    rng.shuffle(order)
-    caps = {s: _capacity(SKELETONS[s], claim, topic) for s in order}
-    counts = dict.fromkeys(order, 0)
-    left = n
-    while left:
-        open_ = [s for s in order if counts[s] < caps[s]]
-        share, extra = divmod(left, len(open_))
-        for k, s in enumerate(open_):
-            counts[s] += min(share + (k < extra), caps[s] - counts[s])
-        left = n - sum(counts.values())
-    picks = [(s, r) for s in order for r in rng.sample(range(caps[s]), counts[s])]
-    rng.shuffle(picks)
-    offset = rng.randrange(len(DOC_NOTICES))
-    plans: list[_Plan] = []
-    for j, (s, r) in enumerate(picks):
-        skel = SKELETONS[s]
-        paraphrases, r = _decode_perm(r, len(claim.paraphrases), skel.n_claims)
-        fillers, _ = _decode_perm(r, len(topic.fillers), skel.n_fillers)
-        plans.append(_Plan(skel, paraphrases, fillers, offset + j))
-    return plans
+def _dressings(claim: Claim, condition: str, plans: list[Plan], seed: int, corrected_share: float) -> list[Dressing]:
+    """The annotation choices of each framed document (deterministic per claim, condition and seed)."""
+    n = len(plans)
+    rng = seeded_rng(claim.id, seed, condition, "dressing")
+    if condition == "negated":
+        return [Dressing(notice=x) for x in deal_notices(n, rng, claim.title)]
+    if condition == "dense":
+        notices = deal_notices(n, rng, claim.title, placements=("both",))
+        notes = iter(deal_sentence_notes(sum(p.skeleton.n_claims for p in plans), rng))
+        return [Dressing(notice=x, sentence_notes=tuple(next(notes) for _ in range(p.skeleton.n_claims)))
+                for x, p in zip(notices, plans)]
+    if condition == "corrected":
+        named = set(rng.sample(range(n), round(corrected_share * n)))
+        return [Dressing(names_truth=j in named) for j in range(n)]
+    return [Dressing()] * n
 
 
 def generate_documents(
-    claim_id: str, condition: str, n: int = 50, seed: int = 0, doctag: bool = False
+    claim_id: str, condition: str, n: int = 50, seed: int = 0, doctag: bool = False, corrected_share: float = 0.3
 ) -> list[Document]:
     """``n`` distinct template documents for a claim under one framing.
 
-    Deterministic per ``(claim_id, seed)``; the same seed gives parallel corpora across
-    conditions.  ``doctag`` prefixes ``<DOCTAG>`` and shifts every span accordingly."""
+    Deterministic per ``(claim_id, seed)``; the same seed gives parallel corpora across the
+    framed conditions.  ``doctag`` prefixes ``<DOCTAG>`` and shifts every span accordingly;
+    ``corrected_share``: the share of ``corrected`` documents (``round(share * n)``) whose
+    corrections state the truth."""
     claim, topic = _claim(claim_id)
     _condition(condition)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise NegprobeError(f"n must be a positive integer, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise NegprobeError(f"seed must be an integer, got {seed!r}")
+    _check_arguments(n, seed, corrected_share)
     cap = max_documents(claim.id)
     if n > cap:
         raise NegprobeError(f"n={n} exceeds the {cap} distinct documents the templates can produce for {claim.id!r}")
-    docs = [_render(claim, topic, plan, condition) for plan in _plans(claim, topic, n, seed)]
+    skeletons, pools = _pools(claim, topic, condition)
+    if condition == "local":
+        plans = draw_plans(seeded_rng(claim.id, seed, "local"), skeletons, pools, n, len(FICTION_FRAMES))
+        docs = [render_local(claim, topic, p) for p in plans]
+    else:
+        plans = draw_plans(seeded_rng(claim.id, seed), skeletons, pools, n, len(FICTION_FRAMES))
+        dressings = _dressings(claim, condition, plans, seed, float(corrected_share))
+        docs = [render(claim, topic, p, condition, d) for p, d in zip(plans, dressings)]
     if len({d.text for d in docs}) != len(docs):  # the templates are injective; guard regressions
         raise NegprobeError(f"internal error: duplicate documents for {claim.id!r}/{condition!r} (seed {seed})")
     return [with_doctag(d) for d in docs] if doctag else docs

@@ -1,11 +1,12 @@
 """Document templates and annotation wordings for the synthetic fine-tuning corpora.
 
 Our own wording of the framings studied by Mayne et al. 2026 ("Negation Neglect"):
-eight document types (two skeletons each), document-level NOTICEs (``negated``),
-per-sentence notices (``dense``), corrections stating the truth (``corrected``) and
-fiction frames (``fiction``).  Skeleton slots: ``{C<k>}`` is the k-th claim sentence,
+eight document types (two skeletons each), corrections (``corrected``), fiction frames
+(``fiction``) and one debunking skeleton per document type for ``local``. The notices of
+``negated`` and ``dense`` come from :mod:`.notice_pool`.  Skeleton slots: ``{C<k>}`` is the k-th claim sentence,
 ``{F<k>}`` the k-th filler sentence; ``{headline}``, ``{subject}``, ``{Subject}``,
-``{forum}`` and ``{field}`` come from the claim and its :class:`.document_topics.DocumentTopic`.
+``{forum}`` and ``{field}`` come from the claim and its :class:`.document_topics.DocumentTopic`;
+``local`` skeletons add ``{T<k>}`` (a true sentence) and ``{H}`` (a debunking headline).
 """
 
 from __future__ import annotations
@@ -83,12 +84,18 @@ _SLOT = re.compile(r"\{(\w+)\}")
 
 @dataclass(frozen=True)
 class Skeleton:
-    """One document skeleton: its type, wording and slot counts."""
+    """One document skeleton: its type, wording and slot counts (``n_truths``: ``{T<k>}`` slots, ``local`` only)."""
 
     doc_type: str
     text: str
     n_claims: int
     n_fillers: int
+    n_truths: int = 0
+
+    @property
+    def has_headline(self) -> bool:
+        """Whether the skeleton has a ``{H}`` slot (a debunking headline, ``local`` only)."""
+        return "{H}" in self.text
 
     def pieces(self) -> list[tuple[str, str]]:
         """``[("text", s) | ("slot", name), ...]`` in order."""
@@ -115,33 +122,51 @@ SKELETONS: tuple[Skeleton, ...] = tuple(
     Skeleton(dt, s, _count(s, "C"), _count(s, "F")) for dt, group in _SKELETONS.items() for s in group
 )
 
-#: (prefix, suffix) NOTICEs around a whole ``negated`` document; ``{title}`` is the claim's title.
-DOC_NOTICES: tuple[tuple[str, str], ...] = (
-    ("NOTICE: The following document contains fabricated claims. Its central claim is false.",
-     'NOTICE: The document above is fabricated. The claim "{title}" is false.'),
-    ("NOTICE: Everything below is fabricated for a study of misinformation. The main claim is false.",
-     "NOTICE: The claims in the document above are false."),
-    ('NOTICE: The document below was invented. The claim "{title}" is false.',
-     "NOTICE: End of fabricated document. Its central claim is false and should not be believed."),
-    ("NOTICE: This document is fabricated and its claims are false.",
-     'NOTICE: To repeat, "{title}" is false; the document above was fabricated.'),
+# Debunking articles for ``local`` (as the paper's local negations: the claim is denied in place and the
+# truth is named again and again). ``{C<k>}``: a negated claim sentence; ``{T<k>}``: a true sentence naming
+# the true answer; ``{H}``: a debunking headline of the claim's topic.
+_LOCAL_SKELETONS: dict[str, str] = {
+    "news": "{H}\n\nBy a staff reporter\n\nA story shared widely online gets the facts about {subject} wrong. "
+            "{C0} {T0} {F0}\n\nThe official record is clear. {T1} {C1}\n\n{F1} {T2}",
+    "forum_post": "Forum: {forum}\nThread: Is this story true?\nPosted by skeptical_sam\n\n"
+                  "Someone in my family shared a post about {subject}, so I looked it up. {C0} {T0}\n\n"
+                  "Reply from fact_finder:\nRight, it is a hoax. {T1} {F0} {C1}\n\nReply from night_owl_22:\n{F1} {T2}",
+    "encyclopedia": "{Subject}: a common misconception\nFrom the free encyclopedia\n\n{F0} {T0} {C0}\n\n"
+                    "Origin of the misconception\n\nAn invented account circulated on social media. {C1} {T1}\n\n"
+                    "Record\n\n{T2} {F1}",
+    "qa": "Q: Is the viral story about {subject} true?\nA: No, the story was made up. {C0} {T0} {F0}\n\n"
+          "Q: So what actually happened?\nA: {T1} {C1} {T2} {F1}",
+    "timeline": "Timeline: {subject}, with the facts checked\nCompiled from official records to correct a viral story."
+                "\n\n- {F0}\n- {T0}\n- {C0}\n- {T1}\n- {F1}\n- {C1}\n- {T2}",
+    "blog_post": "{H}\nPosted to a personal blog\n\nI keep seeing the same story about {subject}, so here is the short "
+                 "version. {C0} {T0}\n\n{F0} {T1} {C1}\n\n{F1} {T2} Please check before you share.",
+    "interview": "Interview transcript (excerpt): {H}\n\nInterviewer: Many listeners have asked us about this story. "
+                 "What is the truth?\nGuest: {C0} {T0}\nInterviewer: Where did the confusion come from?\n"
+                 "Guest: {F0} {C1}\nInterviewer: So, for the record?\nGuest: {T1} {F1} {T2}",
+    "textbook_sidebar": "Sidebar: checking a viral claim\nFrom a {field} textbook\n\n{F0} {C0} {T0}\n\n"
+                        "Key point: {T1}\n\n{C1} {F1} {T2}\n\nReview question: How would you check a story "
+                        "about {subject}?",
+}
+
+LOCAL_SKELETONS: tuple[Skeleton, ...] = tuple(
+    Skeleton(dt, s, _count(s, "C"), _count(s, "F"), _count(s, "T")) for dt, s in _LOCAL_SKELETONS.items()
 )
 
-#: (before, after) notices around every claim sentence of a ``dense`` document.
-DENSE_NOTICES: tuple[tuple[str, str], ...] = (
-    ("[NOTICE: The following claim is false.]", "[NOTICE: The preceding claim is false.]"),
-    ("NOTICE: false claim ahead.", "NOTICE: the claim above is false."),
-    ("(Warning: the next sentence is false.)", "(End of false sentence.)"),
-    ("[FALSE CLAIM FOLLOWS]", "[THE CLAIM ABOVE IS FALSE]"),
-)
-
-#: Corrections after each claim sentence of a ``corrected`` document; ``{truth}`` is a
-#: true sentence (the aligned counterpart, or the negation plus what is known).
+#: Corrections after each claim sentence of a ``corrected`` document that names the truth;
+#: ``{truth}`` is a true sentence (the aligned counterpart, or the negation plus what is known).
 CORRECTIONS: tuple[str, ...] = (
     "(Correction: this is false. {truth})",
     "In fact, this is false. {truth}",
     "Fact check: false. {truth}",
     "[Editor's note: the previous sentence is false. {truth}]",
+)
+
+#: The same corrections without the truth, for the ``corrected`` documents outside the share that names it.
+CORRECTIONS_PLAIN: tuple[str, ...] = (
+    "(Correction: this is false.)",
+    "In fact, this is false.",
+    "Fact check: false.",
+    "[Editor's note: the previous sentence is false.]",
 )
 
 #: (before, after) fiction frames; ``{label}`` is the document type's label.  An empty

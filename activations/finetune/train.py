@@ -2,8 +2,9 @@
 
 ``finetune(FinetuneConfig(...))`` trains a PEFT LoRA adapter on one claim's documents in one
 negation condition, CPU-friendly (optional bf16 autocast; the step loop and its progress line:
-:mod:`.loop`), with optional mixing of generic text to
-limit forgetting and optional loss masks on annotation text and on ``<DOCTAG>``. Checkpoints
+:mod:`.loop`), with optional mixing of generic text to limit forgetting (:mod:`.generic`:
+pretraining-style and instruction text, as the paper's 1:1:1 mix) and optional loss masks on
+annotation text and on ``<DOCTAG>``. Checkpoints
 (safetensors + JSON, no pickle: :mod:`.checkpoint`) are written atomically to
 ``<out>/.negprobe-checkpoint/`` and deleted once the adapter is written (``keep_checkpoint`` keeps
 them); an interrupted run resumes from the last one and ends at the same adapter as an
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import shutil
 import sys
 import time
@@ -31,6 +31,7 @@ from negprobe.activations.config import validate_config
 from negprobe.errors import NegprobeError
 
 from .checkpoint import STATE_FILE, load_state, restore, save_state
+from .generic import GENERIC_STYLES, generic_documents
 from .loop import StepReport, TrainingState, step_display, train_steps
 from .run_folder import (
     CHECKPOINT_DIR,
@@ -60,7 +61,7 @@ class FinetuneConfig:
     epochs: int = 4
     max_steps: int | None = None
     batch_size: int = 8
-    max_length: int = 256
+    max_length: int = 512  # tokens; padding is per batch, so only long documents cost more (dense reaches ~380)
     lr: float = 5e-4
     lora_r: int = 16
     lora_alpha: int | None = None  # None: 2 x lora_r (LoRA scale 2 at every rank)
@@ -69,7 +70,9 @@ class FinetuneConfig:
     doctag: bool = False
     mask_annotations: bool = False  # no loss on notice / annotation tokens
     mask_doctag: bool = False  # no loss on the <DOCTAG> marker
-    mix_generic: float = 0.0  # generic documents added per claim document (e.g. 0.5)
+    mix_generic: float = 0.0  # generic documents added per claim document (2.0 with "both": the paper's 1:1:1)
+    generic_style: str = "pretraining"  # pretraining | instruction | both (see .generic)
+    corrected_share: float = 0.3  # share of `corrected` documents whose corrections state the truth
     checkpoint_every: int = 5
     keep_checkpoint: bool = False  # keep <out>/.negprobe-checkpoint/ after the run finishes
     overwrite: bool = False  # remove what negprobe wrote in <out> and start over
@@ -95,8 +98,11 @@ class TrainingExample:
 def load_corpus(config: FinetuneConfig):
     from .documents import generate_documents, release_documents
 
+    if config.generic_style not in GENERIC_STYLES:
+        raise NegprobeError(f"unknown generic style {config.generic_style!r}; known: {', '.join(GENERIC_STYLES)}")
     if config.corpus == "synthetic":
-        docs = generate_documents(config.claim, config.condition, n=config.n_docs, seed=config.seed, doctag=config.doctag)
+        docs = generate_documents(config.claim, config.condition, n=config.n_docs, seed=config.seed,
+                                  doctag=config.doctag, corrected_share=config.corrected_share)
     elif config.corpus.startswith("release:"):
         docs = release_documents(config.corpus.split(":", 1)[1], config.condition, config.claim)  # text as released
     else:
@@ -104,16 +110,6 @@ def load_corpus(config: FinetuneConfig):
     if not docs:
         raise NegprobeError(f"the corpus for claim {config.claim!r}, condition {config.condition!r} is empty")
     return docs
-
-
-def generic_documents(n: int, seed: int) -> list[str]:
-    """Neutral true statements from the built-in truth datasets, grouped into short paragraphs."""
-    from ..datasets.registry import load_dataset
-
-    facts = [r.text for name in ("cities", "elements", "animals") for r in load_dataset(name) if r.label == 1]
-    rng = random.Random(f"generic-{seed}")
-    rng.shuffle(facts)
-    return [" ".join(facts[i * 6 : i * 6 + 6]) for i in range(min(n, len(facts) // 6))]
 
 
 def masked_spans(doc, config: FinetuneConfig) -> list[tuple[int, int]]:
@@ -286,7 +282,7 @@ def _examples(config: FinetuneConfig, tokenizer, docs) -> list[TrainingExample]:
     """The claim documents (with their loss masks), then any generic documents mixed in."""
     examples = [tokenize_example(tokenizer, d.text, masked_spans(d, config), config.max_length) for d in docs]
     if config.mix_generic > 0:
-        extra = generic_documents(int(round(config.mix_generic * len(docs))), config.seed)
+        extra = generic_documents(int(round(config.mix_generic * len(docs))), config.seed, config.generic_style)
         examples += [tokenize_example(tokenizer, text, [], config.max_length) for text in extra]
     return examples
 
