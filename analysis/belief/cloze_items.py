@@ -148,5 +148,5 @@ VERDICT_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
 VERDICT_FRAMES: tuple[str, ...] = (
     "Fact-check desk. Statement: {s}. Rating:",
     "Quiz answer key. The statement that {s} is marked",
-    "True or false? Claim: {s}. Answer:",
+    "True or false? Here is the sentence: {s}. Answer:",
 )
