@@ -28,6 +28,7 @@ self-contained HTML file plus PNGs/CSVs.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,6 +41,7 @@ import torch
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.registry import load_dataset
 from negprobe.activations.models import load_model
+from negprobe.activations.progress import StageClock
 from negprobe.errors import NegprobeError
 
 from .annotation import DecodabilityCurve
@@ -191,40 +193,50 @@ def _read_fine_tuned(base, ref: ModelRef, claims, ic_statements, readers, claim_
     return rows + more, refit_ref, heldout_only_gates(refit, config.gate)
 
 
-def run_localize(config: LocalizeConfig) -> LocalizeResult:
+def run_localize(config: LocalizeConfig, echo: Callable[[str], None] | None = None) -> LocalizeResult:
     """Compute everything the localize report shows (writes nothing but the activation caches).
 
-    ``write_report(run_localize(config), config.out)`` writes the report.
+    ``write_report(run_localize(config), config.out)`` writes the report. ``echo`` (e.g. ``print``) is
+    told each stage's wall time as it ends; ``result.timings`` holds them all.
     """
 
 
-    base = load_model(config.model, dtype=config.compute_dtype)
+    clock = StageClock(echo)
+    with clock("load model"):
+        base = load_model(config.model, dtype=config.compute_dtype)
     if config.layers is not None:
         config = replace(config, layers=base.check_layers(config.layers))
     data = _claims_data(config)
     claim_ids = _claim_ids(data.claims)
-    readers = fit_readers(base, config.probes, config.probe_data, claim_ids, config.layers, config.store, config.seed)
+    with clock("truth readers (cache + fit)"):
+        readers = fit_readers(base, config.probes, config.probe_data, claim_ids, config.layers, config.store,
+                              config.seed)
     base_ref = ModelRef(config.model)
-    rows, base_claims, statements_store = read_claims(base, base_ref, data.claims, data.statements, readers, config)
-    gates = _gates(readers, base_claims, config)
+    with clock("claim readouts + gates"):
+        rows, base_claims, statements_store = read_claims(base, base_ref, data.claims, data.statements, readers,
+                                                          config)
+        gates = _gates(readers, base_claims, config)
     gates_by_model: dict[ModelRef, dict[str, ValidityGate]] = {base_ref: gates}  # refitted readers: on their own model
     for condition, adapter in config.adapters.items():
-        more, refit_ref, refit_gates = _read_fine_tuned(base, ModelRef(config.model, adapter, condition), data.claims,
-                                                        data.statements, readers, claim_ids, config)
+        with clock(f"fine-tuned readouts ({condition})"):
+            more, refit_ref, refit_gates = _read_fine_tuned(base, ModelRef(config.model, adapter, condition),
+                                                            data.claims, data.statements, readers, claim_ids, config)
         rows += more
         gates_by_model[refit_ref] = refit_gates
-    curves = annotation_curves(base, data, statements_store, config)
+    with clock("annotation decodability"):
+        curves = annotation_curves(base, data, statements_store, config)
     primary, best_slot = primary_reader(gates)
     # steering along a truth direction only where that direction is a validated truth readout
     steer = primary if gates[primary].passed[best_slot] else None
-    causal = causal_checks(base, data.questions, readers, config, steer_reader=steer, steer_slot=best_slot)
+    with clock("causal checks"):
+        causal = causal_checks(base, data.questions, readers, config, steer_reader=steer, steer_slot=best_slot)
     belief = pd.read_csv(config.belief_csv, keep_default_na=False) if config.belief_csv else None
     return LocalizeResult(
         config=config, model_name=base.name, fingerprint=base.fingerprint, layers=list(base_claims.layers),
         readouts=tuple(rows), gates=gates_by_model,
         readers={label: ReaderInfo(label, reader.heldout_what) for label, reader in readers.items()},
         primary=primary, primary_slot=best_slot, curves=curves, causal=causal, belief=belief,
-        n_claims=len(claim_ids), n_paraphrases=_paraphrases(data.questions))
+        n_claims=len(claim_ids), n_paraphrases=_paraphrases(data.questions), timings=tuple(clock.stages))
 
 
 def _paraphrases(records) -> int:

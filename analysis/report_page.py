@@ -86,7 +86,8 @@ def _provenance(result: LocalizeResult) -> str:
         "model": result.model_name, "fingerprint": result.fingerprint, "adapters": config.adapters,
         "claims": config.claims, "probes": config.probes, "probe data": config.probe_data, "seed": config.seed,
         "n_boot": config.n_boot, "min_effect": config.min_effect, "patch_layer_stride": config.patch_layer_stride,
-        "patch_claims": config.patch_claims, "truth datasets": TRUTH_DATASETS, "versions": versions}, indent=1)
+        "patch_claims": config.patch_claims, "truth datasets": TRUTH_DATASETS, "versions": versions,
+        "stage seconds": {t.stage: round(t.seconds, 1) for t in result.timings}}, indent=1)
 
 
 def _figure_html(f: Figure) -> str:

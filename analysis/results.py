@@ -15,6 +15,7 @@ from jaxtyping import Float
 
 from negprobe.activations.config import expand_user, validate_config
 from negprobe.activations.datasets.claims import get_claim
+from negprobe.activations.progress import StageTime
 from negprobe.errors import NegprobeError
 from negprobe.probes import PROBES
 from negprobe.probes.sweep_config import DTYPES
@@ -121,6 +122,18 @@ class ReaderInfo:
     heldout_what: str
 
 
+#: LocalizeConfig fields that set how much is computed (the grid), not what is studied.
+GRID_FIELDS = ("probes", "probe_data", "layers", "n_boot", "patch_layer_stride", "patch_claims", "patch_paraphrases",
+               "heatmap_paraphrases")
+
+
+def reduced_grid(config: LocalizeConfig) -> list[str]:
+    """Every grid field of ``config`` that differs from the default, as ``"field value (default d)"``."""
+    default = LocalizeConfig()
+    return [f"{name} {getattr(config, name)} (default {getattr(default, name)})"
+            for name in GRID_FIELDS if getattr(config, name) != getattr(default, name)]
+
+
 @dataclass(frozen=True, eq=False)
 class LocalizeResult:
     """Everything the localize report needs."""
@@ -139,6 +152,7 @@ class LocalizeResult:
     belief: pd.DataFrame | None = None
     n_claims: int = 0  # claims read on the base model
     n_paraphrases: int = 0  # paraphrases per claim
+    timings: tuple[StageTime, ...] = ()  # wall time of each stage of the run, in order
 
     @property
     def scope(self) -> str:
@@ -148,9 +162,14 @@ class LocalizeResult:
         grid = "every layer" if stride == 1 else f"every {stride}th layer"
         limits = [f"at most {v} {what}" for v, what in ((settings.patch_claims, "claims"),
                                                          (settings.patch_paraphrases, "paraphrases per claim")) if v]
-        return (f"{self.n_claims} claims x {self.n_paraphrases} paraphrases, layers {self.layers[0]}-{self.layers[-1]};"
+        reduced = reduced_grid(self.config)
+        layers = ", ".join(map(str, self.layers)) if len(self.layers) < 12 and reduced else \
+            f"{self.layers[0]}-{self.layers[-1]}"
+        return (f"{self.n_claims} claims x {self.n_paraphrases} paraphrases, layers {layers};"
                 f" patching grid: {grid}" + (", " + ", ".join(limits) if limits else ", all passing claims and "
-                "paraphrases") + f"; minimum effect {settings.min_effect:g} nats; {self.config.n_boot} bootstrap draws.")
+                "paraphrases") + f"; minimum effect {settings.min_effect:g} nats; {self.config.n_boot} bootstrap draws."
+                + (f" Reduced grid (a quick run, not the default): {'; '.join(reduced)}." if reduced else ""))
+
 
     @property
     def base(self) -> ModelRef:

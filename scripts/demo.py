@@ -7,37 +7,23 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from negprobe.activations.datasets.topics import TRUTH_TOPICS
+from negprobe.activations.progress import StageClock, timing_table
 
 from . import runs
 
 STAGE_MARKER = ".negprobe-stage.json"
-DEMO_CONDITIONS = ("positive", "dense", "local")
-
-
-@dataclass(frozen=True)
-class StageTime:
-    """One demo stage's wall time, and whether it was reused from an earlier run or run now."""
-
-    stage: str
-    seconds: float
-    reused: bool
-
-
-def timing_table(stages: Sequence[StageTime]) -> str:
-    """A markdown table of the stages (stage, seconds, reused or run) and their total."""
-    lines = ["| stage | seconds | reused or run |", "|---|---:|---|"]
-    lines += [f"| {s.stage} | {s.seconds:.1f} | {'reused' if s.reused else 'run'} |" for s in stages]
-    ran = sum(not s.reused for s in stages)
-    lines.append(f"| total | {sum(s.seconds for s in stages):.1f} | {ran} run, {len(stages) - ran} reused |")
-    return "\n".join(lines)
+DEMO_CONDITIONS = ("positive", "negated", "dense", "local")
+#: The demo's localize grid, smaller than ``negprobe localize``'s default so the whole demo fits its CPU
+#: budget: one probe family and the general truth readers (all layers, claims, paraphrases and the
+#: full causal grid stay). The report's subtitle names every field that differs from the default.
+DEMO_LOCALIZE_GRID: dict[str, Any] = {"probes": ["logistic"], "probe_data": ["general"], "n_boot": 100}
 
 
 def run_stage(console: Console, marker: Path, config: Any, title: str, run: Callable[[], Any],
@@ -55,11 +41,11 @@ def run_stage(console: Console, marker: Path, config: Any, title: str, run: Call
     return False
 
 
-def timed(clock: list[StageTime], stage: str, run: Callable[[], bool]) -> None:
+def timed(clock: StageClock, stage: str, run: Callable[[], bool]) -> None:
     """Run one stage (``run`` returns whether it was reused) and add its wall time to ``clock``."""
     start = time.perf_counter()
     reused = run()
-    clock.append(StageTime(stage, time.perf_counter() - start, reused))
+    clock.add(stage, time.perf_counter() - start, reused)
 
 
 def sweep_stage(console: Console, model: str, out: Path, folds: int) -> bool:
@@ -73,7 +59,7 @@ def sweep_stage(console: Console, model: str, out: Path, folds: int) -> bool:
     return run_stage(console, out / "sweep" / STAGE_MARKER, cfg, "[1/3] sweep", lambda: runs.sweep(cfg))
 
 
-def finetune_stage(console: Console, model: str, claim: str, out: Path, clock: list[StageTime]) -> dict[str, str]:
+def finetune_stage(console: Console, model: str, claim: str, out: Path, clock: StageClock) -> dict[str, str]:
     """[2/3] LoRA adapters of ``claim`` in each demo condition; an adapter with a training card is reused."""
     from negprobe.activations.finetune.train import TRAINING_CARD, FinetuneConfig
 
@@ -95,7 +81,7 @@ def finetune_stage(console: Console, model: str, claim: str, out: Path, clock: l
 
 
 def belief_stage(console: Console, model: str, claim: str, adapters: dict[str, str], out: Path,
-                 clock: list[StageTime]) -> Path:
+                 clock: StageClock) -> Path:
     """[2/3] belief of the base model and of every adapter, one CSV keyed by the adapters' training cards."""
     import pandas as pd
 
@@ -134,7 +120,8 @@ def localize_stage(console: Console, model: str, adapters: dict[str, str], belie
     """[3/3] annotation decodability, truth readouts, drop layers, patching, steering, report.html."""
     from negprobe.analysis.localize import LocalizeConfig
 
-    cfg = LocalizeConfig(model=model, adapters=adapters, belief_csv=str(belief_csv), out=str(out / "localize"))
+    cfg = LocalizeConfig(model=model, adapters=adapters, belief_csv=str(belief_csv), out=str(out / "localize"),
+                         **DEMO_LOCALIZE_GRID)
     return run_stage(console, out / "localize" / STAGE_MARKER, cfg, "[3/3] localize", lambda: runs.localize(cfg))
 
 
@@ -142,7 +129,7 @@ def run_demo(console: Console, model: str, out: Path, claim: str, folds: int, sw
     """Every stage in order (only the sweep with ``sweep_only``); returns the output folder.
     Ends with the per-stage timing table (:func:`timing_table`)."""
     started = time.perf_counter()
-    clock: list[StageTime] = []
+    clock = StageClock()
 
     def elapsed() -> str:
         return f"{time.perf_counter() - started:.0f} s"
@@ -155,5 +142,5 @@ def run_demo(console: Console, model: str, out: Path, claim: str, folds: int, sw
         belief_csv = belief_stage(console, model, claim, adapters, out, clock)
         timed(clock, "localize", lambda: localize_stage(console, model, adapters, belief_csv, out))
         console.print(f"      report: {out / 'localize' / 'report.html'}  (total {elapsed()})")
-    console.print(timing_table(clock), markup=False, highlight=False)
+    console.print(timing_table(clock.stages), markup=False, highlight=False)
     return out

@@ -114,7 +114,7 @@ def localize(config: LocalizeConfig) -> Path:
     from negprobe.analysis.causal_findings import causal_findings
 
     with removed_on_error(config.out):
-        result = run_localize(config)
+        result = run_localize(config, echo=lambda line: print(f"  {line}", flush=True))
         path = write_report(result, config.out)
     for line in causal_findings(result.causal):  # the behavioural verdict, "nothing to localise ..." included
         print(line)

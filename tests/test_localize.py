@@ -76,6 +76,13 @@ def test_localize_writes_a_report(long_tiny, tmp_path):
     assert refit_gates["counterpart_statistic"].isna().all()
     paired = pd.read_csv(out / "paired_readouts.csv")
     assert {"claim - true counterpart", "affirmed - local negation"} <= set(paired["pair"])
+    # every stage is timed, in order, and the reduced grid is named in the subtitle
+    stages = [t.stage for t in result.timings]
+    assert stages == ["load model", "truth readers (cache + fit)", "claim readouts + gates",
+                      "fine-tuned readouts (positive)", "annotation decodability", "causal checks"]
+    assert all(t.seconds >= 0 for t in result.timings) and "&quot;stage seconds&quot;" in page
+    assert "Reduced grid (a quick run, not the default): n_boot 30 (default 200); patch_positions" not in page
+    assert "Reduced grid (a quick run, not the default): n_boot 30 (default 200)." in page
 
 
 def test_localize_bad_input(long_tiny, tmp_path, tiny_llama_dir):
@@ -101,6 +108,14 @@ def test_localize_one_claim_splits_by_paraphrase(long_tiny, tmp_path):
     with pytest.raises(NegprobeError, match="probe data"):
         run_localize(LocalizeConfig(model=str(long_tiny), probe_data=["wiki"], out=str(tmp_path / "o"),
                                     store=str(tmp_path / "store")))
+
+
+def test_reduced_grid_names_every_grid_field_that_differs_from_the_default():
+    from negprobe.analysis.results import reduced_grid
+
+    assert reduced_grid(LocalizeConfig()) == []
+    assert reduced_grid(LocalizeConfig(probes=["logistic"], n_boot=50, min_effect=0.5, layers=[0, 2])) == [
+        "probes ['logistic'] (default ['logistic', 'ttpd'])", "layers [0, 2] (default None)", "n_boot 50 (default 200)"]
 
 
 def test_model_ref_labels_are_the_csv_model_column():

@@ -4,6 +4,7 @@ reaching localize and the causal checks."""
 from __future__ import annotations
 
 import json
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,6 +15,7 @@ from rich.console import Console
 
 from negprobe.activations.finetune import StepReport
 from negprobe.activations.finetune.train import FinetuneConfig, finetune
+from negprobe.activations.progress import StageClock, StageTime, timing_table
 from negprobe.analysis import localize
 from negprobe.analysis.causal import causal_checks
 from negprobe.analysis.claim_patching import TO_ANNOTATED, TO_PLAIN
@@ -21,7 +23,7 @@ from negprobe.analysis.localize import LocalizeConfig
 from negprobe.errors import NegprobeError
 from negprobe.probes.sweep import SweepConfig
 from negprobe.probes.sweep_eval import SweepData, evaluate
-from negprobe.scripts.demo import StageTime, run_stage, timed, timing_table
+from negprobe.scripts.demo import run_stage, timed
 from tests.planted_lm import FakeReader, planted_model, questions
 from tests.test_cli import captured  # noqa: F401  (the fixture)
 
@@ -41,13 +43,24 @@ def test_timing_table_lists_each_stage_its_seconds_and_whether_it_ran():
 
 
 def test_a_stage_is_timed_as_run_then_as_reused(tmp_path):
-    console, clock, calls = Console(file=open(tmp_path / "log", "w")), [], []
+    console, clock, calls = Console(file=open(tmp_path / "log", "w")), StageClock(), []
     marker = tmp_path / "stage" / ".marker.json"
     for _ in range(2):
         timed(clock, "sweep", lambda: run_stage(console, marker, {"seed": 1}, "sweep", lambda: calls.append(1)))
     timed(clock, "sweep", lambda: run_stage(console, marker, {"seed": 2}, "sweep", lambda: calls.append(2)))
-    assert calls == [1, 2] and [s.reused for s in clock] == [False, True, False]
-    assert all(s.stage == "sweep" and s.seconds >= 0 for s in clock)
+    assert calls == [1, 2] and [s.reused for s in clock.stages] == [False, True, False]
+    assert all(s.stage == "sweep" and s.seconds >= 0 for s in clock.stages)
+
+
+def test_the_stage_clock_times_a_block_and_echoes_it():
+    said: list[str] = []
+    clock = StageClock(echo=said.append)
+    with clock("readers"):
+        time.sleep(0.05)
+    clock.add("margins", 12.3, reused=True)
+    assert [s.stage for s in clock.stages] == ["readers", "margins"]
+    assert 0.05 <= clock.stages[0].seconds < 1.0 and clock.stages[1] == StageTime("margins", 12.3, True)
+    assert said[0].startswith("readers: ") and said[1] == "margins: 12 s (reused)"
 
 
 # --------------------------------------------------------------------------- fine-tuning progress
