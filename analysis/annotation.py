@@ -52,7 +52,7 @@ from .drop_layer import bootstrap_layer_ci, decodability_drop_layer
 
 CHANCE = 0.5
 NOT_DECODABLE = "not decodable"
-NOT_ABOVE = "decodable, not above its surface baseline"
+NOT_ABOVE = "decodable, not shown above its surface baseline (block 0, bag of tokens)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,18 +108,17 @@ class DecodabilityCurve:
 
     @property
     def verdict(self) -> str:
-        """``not decodable`` / ``decodable, not above its surface baseline`` / ``decodable above baseline at k of
-        L layers (largest excess ... at layer l)``. The count is not a localisation: which layers clear a
-        simultaneous band depends on each layer's fold spread, so the largest pointwise excess is given too."""
+        """``not decodable`` / :data:`NOT_ABOVE` / ``decodable above baseline at k of L layers (excess at the
+        last layer ...)``. The count is not a localisation: which layers clear a simultaneous band depends on
+        each layer's fold spread, so the excess is also given at the last layer, fixed in advance (never the
+        largest one, which would be a maximum read off the test curve)."""
         if not self.decodable.any():
             return NOT_DECODABLE
         if not self.above.any():
             return NOT_ABOVE
-        excess = np.asarray(self.above_baseline.value)
-        best = int(np.argmax(excess))
-        return (f"decodable above baseline at {int(self.above.sum())} of {len(self.layers)} layers (largest excess "
-                f"{excess[best]:+.2f} [{self.above_baseline.ci_low[best]:+.2f}, {self.above_baseline.ci_high[best]:+.2f}]"
-                f" at layer {self.layers[best]})")
+        b = self.above_baseline
+        return (f"decodable above baseline at {int(self.above.sum())} of {len(self.layers)} layers (excess at the "
+                f"last layer, {self.layers[-1]}: {b.value[-1]:+.2f} [{b.ci_low[-1]:+.2f}, {b.ci_high[-1]:+.2f}])")
 
 
 def layer_ranges(layers: list[int], mask) -> str:

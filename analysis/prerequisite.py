@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from negprobe.activations.datasets.claim_docs import DENSE_NOTES, DOC_NOTICES, dense_wording, notice_wording
 from negprobe.activations.datasets.in_context import AFFIRMING_CONTROLS, ANNOTATION_CONTROLS
 from negprobe.activations.interventions import run_with_patch
 from negprobe.activations.models import LoadedModel
@@ -310,3 +311,32 @@ def prerequisite_gate(margins: pd.DataFrame, min_effect: float = MIN_EFFECT,
                                            pooled_control, presence, pooled_presence, twin, vs_twin, pooled_vs_twin,
                                            affirmed, pooled_affirmed)
     return Prerequisite(min_effect, gates, margins)
+
+
+#: Annotation family -> (its kinds: annotated, neutral, affirming; paraphrase -> wording index; wordings).
+WORDING_FAMILIES = {
+    "notice": (("notice", "neutral", "affirm"), notice_wording, DOC_NOTICES),
+    "dense": (("dense", "dense_neutral", "dense_affirm"), dense_wording, DENSE_NOTES),
+}
+WORDING_COLUMNS = ("family", "wording", "text", "kind", "effect", "ci_low", "ci_high", "n_claims", "n_paraphrases")
+
+
+def wording_effects(margins: pd.DataFrame) -> pd.DataFrame:
+    """Per annotation family and wording: each kind (annotated, neutral, affirming) vs plain, as the mean
+    over claims of each claim's mean over the paraphrases that use that wording, with a Student-t 95% CI
+    over the claim means (wording_effects.csv). Every claim shares the same few wordings, so the pooled
+    effect is conditional on them; this table shows how much it varies by wording."""
+    rows = []
+    for family, (kinds, wording_of, texts) in WORDING_FAMILIES.items():
+        for kind in kinds:
+            paired = _paired(margins, kind, PLAIN)
+            if paired.empty:
+                continue
+            paired["wording"] = [wording_of(int(p)) for p in paired["paraphrase"]]
+            for wording, rows_w in paired.groupby("wording"):
+                per_claim = rows_w.groupby("claim")["diff"].mean().to_numpy(dtype=float)
+                effect, low, high = t_interval(per_claim)
+                rows.append({"family": family, "wording": int(wording), "text": texts[int(wording)][0], "kind": kind,
+                             "effect": effect, "ci_low": low, "ci_high": high, "n_claims": len(per_claim),
+                             "n_paraphrases": len(rows_w)})
+    return pd.DataFrame(rows, columns=list(WORDING_COLUMNS))

@@ -18,6 +18,7 @@ import pandas as pd
 from .causal import CausalResult
 from .causal_findings import handoff_table
 from .claim_patching import DIRECTIONS, NEUTRAL_TO_PLAIN, RANDOM_TO_ANNOTATED, RANDOM_TO_PLAIN, TO_PLAIN
+from .prerequisite import wording_effects
 from .report_figures import Figure, save_png
 from .report_tables import write_csv
 from .steering_check import Steering
@@ -33,7 +34,9 @@ PREREQUISITE_CAPTION = (
     "effect vs plain is negative with a CI excluding 0; only passing claims are localised. Filled markers pass. "
     "Triangles: the annotation's truth-affirming twin (the same words, falsity replaced by its opposite) vs "
     "plain, the bracket of the neutral control: a neutral text should sit between the annotation and its "
-    "twin. The neutral control's own effect vs plain is in prerequisite.csv (rows with the control as annotation).")
+    "twin. The neutral control's own effect vs plain is in prerequisite.csv (rows with the control as annotation); "
+    "every effect split by annotation wording (claim-level t CIs; all claims share the same few wordings, so the "
+    "pooled effect is conditional on them) is in wording_effects.csv.")
 PATCHING_CAPTION = (
     "Normalised indirect effect (NIE) of patching all claim tokens (the claim sentence in the document and the "
     "restated claim) after one layer. Top: annotated -> plain, NIE = (m - m_plain) / (m_annotated - m_plain), "
@@ -62,6 +65,7 @@ def prerequisite_figure(plt, causal: CausalResult, out: Path) -> Figure:
     prerequisite = causal.prerequisite
     write_csv(prerequisite.table(), out / "prerequisite.csv")
     write_csv(prerequisite.margins, out / "belief_margins.csv")
+    write_csv(wording_effects(prerequisite.margins), out / "wording_effects.csv")
     gates = list(prerequisite.gates.values())
     claims = sorted({e.claim for gate in gates for e in gate.vs_plain})
     height = 0.45 * len(claims) + 2.4

@@ -133,8 +133,19 @@ def _last_decodable(curve: DecodabilityCurve) -> str:
     if curve.last_decodable_layer is None or ci is None:
         return ""
     if curve.drop_layer == len(curve.layers):
-        return f"still decodable at the last layer ({curve.layers[-1]})"
+        return _never_dropped(curve)
     return f"last decodable layer {curve.last_decodable_layer} [95% CI {ci[0]}, {ci[1]}]"
+
+
+def _never_dropped(curve: DecodabilityCurve) -> str:
+    """No half-peak drop; whether the last layer is also decodable by the simultaneous band (the two
+    definitions can disagree on a curve that sags without dropping below half its peak)."""
+    last = f"layer {curve.layers[-1]}"
+    if curve.decodable[-1]:
+        return f"no drop through {last} (still decodable there)"
+    value, low, high = curve.auroc.value[-1], curve.auroc.ci_low[-1], curve.auroc.ci_high[-1]
+    return (f"no drop below half its peak through {last}, but not decodable at {last} by the simultaneous band "
+            f"(AUROC {value:.2f} [{low:.2f}, {high:.2f}])")
 
 
 def decodability_drop_rows(curves: Mapping[ContrastKey, DecodabilityCurve]) -> list[DropLayer]:
@@ -146,8 +157,7 @@ def decodability_drop_rows(curves: Mapping[ContrastKey, DecodabilityCurve]) -> l
             rows.append(DropLayer(what, None, None, None, "not decodable at any layer (simultaneous band)"))
             continue
         if curve.drop_layer == len(curve.layers):  # "never": no layer to report, say so instead
-            rows.append(DropLayer(what, None, None, None, f"no drop through layer {curve.layers[-1]}; {curve.verdict}; "
-                                  "presence, not use"))
+            rows.append(DropLayer(what, None, None, None, f"{_never_dropped(curve)}; {curve.verdict}; presence, not use"))
             continue
         note = (f"{_last_decodable(curve)}; {curve.verdict}; statistic recomputed in each bootstrap draw over "
                 f"{len(curve.folds)} {curve.unit}s; presence, not use")

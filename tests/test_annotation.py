@@ -44,7 +44,7 @@ def test_annotation_erased_after_layer_k_is_localised_at_k():
     assert curve.decodable[:5].all() and not curve.decodable[5:].any()
     assert (curve.auroc.value[:5] > 0.95).all() and (np.abs(curve.auroc.value[5:] - 0.5) < 0.15).all()
     assert (curve.auroc.ci_low <= curve.auroc.value + 1e-12).all()
-    assert curve.verdict == "decodable, not above its surface baseline"  # present from layer 0: layer 0 sees it
+    assert curve.verdict == "decodable, not shown above its surface baseline (block 0, bag of tokens)"  # present from layer 0: layer 0 sees it
 
 
 def test_per_fold_matrix_matches_independent_fits():

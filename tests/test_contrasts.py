@@ -69,7 +69,7 @@ def test_planted_annotation_direction_is_found_above_baseline_and_dropped(tokeni
     curves = run({"notice": (range(1, 5), 4.0)}, tokenizer, reads=("statement",))
     key = ContrastKey("notice", "neutral", "restated claim")
     curve = curves[key]
-    assert curve.verdict.startswith("decodable above baseline at 4 of 8 layers (largest excess")
+    assert curve.verdict.startswith("decodable above baseline at 4 of 8 layers (excess at the last layer, 7: ")
     assert np.flatnonzero(curve.above).tolist() == [1, 2, 3, 4]
     assert curve.drop_layer == 5 and curve.last_decodable_layer == 4 and curve.drop_ci == (5, 5)
     assert curve.fold_auroc.shape == (6, 8) and len(set(curve.folds)) == 6 and curve.unit == "claim"

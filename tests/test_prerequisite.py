@@ -168,3 +168,22 @@ def test_handoff_layer_is_found_where_a_planted_effect_stops():
     assert handoff_layer(-np.ones((6, 12)), np.arange(6), layers, 12, 50).layer is None
     with pytest.raises(NegprobeError, match="non-finite"):
         handoff_layer(np.full((6, 12), np.nan), np.arange(6), layers, 12, 50)
+
+
+def test_wording_effects_recover_a_planted_effect_per_wording():
+    """notice lowers belief by 2 nats with wording 2 only; the neutral notice does nothing at any wording."""
+    from negprobe.activations.datasets.claim_docs import notice_wording
+    from negprobe.analysis.prerequisite import wording_effects
+
+    margins = planted_margins({"notice": 0.0, "neutral": 0.0}, n_paraphrases=9, noise=0.1)
+    hit = (margins["kind"] == "notice") & (margins["paraphrase"].astype(int).map(notice_wording) == 2)
+    margins.loc[hit, "margin"] -= 2.0
+    table = wording_effects(margins).set_index(["kind", "wording"])
+    assert set(table.index) == {(k, w) for k in ("notice", "neutral") for w in range(3)}
+    assert table.loc[("notice", 2), "effect"] == pytest.approx(-2.0, abs=0.15)
+    assert table.loc[("notice", 2), "ci_high"] < -1.5
+    for wording in (0, 1):
+        assert table.loc[("notice", wording), "ci_low"] < 0 < table.loc[("notice", wording), "ci_high"] or \
+            abs(table.loc[("notice", wording), "effect"]) < 0.15
+    assert (table["n_claims"] == 6).all() and (table["n_paraphrases"] == 18).all()
+    assert table.loc[("notice", 2), "text"].startswith("NOTICE: This document describes events that did not happen")

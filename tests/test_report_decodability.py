@@ -78,3 +78,18 @@ def test_figure_is_written(curves, tmp_path):
     png = (tmp_path / "decodability.png").read_bytes()
     assert png[:4] == b"\x89PNG" and base64.b64decode(figure.png_base64) == png
     assert "layer 0" in figure.caption and "not that the model uses it" in figure.caption
+
+
+def test_a_curve_that_sags_without_a_half_peak_drop_is_not_called_decodable_at_the_last_layer(curves):
+    """The half-peak drop statistic and the simultaneous band can disagree; the note says which holds."""
+    from dataclasses import replace
+
+    from negprobe.analysis.report_decodability import _never_dropped
+
+    curve = curves[ContrastKey("notice", "plain", "document claim")]
+    curve = replace(curve, decodable=np.ones_like(curve.decodable))
+    assert _never_dropped(curve) == f"no drop through layer {curve.layers[-1]} (still decodable there)"
+    sagging = replace(curve, decodable=np.r_[curve.decodable[:-1], False])
+    note = _never_dropped(sagging)
+    assert note.startswith(f"no drop below half its peak through layer {curve.layers[-1]}, but not decodable at layer")
+    assert f"(AUROC {curve.auroc.value[-1]:.2f} [" in note
