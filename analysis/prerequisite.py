@@ -318,7 +318,7 @@ WORDING_FAMILIES = {
     "notice": (("notice", "neutral", "affirm"), notice_wording, DOC_NOTICES),
     "dense": (("dense", "dense_neutral", "dense_affirm"), dense_wording, DENSE_NOTES),
 }
-WORDING_COLUMNS = ("family", "wording", "text", "kind", "effect", "ci_low", "ci_high", "n_claims", "n_paraphrases")
+WORDING_COLUMNS = ("family", "wording", "annotation_text", "kind", "effect", "ci_low", "ci_high", "n_claims", "n_paraphrases")
 
 
 def wording_effects(margins: pd.DataFrame) -> pd.DataFrame:
@@ -336,7 +336,7 @@ def wording_effects(margins: pd.DataFrame) -> pd.DataFrame:
             for wording, rows_w in paired.groupby("wording"):
                 per_claim = rows_w.groupby("claim")["diff"].mean().to_numpy(dtype=float)
                 effect, low, high = t_interval(per_claim)
-                rows.append({"family": family, "wording": int(wording), "text": texts[int(wording)][0], "kind": kind,
+                rows.append({"family": family, "wording": int(wording), "annotation_text": texts[int(wording)][0], "kind": kind,
                              "effect": effect, "ci_low": low, "ci_high": high, "n_claims": len(per_claim),
                              "n_paraphrases": len(rows_w)})
     return pd.DataFrame(rows, columns=list(WORDING_COLUMNS))

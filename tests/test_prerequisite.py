@@ -186,4 +186,4 @@ def test_wording_effects_recover_a_planted_effect_per_wording():
         assert table.loc[("notice", wording), "ci_low"] < 0 < table.loc[("notice", wording), "ci_high"] or \
             abs(table.loc[("notice", wording), "effect"]) < 0.15
     assert (table["n_claims"] == 6).all() and (table["n_paraphrases"] == 18).all()
-    assert table.loc[("notice", 2), "text"].startswith("NOTICE: This document describes events that did not happen")
+    assert table.loc[("notice", 2), "annotation_text"].startswith("NOTICE: This document describes events that did not happen")
