@@ -150,7 +150,7 @@ def exact_patching(model: LoadedModel, target: CleanTrace, source: CleanTrace, c
 class Agreement:
     """How well attribution patching ranks the cells an exact sweep covers."""
 
-    spearman: float  # rank correlation of the signed effects over the covered cells
+    spearman: float  # Spearman rank correlation (Pearson of average ranks) of the signed effects on the covered cells
     top_k: float  # share of the exact top-k cells (by |effect|) that are in attribution patching's top k
     k: int
     n_cells: int
@@ -159,7 +159,7 @@ class Agreement:
 def compare_with_exact(estimate: Float[np.ndarray, " *cells"], exact: Float[np.ndarray, " *cells"], k: int = 10
                        ) -> Agreement:
     """Agreement of estimated and exact effects on the cells where ``exact`` is finite (NaN: not covered)."""
-    from scipy.stats import spearmanr
+    from scipy.stats import rankdata
 
     estimate, exact = np.asarray(estimate, dtype=float).ravel(), np.asarray(exact, dtype=float).ravel()
     if estimate.shape != exact.shape:
@@ -168,7 +168,7 @@ def compare_with_exact(estimate: Float[np.ndarray, " *cells"], exact: Float[np.n
     est, ex = estimate[covered], exact[covered]
     if len(ex) < 2:
         raise NegprobeError(f"{len(ex)} covered cells: need two to compare rankings")
-    rho = float(spearmanr(est, ex)[0]) if np.ptp(est) > 0 and np.ptp(ex) > 0 else float("nan")
+    rho = float(np.corrcoef(rankdata(est), rankdata(ex))[0, 1]) if np.ptp(est) > 0 and np.ptp(ex) > 0 else np.nan
     k = min(k, len(ex))
     top_est, top_ex = set(np.argsort(-np.abs(est), kind="stable")[:k]), set(np.argsort(-np.abs(ex), kind="stable")[:k])
     return Agreement(rho, len(top_est & top_ex) / k, k, len(ex))

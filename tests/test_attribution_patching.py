@@ -122,6 +122,11 @@ def test_compare_with_exact_on_planted_rankings():
     assert compare_with_exact(swapped, exact, k=3).top_k == pytest.approx(2 / 3)
     with pytest.raises(NegprobeError, match="covered"):
         compare_with_exact(exact, np.full_like(exact, np.nan))
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=50), rng.normal(size=50).round(1)  # ties in b
+    assert compare_with_exact(a + b, b).spearman == pytest.approx(spearmanr(a + b, b)[0], abs=1e-12)
 
 
 def test_screen_then_confirm_patches_the_largest_cells_exactly(tiny):
