@@ -162,7 +162,23 @@ def test_grid_alignment_is_the_claim_and_shared_tokens_with_equal_ids(tiny):
     assert target_pos == sorted(set(target_pos))
     claim_p, shared_p = claim_alignment(tiny.tokenizer, annotated, plain)[1], shared_alignment(tiny.tokenizer, annotated,
                                                                                                plain)[1]
-    assert set(target_pos) == set(claim_p) | set(shared_p)
+    assert set(target_pos) == (set(claim_p) | set(shared_p)) - {0} and 0 not in source_pos  # never the sink
     ids_a, ids_p = prompt_ids(tiny, annotated.text)[0], prompt_ids(tiny, plain.text)[0]
     assert [int(ids_a[s]) for s in source_pos] == [int(ids_p[t]) for t in target_pos]  # same words, shifted
     assert len(target_pos) == len(ids_p) - 1  # every plain token but the first (no counterpart span) is on the grid
+
+
+def test_grid_alignment_leaves_out_the_first_token_without_a_bos():
+    from tokenizers import processors
+
+    from negprobe.analysis.token_alignment import shared_alignment
+    from tests.tiny_models import tiny_tokenizer
+
+    annotated, plain = record("ed_sheeran", 2, "notice"), record("ed_sheeran", 2, "plain")
+    no_bos = tiny_tokenizer()
+    no_bos.backend_tokenizer.post_processor = processors.TemplateProcessing(single="$A")
+    assert 0 in shared_alignment(no_bos, annotated, plain)[1]  # plain's first word is shared text ...
+    source_pos, target_pos = grid_alignment(no_bos, annotated, plain)
+    assert 0 not in target_pos and 0 not in source_pos  # ... but the sink position is not patched
+    with_bos = grid_alignment(tiny_tokenizer(), annotated, plain)
+    assert [p - 1 for p in with_bos[1] if p > 1] == target_pos  # otherwise the same grid, one token earlier
