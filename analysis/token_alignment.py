@@ -11,6 +11,10 @@ so their tokens align by character span, never by offset from the end:
 - **shared tokens** (:func:`shared_alignment`): tokens wholly inside the ``shared_spans`` of the
   non-plain record (text identical to the plain record, claim sentence and annotation excluded),
   located in the plain record in order; tokens whose ids differ across the two are dropped.
+- **grid** (:func:`grid_alignment`): the claim tokens and the shared tokens together, i.e. every
+  token of the plain record with a counterpart, except the first token of either record (the
+  attention sink: patching a non-sink residual there is off-distribution, moved smollm2's margin
+  by up to 2.3 nats at mid layers, and is where attribution patching's linear estimate fails most).
 - **random control** (:func:`random_control`): as many shared tokens as there are claim tokens,
   drawn without replacement (seeded), never the first token (the attention sink, whose residual
   differs by position alone), a claim token, or a token at or after the restated claim (the answer
@@ -128,6 +132,15 @@ def shared_alignment(tokenizer, annotated, plain) -> Pairs:
         out_a += pa
         out_p += pp
     return out_a, out_p
+
+
+def grid_alignment(tokenizer, annotated, plain) -> Pairs:
+    """Every aligned (annotated, plain) token pair but the first tokens: claim and shared tokens, in plain order."""
+    shared_a, shared_p = shared_alignment(tokenizer, annotated, plain)
+    claim_a, claim_p = claim_alignment(tokenizer, annotated, plain)
+    pairs = dict(zip(shared_p, shared_a)) | dict(zip(claim_p, claim_a))  # plain position -> annotated position
+    plain_positions = sorted(p for p, a in pairs.items() if p > 0 and a > 0)
+    return [pairs[p] for p in plain_positions], plain_positions
 
 
 def control_seed(seed: int, *keys: str) -> int:
