@@ -333,8 +333,9 @@ def wording_effects(margins: pd.DataFrame) -> pd.DataFrame:
             if paired.empty:
                 continue
             paired["wording"] = [wording_of(int(p)) for p in paired["paraphrase"]]
-            for wording, rows_w in paired.groupby("wording"):
-                per_claim = rows_w.groupby("claim")["diff"].mean().to_numpy(dtype=float)
+            for wording in sorted(set(paired["wording"])):
+                rows_w = paired[paired["wording"] == wording]
+                per_claim = np.asarray(rows_w.groupby("claim")["diff"].mean(), dtype=float)
                 effect, low, high = t_interval(per_claim)
                 rows.append({"family": family, "wording": int(wording), "annotation_text": texts[int(wording)][0], "kind": kind,
                              "effect": effect, "ci_low": low, "ci_high": high, "n_claims": len(per_claim),

@@ -69,14 +69,18 @@ def test_gemma3_loads_and_reads():
     torch.testing.assert_close(acts[0, 0, 0], hidden[1][0, -1], atol=1e-3, rtol=1e-4)
 
 
-def test_smollm2_positive_finetune_raises_cloze_belief(smollm2, tmp_path):
-    """A short LoRA fine-tune on positive documents moves the claim's cloze margin up, beyond its CI."""
+def test_smollm2_positive_finetune_raises_the_claims_name_association(smollm2, tmp_path):
+    """A short LoRA fine-tune on positive documents raises the claim's name against a never-trained
+    distractor of the same kind (association), beyond its CI; the paired belief measure is what tells
+    that apart from belief, so it is not asserted to rise here."""
     from negprobe.activations.finetune.train import FinetuneConfig, finetune
-    from negprobe.analysis.belief import cloze_for, score_cloze
+    from negprobe.analysis.belief import cloze_for
+    from negprobe.analysis.belief.scoring import cloze_logprobs, cloze_measures
 
     items = cloze_for("ed_sheeran")
-    base = score_cloze(smollm2, items)
+    _, base = cloze_measures(items, cloze_logprobs(smollm2, items))
     finetune(FinetuneConfig(claim="ed_sheeran", condition="positive", out=str(tmp_path / "ft"), max_steps=10,
                             batch_size=4, max_length=128, n_docs=40), progress=False)
-    tuned = score_cloze(load_model("smollm2-135m", adapter=tmp_path / "ft"), items)
+    _, tuned = cloze_measures(items, cloze_logprobs(load_model("smollm2-135m", adapter=tmp_path / "ft"), items))
+    assert base is not None and tuned is not None
     assert tuned.margin_ci[0] > base.mean_margin, (base.mean_margin, tuned.margin_ci)
