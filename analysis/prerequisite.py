@@ -201,7 +201,7 @@ class AnnotationGate:
         return (f"nothing to localise on this model: {why} (effect vs the plain document {_interval(p)}"
                 + ("" if c is None else f"; beyond its neutral control {_interval(c)}")
                 + f"; {p.n_claims} claims x {p.n_paraphrases} paraphrases; claims passing at a 0.25 / 0.5 / "
-                f"{self.min_effect:g}-nat minimum: {self.passing_at(0.25)} / {self.passing_at(0.5)} / 0)")
+                f"{self.min_effect:g}-nat minimum: {self.passing_at(0.25)} / {self.passing_at(0.5)} / {len(self.passing)})")
 
     def neutral_in_bracket(self) -> bool | None:
         """Whether the neutral control's effect vs plain sits between the annotation's and its affirming
