@@ -84,3 +84,26 @@ def bootstrap_statistic(
     draws = np.array([float(statistic(values, w)) for w in weights])
     low, high = percentile_interval(draws, level, observed)
     return value, float(low), float(high)
+
+
+def crossed_bootstrap_mean(
+    values: Float[np.ndarray, "*batch seed unit"], n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grand mean of a crossed ``seed x unit`` design with a CI that resamples both factors.
+
+    Each draw resamples the seeds (rows) and the units (columns, e.g. belief items shared by every
+    seed) independently with replacement, and averages the cell values under the product of their
+    weights (the two-way "bootstrap of rows and columns"; McCullagh 2000, Owen 2007). With one seed
+    it is exactly :func:`bootstrap_mean` over the units with the same ``seed``. Returns ``(mean,
+    low, high)``, each ``[*batch]``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim < 2:
+        raise NegprobeError(f"crossed bootstrap needs [..., seed, unit] values, got shape {values.shape}")
+    n_seeds, n_units = values.shape[-2:]
+    unit_w = bootstrap_weights(None, n_units, n_boot, seed)  # [B, unit]
+    seed_w = bootstrap_weights(None, n_seeds, n_boot, seed + 1)  # [B, seed]
+    total = np.einsum("bs,...su,bu->b...", seed_w, values, unit_w)
+    draws = total / (seed_w.sum(1) * unit_w.sum(1)).reshape(-1, *[1] * (values.ndim - 2))
+    low, high = percentile_interval(draws, level)
+    return values.mean((-2, -1)), low, high

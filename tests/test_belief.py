@@ -247,3 +247,100 @@ def test_a_legacy_belief_csv_is_read_and_extended(tmp_path):
     (tmp_path / "x.csv").write_text("model,claim,other\n")
     with pytest.raises(NegprobeError, match="not a belief CSV"):
         check_belief_csv(tmp_path / "x.csv")
+
+
+# -- pooling seeds --------------------------------------------------------------------------------------------
+
+
+def _unit_rows(model="m", measure="cloze"):
+    """A base row and two seeds each of a positive and a local adapter, scored on the same 6 units."""
+    import pandas as pd
+
+    from negprobe.analysis.belief import LEGACY_BELIEF_COLUMNS
+    from negprobe.analysis.belief.table import format_margins
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(-1.0, 0.5, 6)
+    margins = {("-", ""): base, ("positive", "p0"): base + 3.0, ("positive", "p1"): base + 5.0,
+               ("local", "l0"): base + 0.1, ("local", "l1"): base - 0.1}
+    rows = []
+    for (condition, adapter), m in margins.items():
+        mode = "base" if not adapter else "fine_tuned"
+        rows.append([model, adapter, "ed_sheeran", condition, mode, 0, measure, float((m > 0).mean()), 0.0, 0.0,
+                     float(m.mean()), 0.0, 0.0, len(m), format_margins(m)])
+    return pd.DataFrame(rows, columns=[*LEGACY_BELIEF_COLUMNS, "unit_margins"]), margins
+
+
+def test_pooled_belief_averages_seeds_and_pairs_the_rise_with_the_base_units():
+    from negprobe.analysis.belief.pooled import pool_seeds
+    from negprobe.probes.resampling import crossed_bootstrap_mean
+
+    table, margins = _unit_rows()
+    pooled = pool_seeds(table, n_boot=400, seed=3).set_index("condition")
+    positive = np.stack([margins["positive", "p0"], margins["positive", "p1"]])
+    assert pooled.loc["positive", "n_seeds"] == 2 and pooled.loc["positive", "n"] == 6
+    np.testing.assert_allclose(pooled.loc["positive", "mean_margin"], positive.mean(), atol=1e-5)
+    np.testing.assert_allclose(pooled.loc["positive", "rise_vs_base"], 4.0, atol=1e-5)
+    # the rise is paired by unit: the base's unit spread cancels, only the seed spread (3 vs 5) is left
+    _, low, high = crossed_bootstrap_mean(np.array([[3.0] * 6, [5.0] * 6]), n_boot=400, seed=3)
+    np.testing.assert_allclose(pooled.loc["positive", ["rise_ci_low", "rise_ci_high"]].astype(float), [low, high],
+                               atol=1e-4)
+    assert pooled.loc["-", "n_seeds"] == 1 and pooled.loc["-", "rise_vs_base"] == 0.0
+    # base below 0.5 (every base margin is negative here), local within its CI, positive above it
+    assert pooled.loc["-", "belief_rate"] < 0.5 and set(pooled["controls"]) == {"pass"}
+
+
+def test_pooling_refuses_seeds_scored_on_different_units_and_skips_rows_without_margins():
+    from negprobe.analysis.belief.pooled import pool_seeds, rows_without_margins
+    from negprobe.errors import NegprobeError
+
+    table, _ = _unit_rows()
+    legacy = table.assign(unit_margins="")
+    assert rows_without_margins(legacy) == 5 and pool_seeds(legacy).empty
+    short = table.copy()
+    short.loc[2, "unit_margins"] = "1;2;3"
+    with pytest.raises(NegprobeError, match="different numbers of units"):
+        pool_seeds(short)
+    # an adapter scored twice counts once (its last row)
+    twice = pd_concat(table, table.iloc[[1]])
+    assert pool_seeds(twice).set_index("condition").loc["positive", "n_seeds"] == 2
+
+
+def pd_concat(*tables):
+    import pandas as pd
+
+    return pd.concat(tables, ignore_index=True)
+
+
+def test_belief_csv_keeps_unit_margins_through_append(tmp_path):
+    from negprobe.analysis.belief import append_results, read_belief_csv
+    from negprobe.analysis.belief.table import parse_margins
+
+    table, margins = _unit_rows()
+    append_results(table.iloc[:3], tmp_path / "b.csv")
+    append_results(table.iloc[3:], tmp_path / "b.csv")
+    back = read_belief_csv(tmp_path / "b.csv")
+    np.testing.assert_allclose(parse_margins(back["unit_margins"].iloc[4]), margins["local", "l1"], rtol=1e-5)
+
+
+def test_belief_table_command_writes_pooled_csv_and_markdown(tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from negprobe.analysis.belief import append_results
+    from negprobe.scripts import cli
+
+    table, _ = _unit_rows()
+    append_results(table, tmp_path / "b.csv")
+    result = CliRunner().invoke(cli.app, ["belief-table", str(tmp_path / "b.csv"), "-o", str(tmp_path / "p.csv"),
+                                          "--markdown", str(tmp_path / "p.md"), "--n-boot", "200"])
+    assert result.exit_code == 0, result.output
+    pooled = pd.read_csv(tmp_path / "p.csv")
+    assert sorted(pooled["condition"]) == ["-", "local", "positive"] and sorted(pooled["n_seeds"]) == [1, 2, 2]
+    markdown = (tmp_path / "p.md").read_text()
+    assert markdown.count("\n") == 2 + 3 and "| positive | fine_tuned | cloze | 2 | 6 |" in markdown
+    empty = table.assign(unit_margins="")
+    append_results(empty, tmp_path / "old.csv")
+    result = CliRunner().invoke(cli.app, ["belief-table", str(tmp_path / "old.csv"), "-o", str(tmp_path / "q.csv")])
+    assert result.exit_code != 0 and "no rows with per-unit margins" in str(result.exception)
+    assert not (tmp_path / "q.csv").exists()

@@ -8,7 +8,13 @@ import torch
 
 from negprobe.errors import NegprobeError
 from negprobe.probes.evaluation import auroc, out_of_fold_scores
-from negprobe.probes.resampling import bootstrap_mean, bootstrap_statistic, bootstrap_weights, percentile_interval
+from negprobe.probes.resampling import (
+    bootstrap_mean,
+    bootstrap_statistic,
+    bootstrap_weights,
+    crossed_bootstrap_mean,
+    percentile_interval,
+)
 
 
 def test_weights_move_whole_units_and_sum_to_the_unit_count():
@@ -101,3 +107,42 @@ def test_out_of_fold_scores_slice_fit_arguments_and_leave_one_group_out():
     polarity = np.ones(150, dtype=int)
     scores = out_of_fold_scores("ttpd", X, y, groups, None, 0, {"polarity": polarity, "domain": groups})
     assert scores.shape == (2, 150) and (auroc(scores, y) > 0.9).all()
+
+
+def test_crossed_bootstrap_reduces_to_the_unit_bootstrap_with_one_seed():
+    units = np.random.default_rng(3).normal(size=17)
+    mean, low, high = crossed_bootstrap_mean(units[None, :], n_boot=500, seed=4)
+    ref = bootstrap_mean(units, n_boot=500, seed=4)
+    np.testing.assert_allclose([mean, low, high], ref)
+
+
+def test_crossed_bootstrap_of_seed_only_variation_is_the_seed_bootstrap():
+    seeds = np.array([0.0, 1.0, 5.0, 2.0])
+    values = np.repeat(seeds[:, None], 9, axis=1)  # the units agree within each seed
+    _, low, high = crossed_bootstrap_mean(values, n_boot=500, seed=7)
+    _, ref_low, ref_high = bootstrap_mean(seeds, n_boot=500, seed=8)  # the seed axis draws with seed + 1
+    np.testing.assert_allclose([low, high], [ref_low, ref_high])
+
+
+def test_crossed_bootstrap_covers_a_crossed_random_effects_mean():
+    """m[s, i] = a_s + b_i + noise: the CI must cover 0 about 95% of the time (crossed bootstrap is
+    known to be slightly conservative), and resampling only the units would under-cover."""
+    rng = np.random.default_rng(0)
+    covered, unit_only = 0, 0
+    for _ in range(200):
+        values = rng.normal(0, 1, (6, 1)) + rng.normal(0, 1, (1, 20)) + rng.normal(0, 0.3, (6, 20))
+        _, low, high = crossed_bootstrap_mean(values, n_boot=300, seed=int(rng.integers(1 << 30)))
+        covered += low <= 0 <= high
+        _, ulow, uhigh = bootstrap_mean(values.mean(0), n_boot=300, seed=int(rng.integers(1 << 30)))
+        unit_only += ulow <= 0 <= uhigh
+    assert covered / 200 >= 0.88
+    assert unit_only < covered - 20
+
+
+def test_crossed_bootstrap_keeps_batch_axes_and_refuses_a_vector():
+    values = np.random.default_rng(1).normal(size=(3, 2, 5))
+    mean, low, high = crossed_bootstrap_mean(values, n_boot=50)
+    assert mean.shape == low.shape == high.shape == (3,)
+    np.testing.assert_allclose(mean, values.mean((1, 2)))
+    with pytest.raises(NegprobeError, match="seed, unit"):
+        crossed_bootstrap_mean(np.zeros(4))

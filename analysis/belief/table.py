@@ -2,14 +2,16 @@
 
 Measures per row: ``questions`` (our yes/no), ``mcq`` (the paper's ``mcq.yaml``, when found),
 ``cloze`` (belief against the truth, polarity-paired) and ``cloze_distractor`` (association).
-The last two columns, ``controls`` and ``rise_vs_base``, are recomputed over the whole file on
-every append (:mod:`.controls`); a file written before they existed is read and extended.
+``controls`` and ``rise_vs_base`` are recomputed over the whole file on every append
+(:mod:`.controls`); ``unit_margins`` keeps every unit's margin (``;``-separated nats) so that
+:mod:`.pooled` can pool seeds. A file written before these columns existed is read and extended.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from negprobe.activations.atomic import atomic_path
@@ -25,7 +27,21 @@ from .scoring import BeliefResult, cloze_logprobs, cloze_measures, score_questio
 #: The columns before ``controls`` existed; such a file is still read, and extended on append.
 LEGACY_BELIEF_COLUMNS = ["model", "adapter", "claim", "condition", "mode", "in_context_k", "measure", "belief_rate",
                          "rate_ci_low", "rate_ci_high", "mean_margin", "margin_ci_low", "margin_ci_high", "n"]
-BELIEF_COLUMNS = [*LEGACY_BELIEF_COLUMNS, "controls", "rise_vs_base"]
+#: The columns before ``unit_margins`` existed (also read and extended).
+CONTROLLED_BELIEF_COLUMNS = [*LEGACY_BELIEF_COLUMNS, "controls", "rise_vs_base"]
+BELIEF_COLUMNS = [*CONTROLLED_BELIEF_COLUMNS, "unit_margins"]
+_STORED = [*LEGACY_BELIEF_COLUMNS, "unit_margins"]  # what is read back; the rest is recomputed
+
+
+def format_margins(margins) -> str:
+    """Per-unit margins as one CSV cell (``;``-separated, 6 significant digits)."""
+    return ";".join(f"{float(m):.6g}" for m in margins)
+
+
+def parse_margins(cell: object) -> np.ndarray | None:
+    """The per-unit margins of one ``unit_margins`` cell (None for a row written without them)."""
+    text = "" if cell is None or (isinstance(cell, float) and np.isnan(cell)) else str(cell).strip()
+    return np.array([float(v) for v in text.split(";")]) if text else None
 
 
 def check_belief_inputs(claim: str, in_context_k: int = 0, in_context_condition: str = "negated") -> None:
@@ -60,13 +76,20 @@ def measure_belief(model: LoadedModel, claim: str, in_context_k: int = 0, in_con
     else:
         mode, row_condition = ("fine_tuned" if model.adapter else "base"), (condition or ("-" if not model.adapter else "?"))
     rows = [[model.name, str(model.adapter or ""), claim, row_condition, mode, in_context_k, r.measure, r.belief_rate,
-             r.rate_ci[0], r.rate_ci[1], r.mean_margin, r.margin_ci[0], r.margin_ci[1], r.n] for r in results]
-    return with_controls(pd.DataFrame(rows, columns=LEGACY_BELIEF_COLUMNS)).reindex(columns=BELIEF_COLUMNS)
+             r.rate_ci[0], r.rate_ci[1], r.mean_margin, r.margin_ci[0], r.margin_ci[1], r.n, format_margins(r.margins)]
+            for r in results]
+    return _controlled(pd.DataFrame(rows, columns=_STORED))
+
+
+def _controlled(table: pd.DataFrame) -> pd.DataFrame:
+    """The stored columns (a missing ``unit_margins`` reads as empty) plus the recomputed controls."""
+    table = table.reindex(columns=_STORED).assign(unit_margins=lambda t: t["unit_margins"].fillna(""))
+    return with_controls(table).reindex(columns=BELIEF_COLUMNS)
 
 
 def check_belief_csv(path: str | Path) -> pd.DataFrame | None:
     """The rows of an existing belief CSV (None when missing); a file with other columns is refused
-    (one with only the legacy columns is accepted)."""
+    (one with the columns of an earlier version is accepted)."""
     path = Path(path).expanduser()
     if not path.is_file():
         return None
@@ -74,7 +97,7 @@ def check_belief_csv(path: str | Path) -> pd.DataFrame | None:
         existing = pd.read_csv(path, keep_default_na=False, dtype=str)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise NegprobeError(f"{path}: unreadable belief CSV ({' '.join(str(exc).split())})") from None
-    if list(existing.columns) not in (BELIEF_COLUMNS, LEGACY_BELIEF_COLUMNS):
+    if list(existing.columns) not in (BELIEF_COLUMNS, CONTROLLED_BELIEF_COLUMNS, LEGACY_BELIEF_COLUMNS):
         raise NegprobeError(f"{path}: not a belief CSV: columns {','.join(map(str, existing.columns))[:120]!r}, "
                             f"expected {','.join(BELIEF_COLUMNS)}")
     return existing
@@ -85,8 +108,7 @@ def read_belief_csv(path: str | Path) -> pd.DataFrame:
     (so a legacy file reads like a new one)."""
     if check_belief_csv(path) is None:
         raise NegprobeError(f"{path}: belief CSV not found")
-    table = pd.read_csv(Path(path).expanduser(), keep_default_na=False)
-    return with_controls(table.reindex(columns=LEGACY_BELIEF_COLUMNS)).reindex(columns=BELIEF_COLUMNS)
+    return _controlled(pd.read_csv(Path(path).expanduser(), keep_default_na=False))
 
 
 def append_results(table: pd.DataFrame, path: str | Path) -> Path:
@@ -96,7 +118,7 @@ def append_results(table: pd.DataFrame, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if check_belief_csv(path) is not None:
         table = pd.concat([read_belief_csv(path), table], ignore_index=True)
-    table = with_controls(table.reindex(columns=LEGACY_BELIEF_COLUMNS)).reindex(columns=BELIEF_COLUMNS)
+    table = _controlled(table)
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
     return path
