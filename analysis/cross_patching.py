@@ -72,10 +72,17 @@ class PatchItem:
 
 
 def question_items(model: LoadedModel, claim: str, max_items: int | None = None) -> list[PatchItem]:
-    """The claim's yes/no belief questions as :class:`PatchItem` (chat template where the tokenizer has one)."""
+    """The claim's yes/no belief questions as :class:`PatchItem` (chat template where the tokenizer has one).
+
+    ``max_items`` keeps the first questions alternating believer answers yes / no (balanced)."""
     items = []
     bos = model.tokenizer.bos_token_id
-    for k, question in enumerate(questions_for(claim)[:max_items]):
+    questions = questions_for(claim)
+    yes = [k for k, q in enumerate(questions) if q.believer_answer == "yes"]
+    no = [k for k, q in enumerate(questions) if q.believer_answer != "yes"]
+    order = [k for pair in zip(yes, no) for k in pair] + yes[len(no):] + no[len(yes):]
+    for k in order[:max_items]:
+        question = questions[k]
         text = question_prompt(model, question.question)
         ids, offsets = encode_with_offsets(model.tokenizer, text)
         if len(ids) > 1 and bos is not None and ids[0] == ids[1] == bos:  # the template wrote BOS already

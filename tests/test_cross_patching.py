@@ -59,7 +59,8 @@ def test_unpatched_margins_match_belief_scoring(tiny_llama_dir):
     ids = answer_token_ids(base.tokenizer)
     from negprobe.analysis.belief.items import questions_for
 
-    questions = questions_for("ed_sheeran")[:3]
+    questions = [questions_for("ed_sheeran")[int(it.item)] for it in result.items]
+    assert [q.believer_answer for q in questions] == ["yes", "no", "yes"]  # max_items keeps them balanced
     for model, attr in ((base, "base_margin"), (tuned, "tuned_margin")):
         logprobs = next_token_logprobs(model, [question_prompt(model, q.question) for q in questions])
         sign = torch.tensor([1.0 if q.believer_answer == "yes" else -1.0 for q in questions])
