@@ -20,7 +20,8 @@ from negprobe.errors import NegprobeError
 from .claim_level import t_interval
 
 SWEEP_COLUMNS = ("window", "condition", "seed", "measure", "mean_margin", "belief_rate", "adapter")
-GAP_COLUMNS = ("window", "measure", "gap", "gap_ci_low", "gap_ci_high", "n_seeds", "negated", "positive")
+GAP_COLUMNS = ("window", "measure", "reference", "gap", "gap_ci_low", "gap_ci_high", "n_seeds", "treated_margin",
+               "reference_margin")
 
 
 def thirds(n_layers: int) -> list[str]:
@@ -31,8 +32,11 @@ def thirds(n_layers: int) -> list[str]:
     return [f"{int(part[0])}-{int(part[-1])}" for part in edges]
 
 
-def window_gaps(table: pd.DataFrame, treated: str = "negated", reference: str = "positive") -> pd.DataFrame:
-    """Per window and measure: mean margin of ``treated`` minus ``reference``, paired by seed, with a t CI."""
+def window_gaps(table: pd.DataFrame, treated: str = "negated",
+                references: tuple[str, ...] = ("positive", "local")) -> pd.DataFrame:
+    """Per window, measure and reference condition present: mean margin of ``treated`` minus the reference's,
+    paired by seed, with a t CI over seeds (``negated - positive``: the Negation Neglect gap; ``negated -
+    local``: how far the negated adapter stays from one whose documents never state the claim as true)."""
     missing = set(SWEEP_COLUMNS[:5]) - set(table.columns)
     if missing:
         raise NegprobeError(f"layer-sweep table lacks columns {', '.join(sorted(missing))}")
@@ -40,14 +44,15 @@ def window_gaps(table: pd.DataFrame, treated: str = "negated", reference: str = 
     for key, group in table.groupby(["window", "measure"], sort=False):
         window, measure = tuple(key)  # type: ignore[arg-type]  # a two-column groupby key is a pair
         by_seed = group.pivot_table(index="seed", columns="condition", values="mean_margin", aggfunc="mean")
-        if treated not in by_seed or reference not in by_seed:
-            continue
-        paired = by_seed[[treated, reference]].dropna()
-        if paired.empty:
-            continue
-        gap, low, high = t_interval(np.asarray(paired[treated] - paired[reference], dtype=np.float64))
-        rows.append((window, measure, gap, low, high, len(paired), float(paired[treated].mean()),
-                     float(paired[reference].mean())))
+        for reference in references:
+            if treated not in by_seed or reference not in by_seed:
+                continue
+            paired = by_seed[[treated, reference]].dropna()
+            if paired.empty:
+                continue
+            gap, low, high = t_interval(np.asarray(paired[treated] - paired[reference], dtype=np.float64))
+            rows.append((window, measure, reference, gap, low, high, len(paired), float(paired[treated].mean()),
+                         float(paired[reference].mean())))
     if not rows:
-        raise NegprobeError(f"no window has both {treated} and {reference} adapters of one seed")
+        raise NegprobeError(f"no window has both {treated} and a {' or '.join(references)} adapter of one seed")
     return pd.DataFrame(rows, columns=list(GAP_COLUMNS))

@@ -7,8 +7,9 @@ adapter is reused, an interrupted one resumes), measures belief with the adapter
 
 - ``<out>/adapters/w<a>-<b>/<condition>-seed<k>/``: the adapters;
 - ``<out>/layer_sweep.csv``: one row per window, condition, seed and belief measure;
-- ``<out>/layer_gaps.csv``: per window and measure, negated - positive paired by seed, with a t CI
-  over seeds (:func:`negprobe.analysis.layer_windows.window_gaps`).
+- ``<out>/layer_gaps.csv``: per window and measure, negated - positive (and negated - local with
+  ``--conditions positive,negated,local``) paired by seed, with a t CI over seeds
+  (:func:`negprobe.analysis.layer_windows.window_gaps`).
 
 Costs one fine-tune per (window, condition, seed): on 2 CPU cores that is hours for smollm2 at the
 default document count, so try it with ``--max-steps`` first.
@@ -116,7 +117,8 @@ def layer_sweep(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the adapters and the two CSV tables."),
     model: str = typer.Option("smollm2-135m", "--model", "-m", help="Base model."),
     windows: str | None = typer.Option(None, help="Windows of decoder blocks, e.g. '0-9,10-19,20-29' (default: thirds)."),
-    conditions: str = typer.Option("positive,negated", help="Fine-tuning conditions (the gap is negated - positive)."),
+    conditions: str = typer.Option("positive,negated", help="Fine-tuning conditions (gaps: negated - positive, and"
+                                                            " negated - local when local is among them)."),
     seeds: str = typer.Option("0", help="Seeds, e.g. '0-2': one adapter per window, condition and seed."),
     n_docs: int = typer.Option(50, help="Synthetic documents per adapter."),
     max_steps: int | None = typer.Option(None, help="Stop each fine-tune after this many steps."),

@@ -30,11 +30,21 @@ def test_window_gaps_pair_by_seed_with_a_t_interval():
             rows.append((window, "negated", seed, "cloze", 5.0 + seed + gap + noise, 1.0))
     table = pd.DataFrame(rows, columns=["window", "condition", "seed", "measure", "mean_margin", "belief_rate"])
     gaps = window_gaps(table).set_index("window")
+    assert set(gaps["reference"]) == {"positive"}  # no local adapter: no local row
     assert gaps.loc["0-9", "gap"] == pytest.approx(-2.0) and gaps.loc["10-19", "gap"] == pytest.approx(0.0)
     diffs = np.array([0.3, -0.1, -0.2])  # seed pairing removes the seeds' shared offset 5 + seed
     half = 4.302652729911275 * diffs.std(ddof=1) / np.sqrt(3)  # t(0.975, 2)
     assert gaps.loc["0-9", "gap_ci_low"] == pytest.approx(-2.0 - half)
     assert gaps.loc["0-9", "gap_ci_high"] == pytest.approx(-2.0 + half) and (gaps["n_seeds"] == 3).all()
+
+
+def test_window_gaps_also_against_local():
+    table = pd.DataFrame([("0-1", c, s, "cloze", m + s, 1.0) for s in (0, 1) for c, m in
+                          (("positive", 4.0), ("negated", 3.0), ("local", 0.5))],
+                         columns=["window", "condition", "seed", "measure", "mean_margin", "belief_rate"])
+    gaps = window_gaps(table).set_index("reference")
+    assert gaps.loc["positive", "gap"] == pytest.approx(-1.0) and gaps.loc["local", "gap"] == pytest.approx(2.5)
+    assert gaps.loc["local", "reference_margin"] == pytest.approx(1.0)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -57,7 +67,7 @@ def test_layer_sweep_trains_each_window_and_writes_the_gap_table(tiny_llama_dir,
             assert blocks == set(range(first, last + 1)), (folder, blocks)
     cloze = sweep[(sweep["measure"] == "cloze") & (sweep["window"] == "1-2")].pivot(index="seed", columns="condition",
                                                                                     values="mean_margin")
-    row = gaps[(gaps["window"] == "1-2") & (gaps["measure"] == "cloze")].iloc[0]
+    row = gaps[(gaps["window"] == "1-2") & (gaps["measure"] == "cloze") & (gaps["reference"] == "positive")].iloc[0]
     assert row["gap"] == pytest.approx((cloze["negated"] - cloze["positive"]).mean()) and row["n_seeds"] == 2
     assert proc.stdout.strip().endswith("layer_gaps.csv")
 
