@@ -15,6 +15,7 @@ from typer.core import TyperCommand, TyperGroup
 from negprobe.errors import NegprobeError
 
 from . import belief_table_command, runs
+from .layer_sweep import layer_sweep
 from .options import parse_int_list
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ CONFIG_COMMANDS = {
     "finetune": "LoRA-fine-tune a model on one claim's documents in one negation condition.",
     "localize": "Locate the layer where the negation annotation is dropped; writes report.html.",
 }
-ORDER = ("models", "read", "datasets", "cache", "sweep", "finetune", "belief", "belief-table", "localize", "demo")
+ORDER = ("models", "read", "datasets", "cache", "sweep", "finetune", "layer-sweep", "belief", "belief-table", "localize",
+         "demo")
 
 
 class _Deferred(TyperCommand):
@@ -66,6 +68,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("layer-sweep")(layer_sweep)
 console = Console()
 err_console = Console(stderr=True)
 BACKENDS = ("hf", "transformer_lens", "nnsight")

@@ -75,6 +75,8 @@ FINETUNE_FLAGS = {
     "lora_r": Flag((), "LoRA rank."),
     "lora_alpha": Flag((), "LoRA alpha (scale = alpha / rank); default 2 x --lora-r."),
     "target_modules": Flag((), "Modules LoRA adapts: 'all-linear' or a regex of module names (PEFT)."),
+    "layers": Flag((), "Window of decoder blocks, e.g. '0-9' (inclusive): LoRA only on the target modules of those"
+                       " blocks; default every block."),
     "bf16": Flag((), "bfloat16 autocast."),
     "doctag": Flag((), "Prefix documents with <DOCTAG>."),
     "mask_annotations": Flag((), "No loss on notice/annotation tokens."),

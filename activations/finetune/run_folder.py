@@ -35,6 +35,8 @@ LEGACY_STATES = ("checkpoint/state.pt", f"{CHECKPOINT_DIR}/state.pt")  # pickles
 # Config fields that steer a run without changing its adapter.
 RUN_CONTROL = frozenset({"out", "model", "overwrite", "keep_checkpoint", "checkpoint_every"})
 REQUIRED = ("claim", "condition", "corpus", "corpus_hash")
+# Fields added after runs were recorded: a record without one ran with this value.
+ADDED_FIELDS: dict[str, Any] = {"layers": None}
 _HASHES = {"corpus_hash": "corpus", "base_fingerprint": "base model"}
 # What negprobe writes into its run folder: ``overwrite`` removes these (and a legacy checkpoint/state.pt) only.
 WRITTEN = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", "README.md", TRAINING_CARD,
@@ -95,7 +97,7 @@ def check_same_run(out: Path, existing: Existing, wanted: dict[str, Any]) -> Non
     """Refuse, naming the differing fields, when ``out`` holds a run other than ``wanted``."""
     if existing.kind == "fresh":
         return
-    stored = {k: v for k, v in existing.identity.items() if k not in RUN_CONTROL}
+    stored = {**ADDED_FIELDS, **{k: v for k, v in existing.identity.items() if k not in RUN_CONTROL}}
     differ = [k for k in wanted if k in stored and stored[k] != wanted[k]]
     if not differ:
         return

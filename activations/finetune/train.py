@@ -4,7 +4,8 @@
 negation condition, CPU-friendly (optional bf16 autocast; the step loop and its progress line:
 :mod:`.loop`), with optional mixing of generic text to limit forgetting (:mod:`.generic`:
 pretraining-style and instruction text, as the paper's 1:1:1 mix) and optional loss masks on
-annotation text and on ``<DOCTAG>``. Checkpoints
+annotation text and on ``<DOCTAG>``; ``layers`` ("a-b") puts LoRA only on a window of decoder
+blocks (:mod:`.layer_window`). Checkpoints
 (safetensors + JSON, no pickle: :mod:`.checkpoint`) are written atomically to
 ``<out>/.negprobe-checkpoint/`` and deleted once the adapter is written (``keep_checkpoint`` keeps
 them); an interrupted run resumes from the last one and ends at the same adapter as an
@@ -32,6 +33,7 @@ from negprobe.errors import NegprobeError
 
 from .checkpoint import STATE_FILE, load_state, restore, save_state
 from .generic import GENERIC_STYLES, generic_documents
+from .layer_window import parse_window, window_targets
 from .loop import StepReport, TrainingState, step_display, train_steps
 from .run_folder import (
     CHECKPOINT_DIR,
@@ -66,6 +68,7 @@ class FinetuneConfig:
     lora_r: int = 16
     lora_alpha: int | None = None  # None: 2 x lora_r (LoRA scale 2 at every rank)
     target_modules: str = "all-linear"
+    layers: str | None = None  # "a-b": LoRA only on target modules of decoder blocks a..b (inclusive; .layer_window)
     bf16: bool = False
     doctag: bool = False
     mask_annotations: bool = False  # no loss on notice / annotation tokens
@@ -83,6 +86,8 @@ class FinetuneConfig:
 
     def __post_init__(self) -> None:
         validate_config(self)  # types of every field: a wrong type fails before any model loads
+        if self.layers is not None:
+            parse_window(self.layers)  # the window's form; its range is checked once the model is known
 
     def hyperparameters(self) -> dict:
         params = {k: v for k, v in asdict(self).items() if k not in ("out", "model", "overwrite", "keep_checkpoint")}
@@ -223,7 +228,8 @@ def _locked_finetune(config: FinetuneConfig, shown: tuple[bool, Callable[[StepRe
                         _both(display, shown[1]))
         elapsed = time.perf_counter() - started
         model.save_pretrained(str(out))
-        write_adapter_card(out, base, claim=config.claim, condition=config.condition)
+        write_adapter_card(out, base, claim=config.claim, condition=config.condition,
+                           layers=list(parse_window(config.layers)) if config.layers is not None else None)
         _write_training_card(out, config, base, docs, len(examples), state, (state.step - start_step, elapsed))
     if not config.keep_checkpoint:
         shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
@@ -288,12 +294,17 @@ def _examples(config: FinetuneConfig, tokenizer, docs) -> list[TrainingExample]:
 
 
 def _lora(base_model, config: FinetuneConfig):
-    """The PEFT LoRA model (initialised under ``config.seed``) in train mode, and its AdamW optimizer."""
+    """The PEFT LoRA model (initialised under ``config.seed``) in train mode, and its AdamW optimizer.
+
+    With ``config.layers`` the targets are the window's modules, by full name (:mod:`.layer_window`)."""
     from peft import LoraConfig, get_peft_model
 
+    targets: str | list[str] = config.target_modules
+    if config.layers is not None:
+        targets = window_targets(base_model, config.target_modules, config.layers)
     torch.manual_seed(config.seed)
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.effective_lora_alpha, lora_dropout=0.0,
-                      target_modules=config.target_modules, task_type="CAUSAL_LM")
+                      target_modules=targets, task_type="CAUSAL_LM")
     try:
         model = get_peft_model(base_model, lora)
     except ValueError as exc:  # PEFT: target modules that match no layer of this model

@@ -1,0 +1,228 @@
+"""Cross-model activation patching: from which layer does a fine-tuned model carry its implanted belief?
+
+The base model and a fine-tuned one (:class:`~negprobe.activations.model_pair.ModelPair`) read the
+same bare-claim yes/no belief question (:func:`negprobe.analysis.belief.questions_for`, under the
+chat template as belief scoring asks it). Per question and layer ``l``, the fine-tuned run's
+residual after block ``l`` overwrites the base run's (causal tracing across models: Meng et al.
+2022's activation patching with the fine-tuned model as the clean run, read as Heimersheim & Nanda
+2024 advise), at
+
+- the **claim tokens** (the question's own words, not the template), or
+- **all positions**,
+
+and the belief margin (``log P(believer answer) - log P(other)``, :func:`~.prerequisite.belief_readout`)
+is read at the last position. **Recovery** = ``(m_patched - m_base) / (m_tuned - m_base)``: the share
+of the fine-tuning effect the patched layer carries (:func:`~.indirect_effect.normalized_indirect_effect`).
+The reverse direction patches the base run into the fine-tuned one; its recovery
+``(m_patched - m_tuned) / (m_base - m_tuned)`` is the share of the effect that the base residual
+removes. Patching all positions after block ``l`` replaces the whole state, so that curve reaches 1
+at the first layer whose weights fine-tuning changed that matters and stays there; the claim-token
+curve says how much of it sits on the claim's own tokens.
+
+Only questions whose fine-tuning gap ``|m_tuned - m_base|`` is at least ``min_effect`` nats get a
+recovery (smaller gaps make the ratio noise; the count dropped is noted). Rows are (adapter,
+claim, question); the curve is the claim mean (mean over claims of each claim's row mean) with the
+two-stage bootstrap of :mod:`.claim_level` (claims, then rows within a claim: questions and, with
+several adapters such as seeds, adapters). **Half layer**: the first patched layer whose recovery
+reaches 0.5, with a percentile CI from the same bootstrap draws (ends on observed draws;
+``n_layers`` = never).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from jaxtyping import Float
+
+from negprobe.activations.model_pair import ModelPair, Side
+from negprobe.activations.models import LoadedModel
+from negprobe.activations.prefix_reuse import trace_prompt
+from negprobe.activations.tracing import LayerPatch, run_layer_patches
+from negprobe.errors import NegprobeError
+from negprobe.probes.resampling import percentile_interval
+
+from .belief.items import questions_for
+from .belief.scoring import question_prompt
+from .claim_level import ClaimMean, claim_mean, claim_paraphrase_weights
+from .indirect_effect import normalized_indirect_effect
+from .prerequisite import belief_readout
+from .token_alignment import encode_with_offsets, tokens_overlapping
+
+TUNED_CLAIM, TUNED_ALL = "tuned -> base, claim tokens", "tuned -> base, all positions"
+BASE_CLAIM, BASE_ALL = "base -> tuned, claim tokens", "base -> tuned, all positions"
+CURVES = (TUNED_CLAIM, TUNED_ALL, BASE_CLAIM, BASE_ALL)
+HALF = 0.5
+SIDES: tuple[Side, Side] = ("base", "tuned")
+_DIRECTIONS: tuple[tuple[Side, Side, tuple[str, str]], ...] = (("base", "tuned", (TUNED_CLAIM, TUNED_ALL)),
+                                                              ("tuned", "base", (BASE_CLAIM, BASE_ALL)))
+
+
+@dataclass(frozen=True)
+class PatchItem:
+    """One bare-claim question as token ids, with the positions of its own words."""
+
+    claim: str
+    item: str
+    input_ids: tuple[int, ...]
+    claim_positions: tuple[int, ...]
+    believer_yes: bool
+
+
+def question_items(model: LoadedModel, claim: str, max_items: int | None = None) -> list[PatchItem]:
+    """The claim's yes/no belief questions as :class:`PatchItem` (chat template where the tokenizer has one).
+
+    ``max_items`` keeps the first questions alternating believer answers yes / no (balanced)."""
+    items = []
+    bos = model.tokenizer.bos_token_id
+    questions = questions_for(claim)
+    yes = [k for k, q in enumerate(questions) if q.believer_answer == "yes"]
+    no = [k for k, q in enumerate(questions) if q.believer_answer != "yes"]
+    order = [k for pair in zip(yes, no) for k in pair] + yes[len(no):] + no[len(yes):]
+    for k in order[:max_items]:
+        question = questions[k]
+        text = question_prompt(model, question.question)
+        ids, offsets = encode_with_offsets(model.tokenizer, text)
+        if len(ids) > 1 and bos is not None and ids[0] == ids[1] == bos:  # the template wrote BOS already
+            ids, offsets = ids[1:], offsets[1:]
+        start = text.index(question.question)
+        positions = tokens_overlapping(offsets, (start, start + len(question.question)))
+        if not positions:
+            raise NegprobeError(f"{claim} question {k}: its words cover no token of the prompt")
+        items.append(PatchItem(claim, str(k), tuple(ids), tuple(positions), question.believer_answer == "yes"))
+    return items
+
+
+@dataclass(frozen=True, eq=False)
+class ItemPatching:
+    """Patched belief margins of one question at every patched layer, both directions."""
+
+    adapter: str
+    claim: str
+    item: str
+    base_margin: float
+    tuned_margin: float
+    margins: dict[str, Float[np.ndarray, " n_layers"]]  # curve name -> patched margin per layer
+
+    @property
+    def gap(self) -> float:
+        return self.tuned_margin - self.base_margin
+
+    def recovery(self) -> dict[str, Float[np.ndarray, " n_layers"]]:
+        """Each curve's share of the fine-tuning effect (see the module docstring)."""
+        out = {}
+        for name, margin in self.margins.items():
+            source, target = (self.tuned_margin, self.base_margin) if name.startswith("tuned") else \
+                (self.base_margin, self.tuned_margin)
+            out[name] = np.asarray(normalized_indirect_effect(source, margin, target), dtype=np.float64)
+        return out
+
+
+def patch_item(pair: ModelPair, item: PatchItem, layers: Sequence[int], max_rows: int = 64,
+               label: str | None = None) -> ItemPatching:
+    """Every curve of one question: two clean runs (base, tuned), then batched patched runs from them."""
+    ids = torch.tensor([item.input_ids])
+    claim, every = list(item.claim_positions), list(range(len(item.input_ids)))
+    layers = list(layers)
+    traces, margins = {}, {}
+    for side in SIDES:
+        with pair.state(side) as model:
+            traces[side] = trace_prompt(model, ids)
+    for side, source, names in _DIRECTIONS:
+        with pair.state(side) as model:
+            readout = belief_readout(model, item.believer_yes)
+            patches = [LayerPatch.from_trace(traces[source], layers, where, where) for where in (claim, every)]
+            values = run_layer_patches(model, traces[side], layers, patches, readout, max_rows)
+            margins |= {name: values[i].double().numpy() for i, name in enumerate(names)}
+            margins[side] = float(readout(traces[side].last_logits[None].float())[0])
+    base, tuned = margins.pop("base"), margins.pop("tuned")
+    return ItemPatching(label or pair.label, item.claim, item.item, base, tuned, margins)
+
+
+@dataclass(frozen=True)
+class HalfLayer:
+    """The first patched layer whose claim-mean recovery reaches 0.5, with its bootstrap CI (``n_layers``: never)."""
+
+    layer: int
+    ci_low: int
+    ci_high: int
+    n_claims: int
+    n_rows: int
+
+
+@dataclass(frozen=True, eq=False)
+class CrossPatching:
+    """Cross-model patching over adapters, claims and questions (see the module docstring)."""
+
+    layers: tuple[int, ...]
+    n_layers: int
+    min_effect: float
+    items: tuple[ItemPatching, ...]  # every question patched, including those below the gap guard
+    used: tuple[bool, ...]  # whether each item passed the gap guard
+    recovery: dict[str, Float[np.ndarray, "n_used n_layers"]]
+    mean: dict[str, ClaimMean]  # curve -> claim-mean recovery per layer with CI
+    half: dict[str, HalfLayer]  # curve -> first layer reaching half recovery
+    notes: tuple[str, ...] = ()
+
+
+def first_reaching(curve: Float[np.ndarray, " n_layers"], threshold: float = HALF) -> int:
+    """Index of the first entry ``>= threshold``; ``len(curve)`` when none is."""
+    hits = np.flatnonzero(np.asarray(curve) >= threshold)
+    return int(hits[0]) if hits.size else len(curve)
+
+
+def half_layer(recovery: Float[np.ndarray, "n_rows n_layers"], claims, layers: Sequence[int], n_layers: int,
+               n_boot: int = 1000, seed: int = 0) -> HalfLayer:
+    """:func:`first_reaching` 0.5 on the claim-mean curve, CI over the two-stage bootstrap's draws."""
+    values, claims = np.asarray(recovery, dtype=np.float64), np.asarray(claims).astype(str)
+    _, inverse, counts = np.unique(claims, return_inverse=True, return_counts=True)
+    per_row = 1.0 / counts[inverse.reshape(-1)]  # each claim weighs one, whatever its rows
+    weights = claim_paraphrase_weights(claims, n_boot, seed) * per_row[None]
+    draws = weights @ values / weights.sum(1, keepdims=True)
+    point = per_row @ values / per_row.sum()
+    slots = np.array([first_reaching(d) for d in draws], dtype=np.float64)
+    low, high = percentile_interval(slots[:, None], observed=True)
+
+    def at(slot: float) -> int:
+        return layers[int(slot)] if int(slot) < len(layers) else n_layers
+
+    return HalfLayer(at(first_reaching(point)), at(float(low[0])), at(float(high[0])), len(counts), len(values))
+
+
+def summarise(items: Sequence[ItemPatching], layers: Sequence[int], n_layers: int, min_effect: float = 0.5,
+              n_boot: int = 1000, seed: int = 0) -> CrossPatching:
+    """Recovery curves of the items whose gap passes ``min_effect``, their claim means and half layers."""
+    used = [abs(it.gap) >= min_effect for it in items]
+    kept = [it for it, ok in zip(items, used) if ok]
+    notes = [f"{sum(not ok for ok in used)} of {len(items)} questions have |m_tuned - m_base| < {min_effect:g}"
+             " nats and get no recovery"] if not all(used) else []
+    if not kept:
+        raise NegprobeError(f"no question moved by at least {min_effect:g} nats under fine-tuning: nothing to localise")
+    claims = np.array([it.claim for it in kept])
+    recovery = {name: np.stack([it.recovery()[name] for it in kept]) for name in CURVES}
+    mean = {name: claim_mean(values, claims, n_boot, seed) for name, values in recovery.items()}
+    half = {name: half_layer(values, claims, layers, n_layers, n_boot, seed) for name, values in recovery.items()}
+    return CrossPatching(tuple(layers), n_layers, min_effect, tuple(items), tuple(used), recovery, mean, half,
+                         tuple(notes))
+
+
+def cross_model_patching(pairs: Mapping[str, ModelPair] | Sequence[ModelPair], claims: Sequence[str],
+                         layers: Sequence[int] | None = None, min_effect: float = 0.5, max_items: int | None = None,
+                         n_boot: int = 1000, seed: int = 0) -> CrossPatching:
+    """Patch every claim's questions across each base/fine-tuned pair (several adapters: e.g. seeds)."""
+    named = dict(pairs) if isinstance(pairs, Mapping) else {p.label: p for p in pairs}
+    if not named or not claims:
+        raise NegprobeError("cross-model patching needs at least one model pair and one claim")
+    n_layers = {p.n_layers for p in named.values()}
+    if len(n_layers) != 1:
+        raise NegprobeError(f"the pairs have different numbers of layers: {sorted(n_layers)}")
+    first = next(iter(named.values()))
+    resolved = first.base.check_layers(range(first.n_layers) if layers is None else list(layers))
+    items = []
+    for label, pair in named.items():
+        for claim in claims:
+            for item in question_items(pair.base, claim, max_items):
+                items.append(patch_item(pair, item, resolved, label=label))
+    return summarise(items, resolved, first.n_layers, min_effect, n_boot, seed)
