@@ -189,15 +189,17 @@ class Screen:
 
 def screen_then_confirm(model: LoadedModel, target_ids: Int[Tensor, "1 seq"], source_ids: Int[Tensor, "1 seq"],
                         target_positions: Sequence[int], source_positions: Sequence[int], metric: Metric, k: int = 10,
-                        layers: Sequence[int] | None = None, max_rows: int = 64) -> Screen:
+                        layers: Sequence[int] | None = None, max_rows: int = 64, source: CleanTrace | None = None,
+                        target: CleanTrace | None = None, progress: Progress | None = None) -> Screen:
     """:func:`attribution_patching` over every (layer, aligned position), then :func:`exact_patching` of the ``k``
-    cells with the largest estimated |effect|."""
-    source, target = trace_prompt(model, source_ids), trace_prompt(model, target_ids)
+    cells with the largest estimated |effect| (``source`` / ``target``: their clean traces, when cached)."""
+    source = source if source is not None else trace_prompt(model, source_ids)
+    target = target if target is not None else trace_prompt(model, target_ids)
     grid = attribution_patching(model, target_ids, source_ids, target_positions, source_positions, metric, layers,
                                 source)
     flat = grid.effects.ravel()
     top = np.argsort(-np.abs(flat), kind="stable")[: max(0, k)]
     every = grid.cells()
     cells = tuple(every[i] for i in top)
-    exact = exact_patching(model, target, source, cells, metric, max_rows) if cells else np.empty(0)
+    exact = exact_patching(model, target, source, cells, metric, max_rows, progress) if cells else np.empty(0)
     return Screen(grid, cells, flat[top], exact)

@@ -11,7 +11,9 @@ question records), in this order:
    both directions, with the random-token and neutral-source controls; NIE curves, their claim
    means with CIs and the hand-off layer (:mod:`.claim_level`).
 3. **Position heatmap** (:mod:`.position_heatmap`) at the question's last tokens, passing pairs.
-4. **Steering** (:mod:`.steering_check`) along a truth reader's direction with a random-direction
+4. **Attribution screen** (:mod:`.attribution_screen`) of every (layer, aligned token) of each
+   passing pair, its ``attribution_cells`` largest cells confirmed by exact patching.
+5. **Steering** (:mod:`.steering_check`) along a truth reader's direction with a random-direction
    control of equal norm; NIE only where the gap is at least ``min_effect``.
 
 Every patched or steered run starts from a cached clean run of its target and recomputes only the
@@ -32,6 +34,7 @@ from negprobe.activations.models import LoadedModel
 from negprobe.activations.prefix_reuse import trace_prompt, verify_prefix_reuse
 from negprobe.errors import NegprobeError
 
+from .attribution_screen import AttributionScreen, PairScreen, screen_pair, summarise_screens
 from .claim_patching import (
     ClaimPatching,
     PairPatching,
@@ -60,6 +63,7 @@ class CausalSettings:
     patch_paraphrases: int | None = None  # at most this many paraphrases per claim (None: all)
     patch_positions: int = 8  # heatmap: the question's last tokens
     heatmap_paraphrases: int = 1  # heatmap pairs per passing claim
+    attribution_cells: int = 50  # attribution screen: cells patched exactly per pair (0: no screen)
     steer_alphas: tuple[float, ...] = (-6.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0)  # readout units
     n_boot: int = 1000
     seed: int = 0
@@ -87,6 +91,7 @@ class CausalResult:
     n_layers: int
     patching: dict[str, ClaimPatching] = field(default_factory=dict)  # annotation -> its passing pairs' patching
     heatmaps: dict[str, PositionHeatmap] = field(default_factory=dict)
+    screens: dict[str, AttributionScreen] = field(default_factory=dict)  # annotation -> attribution screen
     steering: Steering | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
 
@@ -169,10 +174,12 @@ def causal_checks(model: LoadedModel, ic_questions, readers: Mapping, config, st
         verify_prefix_reuse(model, trace_prompt(model, prompt_ids(model, records[(*groups[0], PLAIN)].text)))
     patched: dict[str, list[PairPatching]] = {a: [] for a in plan.pairs}
     heat: dict[str, list[PairHeatmap]] = {a: [] for a in plan.heatmap}
+    screened: dict[str, list[PairScreen]] = {a: [] for a in plan.pairs}
     steered: list[PairSteering] = []
     total = sum(rows_per_pair(len(patch_layers), True, prerequisite.gates[a].control is not None) * len(p)
                 for a, p in plan.pairs.items())
     total += sum(len(p) * len(patch_layers) * s.patch_positions for p in plan.heatmap.values())
+    total += sum(len(p) for p in plan.pairs.values()) * s.attribution_cells
     total += len(plan.steering) * 2 * len(s.steer_alphas)
     start = time.perf_counter()
     with progress_bar("patching and steering", total, s.progress) as advance:
@@ -187,6 +194,9 @@ def causal_checks(model: LoadedModel, ic_questions, readers: Mapping, config, st
                 neutral = records.get((claim, paraphrase, control)) if control is not None else None
                 patched[annotation].append(patch_pair(model, traces, annotated, plain, neutral, patch_layers, s.seed,
                                                       s.max_rows, advance))
+                if s.attribution_cells:
+                    screened[annotation].append(screen_pair(model, traces, annotated, plain, patch_layers,
+                                                            s.attribution_cells, s.max_rows, advance))
                 if (claim, paraphrase) in plan.heatmap[annotation]:
                     heat[annotation].append(heatmap_pair(model, traces, annotated, plain, patch_layers,
                                                          s.patch_positions, s.max_rows, advance))
@@ -202,6 +212,8 @@ def causal_checks(model: LoadedModel, ic_questions, readers: Mapping, config, st
                                         s.seed, plan.notes.get(a, ())) for a, p in patched.items() if p},
         heatmaps={a: summarise_heatmap(a, h, patch_layers, _tail(model, records, h[0], s.patch_positions), s.n_boot,
                                        s.seed) for a, h in heat.items() if h},
+        screens={a: screen for a, p in screened.items()
+                 if (screen := summarise_screens(a, p, patch_layers, s.attribution_cells, s.n_boot, s.seed))},
         steering=summarise_steering(steer_reader, layers[steer_slot], s.steer_alphas, STEER_ANNOTATION, s.min_effect,
                                     steered, s.n_boot, s.seed) if steered and steer_reader is not None else None,
         seconds=seconds)

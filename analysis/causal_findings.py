@@ -109,6 +109,8 @@ def causal_findings(causal: CausalResult) -> list[str]:
     for annotation, gate in causal.prerequisite.gates.items():
         lines.append(_prerequisite_line(gate))
         lines.append(_where_line(causal, annotation))
+        if annotation in causal.screens:
+            lines.append(causal.screens[annotation].finding())
     steering = _steering_line(causal)
     if steering is not None:
         lines.append(steering)

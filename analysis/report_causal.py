@@ -20,6 +20,7 @@ from .causal_findings import handoff_table
 from .claim_patching import DIRECTIONS, NEUTRAL_TO_PLAIN, RANDOM_TO_ANNOTATED, RANDOM_TO_PLAIN, TO_PLAIN
 from .prerequisite import wording_effects
 from .report_figures import Figure, save_png
+from .report_screen import screen_figure
 from .report_tables import write_csv
 from .steering_check import Steering
 
@@ -240,7 +241,7 @@ def causal_figures(plt, result, out: Path) -> list[Figure]:
         write_csv(patching_table(causal), out / "claim_patching.csv")  # empty: nothing was localised
     figures = [prerequisite_figure(plt, causal, out),
                patching_figure(plt, causal, out) if causal.patching else None,  # nothing localised: no empty panels
-               heatmap_figure(plt, causal, out)]
+               heatmap_figure(plt, causal, out), screen_figure(plt, causal.screens, out)]
     if causal.steering is not None:
         valid = bool(result.primary_gate.passed[result.primary_slot])
         figures.append(steering_figure(plt, causal.steering, valid, out))

@@ -56,6 +56,7 @@ class LocalizeConfig:
     patch_claims: int | None = field(default=None, metadata={"min": 1})  # passing claims patched (None: all)
     patch_paraphrases: int | None = field(default=None, metadata={"min": 1})  # paraphrases per claim (None: all)
     heatmap_paraphrases: int = field(default=1, metadata={"min": 1})  # position-heatmap pairs per passing claim
+    attribution_cells: int = field(default=50, metadata={"min": 0})  # AtP screen: cells confirmed per pair (0: off)
     steer_alphas: list[float] = field(default_factory=lambda: [-6.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0])  # readout units
     belief_csv: str | None = None
     # the dtype every model of the run computes in (readouts, patching, steering); bfloat16 is faster
@@ -124,7 +125,7 @@ class ReaderInfo:
 
 #: LocalizeConfig fields that set how much is computed (the grid), not what is studied.
 GRID_FIELDS = ("probes", "probe_data", "layers", "n_boot", "patch_layer_stride", "patch_claims", "patch_paraphrases",
-               "heatmap_paraphrases")
+               "heatmap_paraphrases", "attribution_cells")
 
 
 def reduced_grid(config: LocalizeConfig) -> list[str]:

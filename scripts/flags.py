@@ -50,6 +50,8 @@ LOCALIZE_FLAGS = {
     "patch_claims": Flag((), "At most this many passing claims are patched (default: all)."),
     "patch_paraphrases": Flag((), "At most this many paraphrases per passing claim are patched (default: all)."),
     "heatmap_paraphrases": Flag((), "Paraphrases per passing claim in the question-token heatmap."),
+    "attribution_cells": Flag((), "Attribution screen of every (layer, token) of each passing pair: its top k"
+                                  " cells are patched exactly (0: off)."),
     "steer_alphas": Flag((), "Steering strengths in readout units, comma-separated."),
     "belief_csv": Flag((), "Belief table from `negprobe belief --out`."),
     "compute_dtype": Flag((), "Compute dtype of every model in the run: float32 | bfloat16 | float16 (bfloat16 is"

@@ -131,3 +131,31 @@ def test_only_pairs_with_a_guarded_gap_are_patched():
     assert notes == ["a: 2 of 4 paraphrases patched (gap <= -1 nats)", "b: 3 of 4 paraphrases patched (gap <= -1 nats)"]
     pairs, _ = usable_pairs(records, "notice", ["b"], gaps, min_effect=1.0, max_paraphrases=2)
     assert pairs == [("b", "0"), ("b", "1")]
+
+
+def test_the_attribution_screen_finds_the_late_route_and_is_confirmed_exactly():
+    """Past the hand-off the effect sits linearly in the last token's residual: attribution patching ranks those
+    cells first with the exact effect (the whole gap); before it the route runs through a max, which a gradient
+    misses (AtP's known blind spot): its estimate there is 0, and only the exact confirmation of the top 50 shows
+    that those cells carry the whole gap."""
+    handoff = 3
+    result = _run(planted_model(n_layers=6, handoff=handoff), steer_slot=5)
+    assert set(result.screens) == {"notice", "dense", "local"}
+    for screen in result.screens.values():
+        assert screen.k == 50 and len(screen.pairs) == 8 and screen.n_claims == 2
+        for pair in screen.pairs:
+            last = max(c[1] for c in pair.cells)
+            top = [(c[0], c[1]) for c in pair.cells[: 6 - handoff]]
+            assert sorted(top) == [(layer, last) for layer in range(handoff, 6)]
+            np.testing.assert_allclose(pair.exact[: 6 - handoff], pair.gap, atol=1e-5)
+            np.testing.assert_allclose(pair.estimate[: 6 - handoff], pair.exact[: 6 - handoff], atol=1e-5)
+            assert pair.n_grid_cells > 6 * 10 and pair.tokens[0] == "<unk>"
+            # exact patching of the screened cells finds what the gradient missed: early claim tokens carry the gap
+            missed = [i for i, c in enumerate(pair.cells) if c[0] < handoff and abs(pair.exact[i] - pair.gap) < 1e-5]
+            assert missed and np.allclose(pair.estimate[missed], 0.0, atol=1e-6)
+        low, value, high = (float(v) for v in (screen.spearman.ci_low, screen.spearman.value, screen.spearman.ci_high))
+        assert -1 - 1e-9 <= low <= value + 1e-9 and value <= high + 1e-9 and high <= 1 + 1e-9
+    assert _run(planted_model(effect=+3.0), steer_slot=4).screens == {}
+    off = _run(planted_model(n_layers=6, handoff=handoff), SimpleNamespace(**vars(CONFIG), attribution_cells=0),
+               steer_slot=5)
+    assert off.screens == {} and set(off.patching) == {"notice", "dense", "local"}

@@ -37,11 +37,12 @@ def _result(causal):
 def test_figures_and_csvs(lowering, tmp_path):
     figures = causal_figures(pyplot(), _result(lowering), tmp_path)
     assert [f.title for f in figures] == ["Behavioural prerequisite", "Claim-token patching",
-                                          "Patching the question's last tokens", "Steering"]
+                                          "Patching the question's last tokens",
+                                          "Attribution screen of every layer and token", "Steering"]
     assert all(f.png_base64 and f.caption for f in figures)
     assert "hand-off layer" in figures[1].caption.lower() and "NIE = (m - m_plain)" in figures[1].caption
     assert "at most -1 nats" in figures[0].caption
-    for name in ("prerequisite", "claim_patching", "patching_positions", "steering"):
+    for name in ("prerequisite", "claim_patching", "patching_positions", "attribution_screen", "steering"):
         assert (tmp_path / f"{name}.png").is_file()
     prereq = pd.read_csv(tmp_path / "prerequisite.csv")
     annotated = prereq["annotation"].isin(["notice", "dense", "local"])
@@ -57,6 +58,10 @@ def test_figures_and_csvs(lowering, tmp_path):
     assert list(steering["alpha"]) == [-6.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0]
     assert steering.loc[steering["alpha"] == 0, "shift"].abs().max() < 1e-6
     assert len(pd.read_csv(tmp_path / "belief_margins.csv")) == len(questions())
+    screen = pd.read_csv(tmp_path / "attribution_screen.csv")
+    assert len(screen) == 3 * 8 * 50  # annotations x pairs x confirmed cells
+    first = screen[screen["rank"] < 3]  # past the hand-off the last token holds the whole gap
+    assert (first["layer"] >= 3).all() and np.allclose(first["nie"], 1.0, atol=1e-5)
 
 
 def test_findings_say_where_the_effect_acts(lowering):
@@ -69,6 +74,8 @@ def test_findings_say_where_the_effect_acts(lowering):
     assert "2 claims x 4 paraphrases" in notice[0] and "2 of 2 claims pass" in notice[0]
     assert "hand it off at layer 3 [3, 3]" in notice[1] and "random tokens peak at 0.00" in notice[1]
     assert any(line.startswith("Steering (planted direction, layer 4") for line in lines)
+    screen = [line for line in lines if line.startswith("Attribution screen (notice; 2 claims, 8 pairs, top 50")]
+    assert len(screen) == 1 and "largest at layer" in screen[0]
     assert lines[-1].startswith("Grid: layers 0..5 every 1; claims all passing; paraphrases all")
 
 
