@@ -1,7 +1,8 @@
 """Load a base model, optionally with a PEFT/LoRA adapter on top: how negprobe names a model.
 
 ``load_model("smollm2-135m")`` gives the embedded default; ``load_model(path_or_hub_id)`` any
-causal LM transformers can load; ``load_model(base, adapter=DIR)`` a fine-tuned model.
+causal LM transformers can load; ``load_model(base, adapter=DIR)`` a fine-tuned model, ``adapter="org/name"`` or
+``"hf:org/name@revision"`` one from the hub (see :mod:`.hub`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from negprobe.errors import NegprobeError
 
 from . import embedded
 from .atomic import atomic_write_text
-from .fingerprint import adapter_digest, combine, model_fingerprint
+from .fingerprint import adapter_digest, checkpoint_fingerprint, combine, matches_tensors_scheme
+from .hub import cached_snapshot, resolve_adapter
 
 ADAPTER_CARD = "negprobe_adapter.json"  # written next to adapters negprobe trains: records the base fingerprint
 
@@ -48,8 +50,10 @@ def parse_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
 class LoadedModel:
     """A causal LM ready for reading activations.
 
-    ``fingerprint`` hashes config + weights (+ adapter) and keys caches; ``source`` is the folder or
-    hub id the base came from (TransformerLens and nnsight re-wrap the same in-memory model).
+    ``fingerprint`` hashes config + checkpoint files (+ adapter; see :mod:`.fingerprint`) and keys
+    caches; ``source`` is the folder or hub id the base came from (TransformerLens and nnsight re-wrap
+    the same in-memory model); ``adapter`` is the adapter's folder and ``adapter_name`` what the user
+    called it (the folder, or ``hf:org/name@rev``).
     """
 
     model: Any  # transformers.PreTrainedModel
@@ -62,6 +66,7 @@ class LoadedModel:
     base_fingerprint: str
     adapter: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    adapter_name: str | None = None
 
     @property
     def device(self) -> torch.device:
@@ -76,8 +81,15 @@ class LoadedModel:
         return getattr(self.model.config, "max_position_embeddings", None)
 
     def describe(self) -> str:
-        adapter = f" + adapter {self.adapter}" if self.adapter else ""
+        adapter = f" + adapter {self.adapter_name or self.adapter}" if self.adapter else ""
         return f"{self.name}{adapter} [{self.fingerprint}] {self.n_layers} layers, d_model {self.d_model}"
+
+    def known_as(self, fingerprint: str | None) -> str:
+        """``fingerprint`` when it names this base by the tensors scheme (cards written before files
+        fingerprints), else ``base_fingerprint``."""
+        if fingerprint in (None, self.base_fingerprint) or self.adapter is not None:
+            return self.base_fingerprint
+        return fingerprint if matches_tensors_scheme(self.model, str(fingerprint)) else self.base_fingerprint
 
     def check_layers(self, layers: list[int] | tuple[int, ...] | range) -> list[int]:
         """Normalise layer indices (negative counts from the end); error on out-of-range ones."""
@@ -165,7 +177,7 @@ def load_model(
 
     name, source = resolve_source(name_or_path)
     torch_dtype = parse_dtype(dtype)
-    adapter_path = Path(adapter).expanduser() if adapter is not None else None
+    adapter_path, adapter_name = resolve_adapter(adapter) if adapter is not None else (None, None)
     card = check_adapter_folder(adapter_path) if adapter_path is not None else None
     kwargs: dict[str, Any] = {"dtype": torch_dtype}
     if device_map is not None:
@@ -181,7 +193,7 @@ def load_model(
     model.eval()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    base_fp = model_fingerprint(model)
+    base_fp = checkpoint_fingerprint(model, Path(source) if Path(source).is_dir() else cached_snapshot(source))
     fingerprint = base_fp
     if adapter_path is not None:
         model = _apply_adapter(model, adapter_path, card, base_fp, name, merge_adapter)
@@ -198,6 +210,7 @@ def load_model(
         fingerprint=fingerprint,
         base_fingerprint=base_fp,
         adapter=adapter_path,
+        adapter_name=adapter_name,
     )
 
 
@@ -266,7 +279,7 @@ def _apply_adapter(model, adapter_path: Path, card: dict[str, Any] | None, base_
     from peft import PeftModel
 
     expected = (card or {}).get("base_fingerprint")
-    if expected and expected != base_fp:
+    if expected and expected != base_fp and not matches_tensors_scheme(model, expected):
         raise NegprobeError(
             f"adapter {adapter_path} was trained on base {(card or {}).get('base_name', '?')} [{expected}],"
             f" not on {base_name} [{base_fp}]"

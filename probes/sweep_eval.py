@@ -56,7 +56,7 @@ def collect(model, datasets: Mapping[str, PromptDataset], position: str, layers:
     rows = pd.concat(tables, ignore_index=True)
     rows["group"] = rows["group"].astype(str)
     return SweepData(torch.cat(blocks, 1), rows, layer_list,
-                     {"name": model.name, "adapter": str(model.adapter) if model.adapter else "",
+                     {"name": model.name, "adapter": model.adapter_name or "",
                       "fingerprint": model.fingerprint, "d_model": model.d_model}, hashes)
 
 
