@@ -8,6 +8,7 @@ causal LM transformers can load; ``load_model(base, adapter=DIR)`` a fine-tuned 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from pickle import UnpicklingError
@@ -139,6 +140,20 @@ def final_norm(model: nn.Module) -> nn.Module | None:
     return None
 
 
+def env_device_map() -> str | dict | None:
+    """``$NEGPROBE_DEVICE_MAP``: ``auto``/``balanced``/a device (``cuda:0``), or a JSON module -> device map."""
+    text = os.environ.get("NEGPROBE_DEVICE_MAP", "").strip()
+    if not text.startswith("{"):
+        return text or None
+    try:
+        mapping = json.loads(text)
+    except ValueError as exc:
+        raise NegprobeError(f"NEGPROBE_DEVICE_MAP is not valid JSON ({exc})") from None
+    if not isinstance(mapping, dict):
+        raise NegprobeError("NEGPROBE_DEVICE_MAP must be a device name or a JSON object")
+    return mapping
+
+
 def resolve_source(name_or_path: str | Path) -> tuple[str, str]:
     """Map a user's model name to (display name, folder or hub id)."""
     text = str(name_or_path)
@@ -166,11 +181,16 @@ def load_model(
     device: str | torch.device | None = None,
     device_map: str | dict | None = None,
     merge_adapter: bool = True,
+    offload_folder: str | Path | None = None,
 ) -> LoadedModel:
     """Load a causal LM (+ optional PEFT adapter) and fingerprint it.
 
     ``device_map`` passes through to transformers/accelerate so a model larger than one GPU
-    shards across several. With ``merge_adapter`` the LoRA weights are folded into the base,
+    shards across several (``"disk"`` entries offload to ``offload_folder``, by default
+    ``$NEGPROBE_HOME/offload``); with neither ``device`` nor ``device_map`` given,
+    ``$NEGPROBE_DEVICE_MAP`` (``auto``, ``cuda:0`` or a JSON map) is used, so every command shards
+    the same way. The fingerprint comes from the checkpoint files, so it never needs the
+    weights in memory. With ``merge_adapter`` the LoRA weights are folded into the base,
     which computes the same function faster and leaves a plain transformers model.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -180,8 +200,10 @@ def load_model(
     adapter_path, adapter_name = resolve_adapter(adapter) if adapter is not None else (None, None)
     card = check_adapter_folder(adapter_path) if adapter_path is not None else None
     kwargs: dict[str, Any] = {"dtype": torch_dtype}
+    device_map = device_map if device_map is not None or device is not None else env_device_map()
     if device_map is not None:
         kwargs["device_map"] = device_map
+        kwargs["offload_folder"] = str(offload_folder or embedded.negprobe_home() / "offload")
     try:
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(source)
