@@ -104,8 +104,8 @@ def save_sweep_probes(data: SweepData, train_sets: Sequence[str], table: pd.Data
     paths = []
     for probe_name in dict.fromkeys(table["probe"]):  # families that were not skipped, in sweep order
         chosen = table.loc[(table["probe"] == probe_name) & table["metric"].str.contains("selected")]
-        final = concat_layer_fits([make_probe(probe_name, config.seed).fit(X[:, all_train], y[all_train], **kw)
-                                   for _, X in layer_blocks(data.X)])
+        final = concat_layer_fits([make_probe(probe_name, config.seed).fit(block[:, all_train], y[all_train], **kw)
+                                   for _, block in layer_blocks(data.X)])
         paths.append(save_probe(final, out_dir / "probes" / file_slug(info["name"], info["adapter"], position,
                                                                       train_name, probe_name), {
             "probe": probe_name, "model": info["name"], "adapter": info["adapter"],

@@ -146,6 +146,7 @@ def score_folds(data: SweepData, splits: Sequence[FoldSplit], probe_name: str, t
                 scores[k][t].append(probe.decision_function(X[:, idx]) if len(idx) else np.zeros((X.shape[0], 0)))
             if advance is not None and last:
                 advance(1)
+        del X  # before the next block is read: one block in memory at a time
     per_test = {t: [(np.concatenate(scores[k][t]), y[split.test[t]], groups[split.test[t]])
                     for k, split in enumerate(splits)] for t in test_sets}
     return FoldScores(per_test, [int(np.argmax(np.concatenate(parts))) for parts in val_acc])

@@ -78,12 +78,14 @@ def _child(phase: str, args) -> dict:
 def scale(args) -> None:
     gib = 2**30
     with tempfile.TemporaryDirectory(prefix="negprobe-bench-scale-") as tmp:
-        args.store = Path(tmp) / "store"
-        built = _child("build", args)
+        args.store = args.keep_store or Path(tmp) / "store"
+        if not (args.store / "manifest.json").is_file():
+            built = _child("build", args)
+            print(f"store: {args.rows} rows x {args.layers} layers x d_model {args.d_model}, float16 in chunks of"
+                  f" {args.chunk_rows} rows, written in {built['build_s']:.0f} s"
+                  f" (writer peak RSS {built['build_peak_rss'] / gib:.2f} GiB)")
         disk = sum(f.stat().st_size for f in args.store.rglob("*") if f.is_file())
-        print(f"store: {args.rows} rows x {args.layers} layers x d_model {args.d_model}, float16 in chunks of"
-              f" {args.chunk_rows} rows: {disk / gib:.2f} GiB on disk, written in {built['build_s']:.0f} s"
-              f" (writer peak RSS {built['build_peak_rss'] / gib:.2f} GiB)")
+        print(f"store {args.store}: {disk / gib:.2f} GiB on disk")
         swept = _child("sweep", args)
     ratio = swept["sweep_peak_rss"] / swept["one_layer_f32"]
     print(f"sweep ({args.probe}, {args.folds} folds, layers streamed one at a time): {swept['sweep_s']:.0f} s,"
@@ -128,6 +130,7 @@ def main() -> None:
     parser.add_argument("--chunk-rows", type=int, default=2048)
     parser.add_argument("--probe", default="mass_mean")
     parser.add_argument("--folds", type=int, default=2)
+    parser.add_argument("--keep-store", type=Path, help="build the store here (once) and keep it for reruns")
     parser.add_argument("--fingerprint", action="store_true", help="time fingerprints instead")
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--phase", choices=["build", "sweep"], help=argparse.SUPPRESS)
