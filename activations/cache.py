@@ -324,7 +324,7 @@ def _write_manifest(plan: _FillPlan, shard_checksums: dict[str, dict[str, str]])
         "complete": True,
         "store_version": STORE_VERSION,
         "key": {**key.__dict__, "layers": list(key.layers)},
-        "model": {"name": model.name, "adapter": str(model.adapter) if model.adapter else None,
+        "model": {"name": model.name, "adapter": model.adapter_name,
                   "fingerprint": model.fingerprint, "n_layers": model.n_layers},
         "dataset": {"name": dataset.name, "hash": key.dataset_hash},
         "n_rows": len(dataset),

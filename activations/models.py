@@ -1,12 +1,14 @@
 """Load a base model, optionally with a PEFT/LoRA adapter on top: how negprobe names a model.
 
 ``load_model("smollm2-135m")`` gives the embedded default; ``load_model(path_or_hub_id)`` any
-causal LM transformers can load; ``load_model(base, adapter=DIR)`` a fine-tuned model.
+causal LM transformers can load; ``load_model(base, adapter=DIR)`` a fine-tuned model, ``adapter="org/name"`` or
+``"hf:org/name@revision"`` one from the hub (see :mod:`.hub`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from pickle import UnpicklingError
@@ -19,7 +21,8 @@ from negprobe.errors import NegprobeError
 
 from . import embedded
 from .atomic import atomic_write_text
-from .fingerprint import adapter_digest, combine, model_fingerprint
+from .fingerprint import adapter_digest, checkpoint_fingerprint, combine, matches_tensors_scheme
+from .hub import cached_snapshot, resolve_adapter
 
 ADAPTER_CARD = "negprobe_adapter.json"  # written next to adapters negprobe trains: records the base fingerprint
 
@@ -48,8 +51,10 @@ def parse_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
 class LoadedModel:
     """A causal LM ready for reading activations.
 
-    ``fingerprint`` hashes config + weights (+ adapter) and keys caches; ``source`` is the folder or
-    hub id the base came from (TransformerLens and nnsight re-wrap the same in-memory model).
+    ``fingerprint`` hashes config + checkpoint files (+ adapter; see :mod:`.fingerprint`) and keys
+    caches; ``source`` is the folder or hub id the base came from (TransformerLens and nnsight re-wrap
+    the same in-memory model); ``adapter`` is the adapter's folder and ``adapter_name`` what the user
+    called it (the folder, or ``hf:org/name@rev``).
     """
 
     model: Any  # transformers.PreTrainedModel
@@ -62,6 +67,7 @@ class LoadedModel:
     base_fingerprint: str
     adapter: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    adapter_name: str | None = None
 
     @property
     def device(self) -> torch.device:
@@ -76,8 +82,15 @@ class LoadedModel:
         return getattr(self.model.config, "max_position_embeddings", None)
 
     def describe(self) -> str:
-        adapter = f" + adapter {self.adapter}" if self.adapter else ""
+        adapter = f" + adapter {self.adapter_name or self.adapter}" if self.adapter else ""
         return f"{self.name}{adapter} [{self.fingerprint}] {self.n_layers} layers, d_model {self.d_model}"
+
+    def known_as(self, fingerprint: str | None) -> str:
+        """``fingerprint`` when it names this base by the tensors scheme (cards written before files
+        fingerprints), else ``base_fingerprint``."""
+        if fingerprint in (None, self.base_fingerprint) or self.adapter is not None:
+            return self.base_fingerprint
+        return fingerprint if matches_tensors_scheme(self.model, str(fingerprint)) else self.base_fingerprint
 
     def check_layers(self, layers: list[int] | tuple[int, ...] | range) -> list[int]:
         """Normalise layer indices (negative counts from the end); error on out-of-range ones."""
@@ -127,6 +140,20 @@ def final_norm(model: nn.Module) -> nn.Module | None:
     return None
 
 
+def env_device_map() -> str | dict | None:
+    """``$NEGPROBE_DEVICE_MAP``: ``auto``/``balanced``/a device (``cuda:0``), or a JSON module -> device map."""
+    text = os.environ.get("NEGPROBE_DEVICE_MAP", "").strip()
+    if not text.startswith("{"):
+        return text or None
+    try:
+        mapping = json.loads(text)
+    except ValueError as exc:
+        raise NegprobeError(f"NEGPROBE_DEVICE_MAP is not valid JSON ({exc})") from None
+    if not isinstance(mapping, dict):
+        raise NegprobeError("NEGPROBE_DEVICE_MAP must be a device name or a JSON object")
+    return mapping
+
+
 def resolve_source(name_or_path: str | Path) -> tuple[str, str]:
     """Map a user's model name to (display name, folder or hub id)."""
     text = str(name_or_path)
@@ -154,22 +181,29 @@ def load_model(
     device: str | torch.device | None = None,
     device_map: str | dict | None = None,
     merge_adapter: bool = True,
+    offload_folder: str | Path | None = None,
 ) -> LoadedModel:
     """Load a causal LM (+ optional PEFT adapter) and fingerprint it.
 
     ``device_map`` passes through to transformers/accelerate so a model larger than one GPU
-    shards across several. With ``merge_adapter`` the LoRA weights are folded into the base,
+    shards across several (``"disk"`` entries offload to ``offload_folder``, by default
+    ``$NEGPROBE_HOME/offload``); with neither ``device`` nor ``device_map`` given,
+    ``$NEGPROBE_DEVICE_MAP`` (``auto``, ``cuda:0`` or a JSON map) is used, so every command shards
+    the same way. The fingerprint comes from the checkpoint files, so it never needs the
+    weights in memory. With ``merge_adapter`` the LoRA weights are folded into the base,
     which computes the same function faster and leaves a plain transformers model.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     name, source = resolve_source(name_or_path)
     torch_dtype = parse_dtype(dtype)
-    adapter_path = Path(adapter).expanduser() if adapter is not None else None
+    adapter_path, adapter_name = resolve_adapter(adapter) if adapter is not None else (None, None)
     card = check_adapter_folder(adapter_path) if adapter_path is not None else None
     kwargs: dict[str, Any] = {"dtype": torch_dtype}
+    device_map = device_map if device_map is not None or device is not None else env_device_map()
     if device_map is not None:
         kwargs["device_map"] = device_map
+        kwargs["offload_folder"] = str(offload_folder or embedded.negprobe_home() / "offload")
     try:
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(source)
@@ -181,7 +215,7 @@ def load_model(
     model.eval()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    base_fp = model_fingerprint(model)
+    base_fp = checkpoint_fingerprint(model, Path(source) if Path(source).is_dir() else cached_snapshot(source))
     fingerprint = base_fp
     if adapter_path is not None:
         model = _apply_adapter(model, adapter_path, card, base_fp, name, merge_adapter)
@@ -198,6 +232,7 @@ def load_model(
         fingerprint=fingerprint,
         base_fingerprint=base_fp,
         adapter=adapter_path,
+        adapter_name=adapter_name,
     )
 
 
@@ -266,7 +301,7 @@ def _apply_adapter(model, adapter_path: Path, card: dict[str, Any] | None, base_
     from peft import PeftModel
 
     expected = (card or {}).get("base_fingerprint")
-    if expected and expected != base_fp:
+    if expected and expected != base_fp and not matches_tensors_scheme(model, expected):
         raise NegprobeError(
             f"adapter {adapter_path} was trained on base {(card or {}).get('base_name', '?')} [{expected}],"
             f" not on {base_name} [{base_fp}]"

@@ -304,13 +304,17 @@ class ActivationStore:
         except ValueError:
             raise NegprobeError(f"position {position!r} is not in store {self.path.name} ({self.positions})") from None
 
-    def layer(self, layer: int, position: int | str = 0) -> Float[Tensor, "n_rows d_model"]:
+    def layer(self, layer: int, position: int | str = 0, out: np.ndarray | None = None) -> Float[Tensor, "n_rows d_model"]:
         """Activations of one layer (one position) for all rows, in dataset order, as float32.
 
-        Reads only that layer's files (memory-mapped), never the other layers.
+        Reads only that layer's files (memory-mapped, shard by shard), never the other layers; ``out``
+        (float32 ``[n_rows, d_model]``) receives them in place when given.
         """
         slot, pos = self.layer_slot(layer), self.position_slot(position)
-        out = np.empty((self.n_rows, self.d_model), dtype=np.float32)
+        if out is None:
+            out = np.empty((self.n_rows, self.d_model), dtype=np.float32)
+        elif out.shape != (self.n_rows, self.d_model) or out.dtype != np.float32:
+            raise ValueError(f"out must be float32 {(self.n_rows, self.d_model)}, got {out.dtype} {out.shape}")
         for shard in self.manifest["shards"]:
             rows = self._shard_file(shard, "rows.npy")
             out[np.asarray(rows)] = self._shard_file(shard, f"layer-{slot:03d}.npy")[:, pos]

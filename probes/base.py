@@ -28,8 +28,9 @@ def as_batched(X: Any) -> tuple[Float[Tensor, "layers n d"], bool]:
     raise NegprobeError(f"probe input must be [n, d] or [layers, n, d], got shape {tuple(X.shape)}")
 
 
-def as_labels(y: Any, n: int) -> Float[Tensor, " n"]:
-    y = torch.as_tensor(np.asarray(y, dtype=np.float32))
+def as_labels(y: Any, n: int, device: torch.device | str = "cpu") -> Float[Tensor, " n"]:
+    """0/1 labels as a float32 vector on ``device`` (the activations' device: fits follow their input)."""
+    y = torch.as_tensor(np.asarray(y.cpu() if isinstance(y, Tensor) else y, dtype=np.float32))
     if y.ndim != 1 or len(y) != n:
         raise NegprobeError(f"labels must be a vector of {n} values, got shape {tuple(y.shape)}")
     values = set(torch.unique(y).tolist())
@@ -37,7 +38,7 @@ def as_labels(y: Any, n: int) -> Float[Tensor, " n"]:
         raise NegprobeError(f"labels must be 0/1, got values {sorted(values)}")
     if len(values) < 2:
         raise NegprobeError("training labels have one class only; a probe needs both true and false rows")
-    return y
+    return y.to(device)
 
 
 class Standardizer:
@@ -59,9 +60,9 @@ def fit_logistic_small(F: Float[Tensor, "layers n k"], y: Tensor, ridge: float =
     """
     F = F.double()
     y = y.double()
-    feats = torch.cat([F, torch.ones(*F.shape[:2], 1, dtype=F.dtype)], -1)
-    params = torch.zeros(F.shape[0], feats.shape[-1], dtype=F.dtype)
-    eye = ridge * torch.eye(feats.shape[-1], dtype=F.dtype)
+    feats = torch.cat([F, torch.ones(*F.shape[:2], 1, dtype=F.dtype, device=F.device)], -1)
+    params = torch.zeros(F.shape[0], feats.shape[-1], dtype=F.dtype, device=F.device)
+    eye = ridge * torch.eye(feats.shape[-1], dtype=F.dtype, device=F.device)
     for _ in range(iters):
         p = torch.sigmoid((feats * params[:, None]).sum(-1))
         grad = (feats * (p - y)[..., None]).sum(1) + ridge * params
@@ -93,14 +94,14 @@ class LinearProbe(ABC):
 
     def fit(self, X: Float[Tensor, "*L n d"] | np.ndarray, y: np.ndarray | Tensor, **fit_params) -> LinearProbe:
         Xb, self._single = as_batched(X)
-        yt = as_labels(y, Xb.shape[1])
+        yt = as_labels(y, Xb.shape[1], Xb.device)
         if self.scale_inputs:
             self.standardizer_ = Standardizer().fit(Xb)
             Z = self.standardizer_.transform(Xb)
         else:  # probes that centre internally (or need no centring) work on the raw activations, no copy
             self.standardizer_ = Standardizer()
-            self.standardizer_.mean_ = torch.zeros(Xb.shape[0], 1, Xb.shape[2])
-            self.standardizer_.scale_ = torch.ones(Xb.shape[0], 1, Xb.shape[2])
+            self.standardizer_.mean_ = torch.zeros(Xb.shape[0], 1, Xb.shape[2], device=Xb.device)
+            self.standardizer_.scale_ = torch.ones(Xb.shape[0], 1, Xb.shape[2], device=Xb.device)
             Z = Xb
         w, b = self._fit(Z, yt, **fit_params)
         # map back: w . (x - m) / s + b = (w / s) . x + (b - (w / s) . m)
@@ -126,6 +127,7 @@ class LinearProbe(ABC):
         if not hasattr(self, "coef_"):
             raise NegprobeError(f"{type(self).__name__} is not fitted yet; call fit first")
         Xb, single = as_batched(X)
+        Xb = Xb.to(self.coef_.device)
         if Xb.shape[-1] != self.n_features_in_:
             raise NegprobeError(f"probe expects d_model {self.n_features_in_}, got activations with {Xb.shape[-1]}")
         if Xb.shape[0] != self.coef_.shape[0]:
@@ -138,7 +140,7 @@ class LinearProbe(ABC):
     def decision_function(self, X: Float[Tensor, "*L n d"] | np.ndarray) -> Float[np.ndarray, "*L n"]:
         Xb, single = self._check(X)
         out = torch.einsum("lnd,ld->ln", Xb, self.coef_) + self.intercept_[:, None]
-        out = out.numpy()
+        out = out.cpu().numpy()
         return out[0] if single else out
 
     def predict_proba(self, X: Float[Tensor, "*L n d"] | np.ndarray) -> Float[np.ndarray, "*L n 2"]:
@@ -157,7 +159,7 @@ class LinearProbe(ABC):
     def direction_(self) -> Float[np.ndarray, "*L d"]:
         """Unit vector(s) in activation space pointing towards 'true'."""
         w = self.coef_ / self.coef_.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        w = w.numpy()
+        w = w.cpu().numpy()
         return w[0] if self._single else w
 
     def layer(self, index: int) -> LinearProbe:

@@ -45,6 +45,7 @@ class CCSProbe(LinearProbe):
 
     def _fit(self, Z, y, pairs=None, **_):
         pairs = check_pairs(pairs, Z.shape[1])
+        pairs = pairs.to(Z.device)
         a, b = Z[:, pairs[:, 0]], Z[:, pairs[:, 1]]
         a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
         if self.var_normalize:
@@ -54,8 +55,8 @@ class CCSProbe(LinearProbe):
             a, b = a / scale, b / scale
         L, _, d = a.shape
         gen = torch.Generator().manual_seed(self.seed)
-        w = 0.01 * torch.randn(self.n_restarts, L, d, generator=gen) / d**0.5  # small: init noise must not survive
-        bias = torch.zeros(self.n_restarts, L)
+        w = (0.01 * torch.randn(self.n_restarts, L, d, generator=gen) / d**0.5).to(a.device)  # small: init noise
+        bias = torch.zeros(self.n_restarts, L, device=a.device)  # must not survive
         w.requires_grad_(True)
         bias.requires_grad_(True)
         opt = torch.optim.AdamW([w, bias], lr=self.lr, weight_decay=self.weight_decay)
@@ -68,9 +69,9 @@ class CCSProbe(LinearProbe):
         with torch.no_grad():
             final = self._loss(w, bias, a, b)  # [R, L]
             best = final.argmin(0)
-            layers = torch.arange(L)
+            layers = torch.arange(L, device=a.device)
             w_best = w.detach()[best, layers]
-        return w_best, torch.zeros(L)
+        return w_best, torch.zeros(L, device=a.device)
 
     @staticmethod
     def _loss(w: Tensor, bias: Tensor, a: Tensor, b: Tensor) -> Tensor:
@@ -93,14 +94,14 @@ class LATProbe(LinearProbe):
     def _fit(self, Z, y, pairs=None, **_):
         if pairs is None:  # random pairs of a true and a false training row
             rng = np.random.default_rng(self.seed)
-            pos, neg = np.flatnonzero(y.numpy() > 0.5), np.flatnonzero(y.numpy() < 0.5)
+            pos, neg = np.flatnonzero(y.cpu().numpy() > 0.5), np.flatnonzero(y.cpu().numpy() < 0.5)
             k = min(len(pos), len(neg))
             pairs = np.stack([rng.permutation(pos)[:k], rng.permutation(neg)[:k]], 1)
-        pairs = check_pairs(pairs, Z.shape[1])
+        pairs = check_pairs(pairs, Z.shape[1]).to(Z.device)
         diffs = (Z[:, pairs[:, 0]] - Z[:, pairs[:, 1]]).double()
         # random sign per pair, as in LAT, so the PC is not just the mean difference
-        signs = torch.from_numpy(np.random.default_rng(self.seed).choice([-1.0, 1.0], len(pairs)))
+        signs = torch.from_numpy(np.random.default_rng(self.seed).choice([-1.0, 1.0], len(pairs))).to(Z.device)
         diffs = diffs * signs[None, :, None]
         diffs = diffs - diffs.mean(1, keepdim=True)
         _, _, vh = torch.linalg.svd(diffs, full_matrices=False)
-        return vh[:, 0].float(), torch.zeros(Z.shape[0])
+        return vh[:, 0].float(), torch.zeros(Z.shape[0], device=Z.device)

@@ -20,8 +20,8 @@ class RandomDirectionProbe(LinearProbe):
 
     def _fit(self, Z, y, **_):
         gen = torch.Generator().manual_seed(self.seed)
-        w = torch.randn(Z.shape[0], Z.shape[2], generator=gen)
-        return w, torch.zeros(Z.shape[0])
+        w = torch.randn(Z.shape[0], Z.shape[2], generator=gen).to(Z.device)
+        return w, torch.zeros(Z.shape[0], device=Z.device)
 
 
 class ShuffledLabelProbe(LinearProbe):
@@ -33,6 +33,6 @@ class ShuffledLabelProbe(LinearProbe):
         self.C, self.seed = C, seed
 
     def _fit(self, Z, y, **_):
-        perm = torch.from_numpy(np.random.default_rng(self.seed).permutation(len(y)))
+        perm = torch.from_numpy(np.random.default_rng(self.seed).permutation(len(y))).to(y.device)
         w, b, _ = fit_logistic_layers(Z, y[perm], self.C)
         return w, b

@@ -31,7 +31,7 @@ def _boehning_inverse(Z1: Float[Tensor, "L n d1"], reg: float) -> Float[Tensor, 
     log-loss curvature). As a preconditioner it makes the first steps near-Newton steps and lets
     L-BFGS converge in tens of iterations instead of hundreds on correlated residual features."""
     n, d1 = Z1.shape[1], Z1.shape[2]
-    penalty = torch.full((d1,), reg, dtype=torch.float64)
+    penalty = torch.full((d1,), reg, dtype=torch.float64, device=Z1.device)
     penalty[-1] = 1e-8
     # (estimated on at most 2048 evenly spaced rows: a preconditioner need not be exact)
     sample = Z1[:, :: max(1, n // 2048)]
@@ -59,7 +59,7 @@ def batched_lbfgs_logistic(Z: Float[Tensor, "L n d"], y: Float[Tensor, " n"], C:
                            ) -> tuple[Float[Tensor, "L d"], Float[Tensor, " L"], Int[Tensor, " L"]]:
     """Fit one logistic regression per layer of ``Z`` [L, n, d]; returns (w [L, d], b [L], n_iter [L])."""
     L, n, d = Z.shape
-    Z1 = torch.cat([Z, torch.ones(L, n, 1, dtype=Z.dtype)], -1)
+    Z1 = torch.cat([Z, torch.ones(L, n, 1, dtype=Z.dtype, device=Z.device)], -1)
     sign = (2 * y - 1).to(Z.dtype)[None]
     reg = 1.0 / (C * n)
     inverse = _boehning_inverse(Z1, reg)
@@ -67,11 +67,11 @@ def batched_lbfgs_logistic(Z: Float[Tensor, "L n d"], y: Float[Tensor, " n"], C:
     def precondition(v: Tensor) -> Tensor:
         return torch.bmm(inverse, v.unsqueeze(-1)).squeeze(-1)
 
-    theta = torch.zeros(L, d + 1, dtype=Z.dtype)
+    theta = torch.zeros(L, d + 1, dtype=Z.dtype, device=Z.device)
     f, g = _loss_grad(theta, Z1, sign, reg)
     S, Y, rho = [], [], []
-    active = torch.ones(L, dtype=torch.bool)
-    n_iter = torch.zeros(L, dtype=torch.long)
+    active = torch.ones(L, dtype=torch.bool, device=Z.device)
+    n_iter = torch.zeros(L, dtype=torch.long, device=Z.device)
     for _ in range(max_iter):
         active &= g.abs().amax(1) > tol
         if not active.any():

@@ -29,7 +29,7 @@ class MassMeanProbe(LinearProbe):
             centred = torch.cat([Z[:, pos] - mu_pos[:, None], Z[:, neg] - mu_neg[:, None]], 1).double()
             cov = centred.transpose(1, 2) @ centred / max(centred.shape[1] - 2, 1)
             ridge = self.shrinkage * torch.diagonal(cov, dim1=1, dim2=2).mean(1)
-            cov = (1 - self.shrinkage) * cov + ridge[:, None, None] * torch.eye(cov.shape[-1], dtype=cov.dtype)
+            cov = (1 - self.shrinkage) * cov + ridge[:, None, None] * torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
             theta = torch.linalg.solve(cov, theta.double().unsqueeze(-1)).squeeze(-1).float()
         midpoint = 0.5 * (mu_pos + mu_neg)
         return theta, -(theta * midpoint).sum(-1)

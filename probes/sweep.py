@@ -28,6 +28,7 @@ from negprobe.activations.progress import progress_bar
 
 from . import make_probe
 from .artifact import file_slug, save_probe
+from .layer_source import concat_layer_fits, layer_blocks
 from .sweep_config import RESULT_COLUMNS, SweepConfig
 from .sweep_eval import FoldSplit, SweepData, collect, evaluate, fit_kwargs, make_splits
 
@@ -95,7 +96,7 @@ def _hash_of(obj: Any) -> str:
 def save_sweep_probes(data: SweepData, train_sets: Sequence[str], table: pd.DataFrame, config: SweepConfig,
                       position: str, out_dir: Path) -> list[Path]:
     """Fit each evaluated probe family once on all training rows and save it with its card."""
-    rows, X, info = data.rows, data.X, data.model_info
+    rows, info = data.rows, data.model_info
     y = rows["label"].to_numpy(dtype=float)
     train_name = "+".join(train_sets)
     all_train = np.flatnonzero(rows["dataset"].isin(train_sets).to_numpy())
@@ -103,7 +104,8 @@ def save_sweep_probes(data: SweepData, train_sets: Sequence[str], table: pd.Data
     paths = []
     for probe_name in dict.fromkeys(table["probe"]):  # families that were not skipped, in sweep order
         chosen = table.loc[(table["probe"] == probe_name) & table["metric"].str.contains("selected")]
-        final = make_probe(probe_name, config.seed).fit(X[:, all_train], y[all_train], **kw)
+        final = concat_layer_fits([make_probe(probe_name, config.seed).fit(block[:, all_train], y[all_train], **kw)
+                                   for _, block in layer_blocks(data.X)])
         paths.append(save_probe(final, out_dir / "probes" / file_slug(info["name"], info["adapter"], position,
                                                                       train_name, probe_name), {
             "probe": probe_name, "model": info["name"], "adapter": info["adapter"],

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
@@ -25,14 +24,17 @@ from negprobe.errors import NegprobeError
 
 from . import make_probe
 from .evaluation import folds_metric_with_ci, group_kfold, split_groups
+from .layer_source import LAYER_BLOCK_BYTES, StoreLayers, layer_blocks
 from .sweep_config import RESULT_COLUMNS, SweepConfig
 
 
 @dataclass(frozen=True)
 class SweepData:
-    """Activations of every dataset of a sweep for one model/position: ``X`` [L, n, d] + row table."""
+    """Activations of every dataset of a sweep for one model/position: ``X`` [L, n, d] + row table.
 
-    X: Float[Tensor, "L n d"]
+    ``X`` is a tensor, or a :class:`StoreLayers` read a block of layers at a time when it is too large."""
+
+    X: Float[Tensor, "L n d"] | StoreLayers
     rows: pd.DataFrame  # dataset, label, polarity, group, pair_id, ...
     layers: list[int]
     model_info: dict[str, Any]
@@ -40,14 +42,15 @@ class SweepData:
 
 
 def collect(model, datasets: Mapping[str, PromptDataset], position: str, layers: Sequence[int] | None,
-            config: SweepConfig) -> SweepData:
-    """Cache (what is missing) and stack the activations of ``datasets`` (name -> loaded) at one position."""
-    blocks, tables, hashes = [], [], {}
+            config: SweepConfig, block_bytes: int = LAYER_BLOCK_BYTES) -> SweepData:
+    """Cache (what is missing) and stack the activations of ``datasets`` (name -> loaded) at one position;
+    over ``block_bytes`` (float32) they stay in the stores, to be read a block of layers at a time."""
+    stores, tables, hashes = [], [], {}
     for name, data in datasets.items():
         result = cache_activations(model, data, positions=position, layers=layers, fmt=FormatSpec(chat=config.chat),
                                    backend=config.backend, root=config.store)
         store = result.store
-        blocks.append(store.stack(position=0))  # [L, n, d]
+        stores.append(store)
         meta = store.metadata.copy()
         meta.insert(0, "dataset", name)
         tables.append(meta)
@@ -55,8 +58,11 @@ def collect(model, datasets: Mapping[str, PromptDataset], position: str, layers:
         layer_list = store.layers
     rows = pd.concat(tables, ignore_index=True)
     rows["group"] = rows["group"].astype(str)
-    return SweepData(torch.cat(blocks, 1), rows, layer_list,
-                     {"name": model.name, "adapter": str(model.adapter) if model.adapter else "",
+    lazy = StoreLayers(tuple(stores), tuple(layer_list))
+    L, n, d = lazy.shape
+    X = lazy if L * n * d * 4 > block_bytes else lazy.read(range(L))
+    return SweepData(X, rows, layer_list,
+                     {"name": model.name, "adapter": model.adapter_name or "",
                       "fingerprint": model.fingerprint, "d_model": model.d_model}, hashes)
 
 
@@ -111,34 +117,39 @@ class FoldScores:
 
 
 def score_folds(data: SweepData, splits: Sequence[FoldSplit], probe_name: str, test_sets: Sequence[str],
-                seed: int, advance: Callable[[int], None] | None = None) -> FoldScores | str:
+                seed: int, advance: Callable[[int], None] | None = None, block_bytes: int | None = None
+                ) -> FoldScores | str:
     """Fit ``probe_name`` per fold (a selector on fit rows, the fold probe on all train rows) and score
     the held-out rows; returns why it was skipped (a string) when the family cannot be fitted.
     ``advance(1)`` is told of each fitted fold.
 
     Not ``out_of_fold_scores``: the fold probe is fitted on train-set rows only, scores several test
     sets, and each fold picks its layer on its own validation rows, so this fold loop stays its own.
+    Layers come a block at a time (:func:`layer_blocks`; all at once for a tensor ``X``), each read once.
     """
-    rows, X = data.rows, data.X
+    rows = data.rows
     y = rows["label"].to_numpy(dtype=float)
     groups = rows["group"].to_numpy()
-    per_test: dict[str, list] = {t: [] for t in test_sets}
-    chosen = []
-    for k, split in enumerate(splits):
-        kw_fit, kw_train = fit_kwargs(rows, split.fit), fit_kwargs(rows, split.train)
-        if _needs_pairs(probe_name) and (kw_fit["pairs"] is None or kw_train["pairs"] is None):
-            return "no affirmed/negated twins in the training sets"
-        selector = make_probe(probe_name, seed + k).fit(X[:, split.fit], y[split.fit], **kw_fit)
-        val_acc = selector.score(X[:, split.val], y[split.val])  # [L]: validation rows only
-        chosen.append(int(np.argmax(val_acc)))
-        probe = make_probe(probe_name, seed + k).fit(X[:, split.train], y[split.train], **kw_train)
-        for t in test_sets:
-            idx = split.test[t]
-            scores = probe.decision_function(X[:, idx]) if len(idx) else np.zeros((X.shape[0], 0))
-            per_test[t].append((scores, y[idx], groups[idx]))
-        if advance is not None:
-            advance(1)
-    return FoldScores(per_test, chosen)
+    kws = [(fit_kwargs(rows, split.fit), fit_kwargs(rows, split.train)) for split in splits]
+    if _needs_pairs(probe_name) and any(kw_fit["pairs"] is None or kw_train["pairs"] is None for kw_fit, kw_train in kws):
+        return "no affirmed/negated twins in the training sets"
+    val_acc: list[list[np.ndarray]] = [[] for _ in splits]  # per fold, per block: [b]
+    scores: list[dict[str, list[np.ndarray]]] = [{t: [] for t in test_sets} for _ in splits]
+    for slots, X in layer_blocks(data.X, block_bytes):
+        last = slots.stop == data.X.shape[0]
+        for k, (split, (kw_fit, kw_train)) in enumerate(zip(splits, kws)):
+            selector = make_probe(probe_name, seed + k).fit(X[:, split.fit], y[split.fit], **kw_fit)
+            val_acc[k].append(np.atleast_1d(selector.score(X[:, split.val], y[split.val])))  # validation rows only
+            probe = make_probe(probe_name, seed + k).fit(X[:, split.train], y[split.train], **kw_train)
+            for t in test_sets:
+                idx = split.test[t]
+                scores[k][t].append(probe.decision_function(X[:, idx]) if len(idx) else np.zeros((X.shape[0], 0)))
+            if advance is not None and last:
+                advance(1)
+        del X  # before the next block is read: one block in memory at a time
+    per_test = {t: [(np.concatenate(scores[k][t]), y[split.test[t]], groups[split.test[t]])
+                    for k, split in enumerate(splits)] for t in test_sets}
+    return FoldScores(per_test, [int(np.argmax(np.concatenate(parts))) for parts in val_acc])
 
 
 def metric_records(data: SweepData, folds: FoldScores, probe_name: str, train_name: str, position: str,
@@ -164,7 +175,8 @@ def metric_records(data: SweepData, folds: FoldScores, probe_name: str, train_na
 
 
 def evaluate(data: SweepData, train_sets: Sequence[str], test_sets: Sequence[str], probes: Sequence[str],
-             config: SweepConfig, position: str, advance: Callable[[int], None] | None = None) -> pd.DataFrame:
+             config: SweepConfig, position: str, advance: Callable[[int], None] | None = None,
+             block_bytes: int | None = None) -> pd.DataFrame:
     """Fit and score every probe on every fold and layer; return the tidy results table (RESULT_COLUMNS).
 
     ``advance(1)`` is told of each fitted fold (``len(probes) * config.n_folds`` in all; a skipped
@@ -183,7 +195,7 @@ def evaluate(data: SweepData, train_sets: Sequence[str], test_sets: Sequence[str
             if advance is not None:
                 advance(n)
 
-        folds = score_folds(data, splits, probe_name, test_sets, config.seed, fold_done)
+        folds = score_folds(data, splits, probe_name, test_sets, config.seed, fold_done, block_bytes)
         if advance is not None and fitted[0] < len(splits):
             advance(len(splits) - fitted[0])  # a skipped family's folds count as done
         if isinstance(folds, str):

@@ -25,13 +25,13 @@ class TTPDProbe(LinearProbe):
         n = Z.shape[1]
         if polarity is None:
             raise NegprobeError("TTPD needs polarity=[1 affirmed / 0 negated per row] when fitting")
-        pol = torch.as_tensor(np.array(polarity, dtype=np.float32), dtype=Z.dtype)
+        pol = torch.as_tensor(np.array(polarity, dtype=np.float32), dtype=Z.dtype).to(Z.device)
         if pol.shape != (n,):
             raise NegprobeError(f"polarity must have one value per row ({n}), got shape {tuple(pol.shape)}")
         dom = np.zeros(n, dtype=np.int64) if domain is None else np.unique(np.asarray(domain), return_inverse=True)[1]
         centred = Z.clone()
         for key in set(zip(dom.tolist(), pol.tolist())):
-            rows = torch.from_numpy((dom == key[0]) & (pol.numpy() == key[1]))
+            rows = torch.from_numpy((dom == key[0]) & (pol.cpu().numpy() == key[1])).to(Z.device)
             centred[:, rows] -= Z[:, rows].mean(1, keepdim=True)
         tau = 2 * y - 1
         p = 2 * pol - 1
@@ -54,5 +54,5 @@ class TTPDProbe(LinearProbe):
     def direction_(self) -> np.ndarray:
         """The general truth direction t_G (unit norm), oriented towards 'true'."""
         w = self.t_G_ / self.t_G_.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        w = w.numpy()
+        w = w.cpu().numpy()
         return w[0] if self._single else w

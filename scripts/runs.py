@@ -65,15 +65,18 @@ def check_device(device: str | None, flag: str = "--device") -> None:
 def check_models(models: list[str], adapters: list, adapter_flag: str = "--adapter") -> None:
     """Every model and adapter folder of a run, checked before the first one loads."""
     from negprobe.activations import embedded
+    from negprobe.activations.hub import parse_hub_ref, resolve_adapter
     from negprobe.activations.models import check_adapter_folder, resolve_source
 
     for model in models:
         if model not in embedded.EMBEDDED_MODELS:  # embedded models are converted on first use: not here
             resolve_source(model)
     for adapter in adapters:
-        if adapter is not None:
+        if adapter is None:
+            continue
+        if Path(adapter).expanduser().is_dir() or parse_hub_ref(str(adapter)) is None:
             check_inputs((adapter, adapter_flag, "folder"))
-            check_adapter_folder(Path(adapter).expanduser())
+        check_adapter_folder(resolve_adapter(adapter)[0])  # a hub id: from the cache, else downloaded
 
 
 def check_inputs(*paths: tuple[str | Path | None, str, str]) -> None:

@@ -197,7 +197,7 @@ def _locked_finetune(config: FinetuneConfig, shown: tuple[bool, Callable[[StepRe
 
     wanted, existing = found
     base = load_model(config.model, dtype="float32")
-    wanted = {**wanted, "base_fingerprint": base.base_fingerprint}
+    wanted = {**wanted, "base_fingerprint": base.known_as(existing.identity.get("base_fingerprint"))}
     check_same_run(out, existing, wanted)
     if existing.kind == "finished":  # the same base under another name or path
         return _already_done(out, existing)
