@@ -31,7 +31,6 @@ import json
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,6 +39,7 @@ import torch
 
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.registry import load_dataset
+from negprobe.activations.hub import resolve_adapter
 from negprobe.activations.models import load_model
 from negprobe.activations.progress import StageClock
 from negprobe.errors import NegprobeError
@@ -164,7 +164,7 @@ def primary_reader(gates) -> tuple[str, int]:
 
 def _adapter_claims(adapter: str, claims) -> list[str]:
     """The claim an adapter was fine-tuned on (from its negprobe card), if it is among ``claims``."""
-    card = Path(adapter) / "negprobe_adapter.json"
+    card = resolve_adapter(adapter)[0] / "negprobe_adapter.json"  # a folder or a hub id
     if not card.is_file():
         return []
     claim = json.loads(card.read_text()).get("claim")

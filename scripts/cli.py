@@ -257,7 +257,7 @@ def cache(
 def belief(
     claim: str = typer.Option(..., "--claim", "-c", help="Claim id, e.g. ed_sheeran."),
     model: str = typer.Option("smollm2-135m", "--model", "-m", help="Base model."),
-    adapter: Path | None = typer.Option(None, help="Fine-tuned adapter folder."),
+    adapter: str | None = typer.Option(None, help="Fine-tuned adapter: folder or hub id (org/name, hf:org/name@rev)."),
     in_context: int = typer.Option(0, "--in-context", help="K documents in the prompt before each item."),
     context_condition: str = typer.Option("negated", help="Condition of the in-context documents."),
     condition: str | None = typer.Option(None, help="Label for the adapter's fine-tuning condition."),
@@ -280,7 +280,9 @@ def belief(
     runs.check_models([model], [adapter])
     mcq_questions = runs.load_mcq_questions(mcq) if mcq is not None else None
     if condition is None and adapter is not None:
-        condition = _card_condition(adapter / "negprobe_adapter.json")
+        from negprobe.activations.hub import resolve_adapter
+
+        condition = _card_condition(resolve_adapter(adapter)[0] / "negprobe_adapter.json")
     loaded = load_model(model, adapter=adapter)
     table = runs.measure_belief(loaded, claim, in_context, context_condition, condition=condition, seed=seed,
                                 mcq=mcq_questions)
