@@ -14,7 +14,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from negprobe.errors import NegprobeError
 
-from . import runs
+from . import runs, signal_command
 from .options import parse_int_list
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ CONFIG_COMMANDS = {
     "finetune": "LoRA-fine-tune a model on one claim's documents in one negation condition.",
     "localize": "Locate the layer where the negation annotation is dropped; writes report.html.",
 }
-ORDER = ("models", "read", "datasets", "cache", "sweep", "finetune", "belief", "localize", "demo")
+ORDER = ("models", "read", "datasets", "cache", "sweep", "finetune", "belief", "signal", "localize", "demo")
 
 
 class _Deferred(TyperCommand):
@@ -295,6 +295,9 @@ def belief(
         table = read_belief_csv(out)  # the controls over every row of the file (base, local, positive)
     for line in runs.belief_notes(table, claim):
         console.print(line)
+
+
+app.command(name="signal")(signal_command.signal)
 
 
 def _quiet_libraries() -> None:
