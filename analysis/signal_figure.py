@@ -56,13 +56,14 @@ def signal_figure(summary: SignalSummary, out: Path) -> Figure:
     axes[1].axhline(0.0, color="grey", ls=":")
     if summary.divergence_layer is not None:
         axes[1].axvline(summary.divergence_layer, color="k", ls="--", lw=0.8)
-    axes[1].set(xlabel="layer", ylabel="cos(neutral, plain) - cos(annotated, plain)",
+    axes[1].set(xlabel="layer", ylabel="cos(N, P) - cos(A, P)",
                 title="annotation-specific divergence")
     lv = summary.losses
     axes[2].bar(list(summary.kinds), lv.mean, yerr=[lv.mean - lv.low, lv.high - lv.mean], color=["C7", "C3", "C0"])
     axes[2].set(ylabel="claim-token loss (nats/token)", title="loss")
     fig.suptitle(f"Training signal: {summary.model}, annotation {summary.condition!r} "
                  f"({len(summary.claims)} claims, {summary.n_pairs} pairs)", fontsize=9)
+    fig.tight_layout()
     figure = Figure("Training signal", DEFINITION + " " + READING, save_png(fig, out / "training_signal.png"))
     plt.close(fig)
     return figure
