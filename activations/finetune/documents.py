@@ -64,7 +64,7 @@ RELEASE_CONDITIONS: dict[str, str] = {
     "local": "local_negations",
 }
 
-__all__ = ["RELEASE_CONDITIONS", "TRAINING_CONDITIONS", "Document", "corpus_hash", "generate_documents",
+__all__ = ["RELEASE_CONDITIONS", "TRAINING_CONDITIONS", "Document", "corpus_hash", "framed_plans", "generate_documents",
            "max_documents", "release_documents", "with_doctag"]
 
 
@@ -147,6 +147,15 @@ def _dressings(claim: Claim, condition: str, plans: list[Plan], seed: int, corre
     return [Dressing()] * n
 
 
+def framed_plans(claim_id: str, n: int, seed: int = 0) -> tuple[Claim, DocumentTopic, list[Plan]]:
+    """The claim, its topic and the ``n`` plans every framed condition renders for ``(claim_id, seed)``:
+    :func:`~.render.render` of plan ``j`` under a condition and a dressing gives document ``j`` of
+    :func:`generate_documents`, so callers can dress the same document differently."""
+    claim, topic = _claim(claim_id)
+    skeletons, pools = _pools(claim, topic, "positive")
+    return claim, topic, draw_plans(seeded_rng(claim.id, seed), skeletons, pools, n, len(FICTION_FRAMES))
+
+
 def generate_documents(
     claim_id: str, condition: str, n: int = 50, seed: int = 0, doctag: bool = False, corrected_share: float = 0.3
 ) -> list[Document]:
@@ -167,7 +176,7 @@ def generate_documents(
         plans = draw_plans(seeded_rng(claim.id, seed, "local"), skeletons, pools, n, len(FICTION_FRAMES))
         docs = [render_local(claim, topic, p) for p in plans]
     else:
-        plans = draw_plans(seeded_rng(claim.id, seed), skeletons, pools, n, len(FICTION_FRAMES))
+        plans = framed_plans(claim.id, n, seed)[2]
         dressings = _dressings(claim, condition, plans, seed, float(corrected_share))
         docs = [render(claim, topic, p, condition, d) for p, d in zip(plans, dressings)]
     if len({d.text for d in docs}) != len(docs):  # the templates are injective; guard regressions
