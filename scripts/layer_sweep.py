@@ -72,7 +72,7 @@ def plan(config: LayerSweepConfig) -> list[str]:
     n_layers = _n_layers(config.model)
     windows = list(config.windows) or thirds(n_layers)
     for window in windows:
-        if parse_window(window)[1] >= n_layers:
+        if parse_window(window, "--windows")[1] >= n_layers:
             raise NegprobeError(f"--windows {window}: {config.model} has decoder blocks 0..{n_layers - 1}")
     return windows
 

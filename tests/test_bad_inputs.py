@@ -232,6 +232,21 @@ CASES = [
          "b.csv: not a belief CSV", write("b.csv", "a,b\n1,2\n")),
     Case("belief-out-is-a-folder", ("belief", "-c", "ed_sheeran", *TINY, "--out", "{ws}/b"), "--out",
          write("b/keep.txt", "x")),
+    # belief-table
+    Case("belief-table-missing-csv", ("belief-table", "{ws}/b.csv"), "b.csv: file not found"),
+    Case("belief-table-not-a-belief-csv", ("belief-table", "{ws}/b.csv"), "b.csv: not a belief CSV",
+         write("b.csv", "a,b\n1,2\n")),
+    Case("belief-table-zero-boot", ("belief-table", "{ws}/b.csv", "--n-boot", "0"), "--n-boot",
+         write("b.csv", "a,b\n1,2\n")),
+    # signal
+    Case("signal-unknown-claim", ("signal", *TINY, "--claim", "elvis", "--condition", "negated", "--pairs", "2",
+                                  "--out", "{ws}/sig"), "elvis"),
+    Case("signal-zero-pairs", ("signal", *TINY, "--claim", "ed_sheeran", "--condition", "negated", "--pairs", "0",
+                               "--out", "{ws}/sig"), "--pairs"),
+    # layer-sweep
+    Case("layer-sweep-reversed-window", ("layer-sweep", *TINY, "-c", "ed_sheeran", "-o", "{ws}/ls", "--windows", "5-2"),
+         "--windows '5-2'"),
+    Case("layer-sweep-unknown-claim", ("layer-sweep", *TINY, "-c", "elvis", "-o", "{ws}/ls"), "elvis"),
     # localize
     Case("localize-unknown-claim", ("localize", *TINY, "--claims", "elvis", "-o", "{ws}/loc"), "elvis"),
     Case("localize-gate-above-one", ("localize", *TINY, "--gate", "2", "-o", "{ws}/loc"), "--gate"),

@@ -20,14 +20,15 @@ from negprobe.errors import NegprobeError
 _WINDOW = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
-def parse_window(text: str) -> tuple[int, int]:
-    """``"a-b"`` -> ``(a, b)`` (inclusive, ``a <= b``); ``"k"`` -> ``(k, k)``; anything else is an error."""
+def parse_window(text: str, flag: str = "--layers") -> tuple[int, int]:
+    """``"a-b"`` -> ``(a, b)`` (inclusive, ``a <= b``); ``"k"`` -> ``(k, k)``; anything else is an error
+    naming ``flag``."""
     match = _WINDOW.match(text)
     if not match:
-        raise NegprobeError(f"--layers {text!r}: expected a window of block indices like '0-9' or '12'")
+        raise NegprobeError(f"{flag} {text!r}: expected a window of block indices like '0-9' or '12'")
     first, last = int(match.group(1)), int(match.group(2) or match.group(1))
     if first > last:
-        raise NegprobeError(f"--layers {text!r}: the window's first block {first} is after its last {last}")
+        raise NegprobeError(f"{flag} {text!r}: the window's first block {first} is after its last {last}")
     return first, last
 
 
