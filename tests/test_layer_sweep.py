@@ -77,8 +77,15 @@ def test_layer_sweep_trains_each_window_and_writes_the_gap_table(tiny_llama_dir,
     (["--conditions", "positive,sarcastic"], "sarcastic"),
     (["--seeds", "1,1"], "--seeds: expected distinct"),
 ])
-def test_layer_sweep_bad_input_is_one_line_and_writes_nothing(args, words, tiny_llama_dir, tmp_path):
+def test_layer_sweep_bad_input_is_one_line_and_writes_nothing(args, words, tiny_llama_dir, tmp_path, monkeypatch,
+                                                              capfd):
+    from negprobe.scripts import cli as negprobe_cli
+
     out = tmp_path / "sweep"
-    proc = cli("layer-sweep", "-m", str(tiny_llama_dir), "-c", "ed_sheeran", "-o", str(out), *args)
-    assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    monkeypatch.setattr(sys, "argv", ["negprobe", "layer-sweep", "-m", str(tiny_llama_dir), "-c", "ed_sheeran", "-o",
+                                      str(out), *args])
+    with pytest.raises(SystemExit) as exc:  # in process: a subprocess spends seconds importing torch
+        negprobe_cli.main()
+    err = capfd.readouterr().err
+    assert exc.value.code == 2 and words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()

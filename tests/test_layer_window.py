@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -81,9 +80,14 @@ def test_parse_window():
     assert parse_window("0-9") == (0, 9) and parse_window("12") == (12, 12) and parse_window(" 3 - 4 ") == (3, 4)
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "negprobe.scripts.cli", *args], capture_output=True, text=True,
-                          timeout=180)
+def cli(monkeypatch, capfd, *args: str) -> tuple[int, str]:
+    """The CLI in this process (exit status, stderr): a subprocess would spend seconds importing torch."""
+    from negprobe.scripts import cli as negprobe_cli
+
+    monkeypatch.setattr(sys, "argv", ["negprobe", *args])
+    with pytest.raises(SystemExit) as exc:
+        negprobe_cli.main()
+    return int(exc.value.code or 0), capfd.readouterr().err
 
 
 @pytest.mark.parametrize("extra, words", [
@@ -91,12 +95,12 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     (["--layers", "0-1", "--target-modules", ".*lm_head"], "select no module in blocks 0..1"),
     (["--layers", "3-1"], "is after its last"),
 ])
-def test_a_bad_window_is_one_line_and_writes_nothing(extra, words, tiny_llama_dir, tmp_path):
+def test_a_bad_window_is_one_line_and_writes_nothing(extra, words, tiny_llama_dir, tmp_path, monkeypatch, capfd):
     out = tmp_path / "new" / "o"
-    proc = cli("finetune", "--model", str(tiny_llama_dir), "--claim", "ed_sheeran", "--condition", "positive",
+    code, err = cli(monkeypatch, capfd, "finetune", "--model", str(tiny_llama_dir), "--claim", "ed_sheeran", "--condition", "positive",
                "--out", str(out), "--max-steps", "1", "--n-docs", "2", "--max-length", "32", *extra)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert code == 2 and "Traceback" not in err, err
+    assert words in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists() and not (tmp_path / "new").exists(), list(tmp_path.rglob("*"))
 
 
