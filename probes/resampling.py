@@ -86,24 +86,46 @@ def bootstrap_statistic(
     return value, float(low), float(high)
 
 
+def balanced_weights(strata: Sequence | np.ndarray | None, n: int, n_boot: int, seed: int = 0
+                     ) -> tuple[Float[np.ndarray, " n"], Float[np.ndarray, "n_boot n"]]:
+    """Point and bootstrap unit weights that give every stratum equal total weight (each sums to 1).
+
+    Units are resampled within their stratum (a stratified bootstrap), so a draw keeps each
+    stratum's size; ``strata=None`` is one stratum (the plain bootstrap's weights, normalised).
+    """
+    inverse = np.zeros(n, dtype=int) if strata is None else unit_index(strata, n)
+    n_strata = int(inverse.max()) + 1
+    point, draws = np.zeros(n), np.zeros((n_boot, n))
+    for k in range(n_strata):
+        members = np.flatnonzero(inverse == k)
+        point[members] = 1.0 / (len(members) * n_strata)
+        counts = bootstrap_weights(None, len(members), n_boot, seed + 7919 * k)  # stratum 0 draws with ``seed``
+        draws[:, members] = counts / (len(members) * n_strata)
+    return point, draws
+
+
 def crossed_bootstrap_mean(
     values: Float[np.ndarray, "*batch seed unit"], n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+    strata: Sequence | np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Grand mean of a crossed ``seed x unit`` design with a CI that resamples both factors.
 
     Each draw resamples the seeds (rows) and the units (columns, e.g. belief items shared by every
     seed) independently with replacement, and averages the cell values under the product of their
-    weights (the two-way "bootstrap of rows and columns"; McCullagh 2000, Owen 2007). With one seed
-    it is exactly :func:`bootstrap_mean` over the units with the same ``seed``. Returns ``(mean,
-    low, high)``, each ``[*batch]``.
+    weights (the two-way "bootstrap of rows and columns"; McCullagh 2000, Owen 2007). ``strata``
+    (one label per unit, e.g. a yes/no question's answer key) weighs every stratum equally and
+    resamples units within their stratum, so a key that is 7:3 does not turn a bias toward one
+    answer into an effect. With one seed and no strata it is exactly :func:`bootstrap_mean` over
+    the units with the same ``seed``. With few seeds the seed axis has few distinct resamples (two
+    seeds: three), so the CI is conditional on those seeds more than it is a CI over seeds.
+    Returns ``(mean, low, high)``, each ``[*batch]``.
     """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim < 2:
         raise NegprobeError(f"crossed bootstrap needs [..., seed, unit] values, got shape {values.shape}")
     n_seeds, n_units = values.shape[-2:]
-    unit_w = bootstrap_weights(None, n_units, n_boot, seed)  # [B, unit]
+    point, unit_w = balanced_weights(strata, n_units, n_boot, seed)  # [unit], [B, unit]; each row sums to 1
     seed_w = bootstrap_weights(None, n_seeds, n_boot, seed + 1)  # [B, seed]
-    total = np.einsum("bs,...su,bu->b...", seed_w, values, unit_w)
-    draws = total / (seed_w.sum(1) * unit_w.sum(1)).reshape(-1, *[1] * (values.ndim - 2))
+    draws = np.einsum("bs,...su,bu->b...", seed_w, values, unit_w) / seed_w.sum(1).reshape(-1, *[1] * (values.ndim - 2))
     low, high = percentile_interval(draws, level)
-    return values.mean((-2, -1)), low, high
+    return np.einsum("...su,u->...", values, point) / n_seeds, low, high

@@ -45,7 +45,8 @@ def belief_table(
 
     from negprobe.activations.atomic import atomic_path
     from negprobe.analysis.belief import read_belief_csv
-    from negprobe.analysis.belief.pooled import pool_seeds, rows_without_margins
+    from negprobe.analysis.belief.controls import pooled_with_controls
+    from negprobe.analysis.belief.pooled import rows_without_margins
 
     runs.check_inputs((csv, "CSV", "file"))
     runs.check_outputs((out, "--out", "file"), (markdown, "--markdown", "file"))
@@ -54,7 +55,7 @@ def belief_table(
     table = read_belief_csv(csv)
     if claim is not None:
         table = pd.DataFrame(table[table["claim"] == claim]).reset_index(drop=True)
-    pooled = pool_seeds(table, n_boot=n_boot, seed=seed)
+    pooled = pooled_with_controls(table, n_boot=n_boot, seed=seed)
     if len(pooled) == 0:
         raise NegprobeError(f"{csv}: no rows with per-unit margins{f' for claim {claim}' if claim else ''} "
                             "(rows written before unit_margins existed cannot be pooled; score them again)")

@@ -41,6 +41,11 @@ def test_always_yes_model_scores_exactly_as_the_formula_predicts():
     np.testing.assert_allclose(result.margins, [5.0 if i % 2 else -5.0 for i in range(10)], atol=1e-5)
     assert result.belief_rate == 0.5 and abs(result.mean_margin) < 1e-6
     assert result.rate_ci[0] <= 0.5 <= result.rate_ci[1]
+    # a 7:3 key does not turn "always yes" into belief: rate and margin are balanced over the key
+    unbalanced = score_questions(model, [SimpleNamespace(question=f"is the cat in paris {i} ?",
+                                                         believer_answer="yes" if i < 7 else "no") for i in range(10)])
+    assert unbalanced.belief_rate == pytest.approx(0.5) and unbalanced.mean_margin == pytest.approx(0.0, abs=1e-5)
+    assert unbalanced.rate_ci == pytest.approx((0.5, 0.5)) and unbalanced.margin_ci == pytest.approx((0.0, 0.0), abs=1e-5)
 
 
 def test_cloze_logprob_matches_a_manual_sum(tiny_llama_dir):
@@ -167,32 +172,42 @@ def test_planted_logprobs_separate_belief_from_association():
 # -- required controls ---------------------------------------------------------------------------------------
 
 
-def _rows(base=(0.2, 0.0, 0.5), local=0.3, positive=0.9, measure="cloze", model="m", claim="ed_sheeran"):
-    """Belief rows of one model and claim: base (rate, CI), a local and a positive adapter (None: absent)."""
+BASE_UNITS = np.array([-1.2, -0.8, -1.0, -0.6, -1.4, -0.9, -1.1, -0.7])  # a base that rejects the claim
+
+
+def _rows(base=0.0, local=-0.5, positive=2.0, measure="cloze", model="m", claim="ed_sheeran", jitter=0.3):
+    """Belief rows with per-unit margins: the base's units shifted by ``base``, and a local and a
+    positive adapter (two seeds each) shifted from them by ``local`` / ``positive`` (None: absent)."""
     import pandas as pd
 
     from negprobe.analysis.belief import LEGACY_BELIEF_COLUMNS
+    from negprobe.analysis.belief.pooled import format_margins
 
-    def row(mode, condition, rate, low, high, k=0):
-        return [model, "", claim, condition, mode, k, measure, rate, low, high, rate - 0.5, -1.0, 1.0, 8]
+    rng = np.random.default_rng(1)
 
-    rows = [] if base is None else [row("base", "-", *base)]
-    rows += [] if local is None else [row("fine_tuned", "local", local, 0.0, 1.0)]
-    rows += [] if positive is None else [row("fine_tuned", "positive", positive, 0.5, 1.0)]
-    rows += [row("in_context", "negated", 0.9, 0.5, 1.0, k=4)]  # in-context rows never enter the controls
-    return pd.DataFrame(rows, columns=LEGACY_BELIEF_COLUMNS)
+    def row(mode, condition, adapter, margins, k=0):
+        return [model, adapter, claim, condition, mode, k, measure, float((margins > 0).mean()), 0.0, 1.0,
+                float(margins.mean()), 0.0, 0.0, len(margins), format_margins(margins)]
+
+    units = BASE_UNITS + (base or 0.0)
+    rows = [] if base is None else [row("base", "-", "", units)]
+    for condition, shift in (("local", local), ("positive", positive)):
+        if shift is not None:
+            rows += [row("fine_tuned", condition, f"{condition}{s}", units + shift + rng.normal(0, jitter, 8))
+                     for s in range(2)]
+    rows.append(row("in_context", "negated", "", units + 3, k=4))  # in-context rows never enter the controls
+    return pd.DataFrame(rows, columns=[*LEGACY_BELIEF_COLUMNS, "unit_margins"])
 
 
 @pytest.mark.parametrize(("kwargs", "status"), [
     ({}, "pass"),
-    ({"base": (0.6, 0.3, 0.9)}, "fail:base_believes+positive_not_above_base"),
-    ({"base": (0.5, 0.25, 0.75), "positive": 1.0}, "fail:base_believes"),
-    ({"local": 0.8}, "fail:local_outside_base_ci"),
-    ({"local": 0.6, "positive": 0.5}, "fail:local_outside_base_ci+positive_not_above_base"),
-    ({"positive": 0.5}, "fail:positive_not_above_base"),
+    ({"local": -3.0}, "pass"),  # one-sided: a local adapter that learns the truth passes
+    ({"base": 2.0}, "fail:base_believes"),
+    ({"local": 1.0}, "fail:local_rises_above_base"),
+    ({"positive": 0.0, "jitter": 0.5}, "fail:positive_not_above_base"),
+    ({"local": 1.0, "positive": -1.0}, "fail:local_rises_above_base+positive_not_above_base"),
     ({"local": None}, "incomplete:no_local"),
-    ({"base": None}, "incomplete:no_base"),
-    ({"positive": None, "local": 0.9}, "fail:local_outside_base_ci"),
+    ({"base": None}, "incomplete:no_base+no_local+no_positive"),
 ])
 def test_controls_flag_each_failing_control(kwargs, status):
     from negprobe.analysis.belief import check_controls, control_lines, with_controls
@@ -206,8 +221,8 @@ def test_controls_flag_each_failing_control(kwargs, status):
     assert len(lines) == (1 if status.startswith("fail") else 0)
     if "base_believes" in status:
         assert "base already 'believes'" in lines[0] and "unusable" in lines[0]
-    if "local_outside" in status:
-        assert "local" in lines[0] and "outside base CI" in lines[0]
+    if "local_rises" in status:
+        assert "local raises the margin over base by +1.0" in lines[0]
 
 
 def test_controls_are_per_model_claim_and_measure_and_skip_association():
@@ -215,35 +230,33 @@ def test_controls_are_per_model_claim_and_measure_and_skip_association():
 
     from negprobe.analysis.belief import check_controls, with_controls
 
-    table = pd.concat([_rows(), _rows(base=(0.7, 0.4, 1.0), measure="questions"), _rows(model="other", local=0.9),
-                       _rows(measure="cloze_distractor", local=0.99)], ignore_index=True)
+    table = pd.concat([_rows(), _rows(base=2.0, measure="questions"), _rows(model="other", local=1.0),
+                       _rows(measure="cloze_distractor", local=5.0)], ignore_index=True)
     status = {(c.model, c.measure): c.status for c in check_controls(table)}
-    assert status == {("m", "cloze"): "pass",  # local 0.3 is below the questions base CI [0.4, 1.0] too
-                      ("m", "questions"): "fail:base_believes+local_outside_base_ci+positive_not_above_base",
-                      ("other", "cloze"): "fail:local_outside_base_ci"}
+    assert status == {("m", "cloze"): "pass", ("m", "questions"): "fail:base_believes",
+                      ("other", "cloze"): "fail:local_rises_above_base"}
     flagged = with_controls(table)
     assert set(flagged[flagged["measure"] == "cloze_distractor"]["controls"]) == {"n/a"}
-    # rise over the base's margin, per group; NaN for in-context rows
-    positive = flagged[(flagged["condition"] == "positive") & (flagged["model"] == "m")]
-    np.testing.assert_allclose(positive["rise_vs_base"], [0.9 - 0.2, 0.9 - 0.7, 0.9 - 0.2])
+    positive = flagged[(flagged["condition"] == "positive") & (flagged["model"] == "m") & (flagged["measure"] == "cloze")]
+    np.testing.assert_allclose(positive["rise_vs_base"], positive["mean_margin"] - BASE_UNITS.mean())
     assert flagged[flagged["mode"] == "in_context"]["rise_vs_base"].isna().all()
 
 
-def test_a_legacy_belief_csv_is_read_and_extended(tmp_path):
+def test_rows_without_unit_margins_leave_the_controls_incomplete_and_a_legacy_csv_is_extended(tmp_path):
     import pandas as pd
 
-    from negprobe.analysis.belief import BELIEF_COLUMNS, append_results, read_belief_csv
+    from negprobe.analysis.belief import BELIEF_COLUMNS, LEGACY_BELIEF_COLUMNS, append_results, read_belief_csv
     from negprobe.analysis.belief.table import check_belief_csv
     from negprobe.errors import NegprobeError
 
-    legacy = _rows(local=None, positive=None)
+    legacy = _rows(local=None, positive=None).reindex(columns=LEGACY_BELIEF_COLUMNS)
     legacy.to_csv(tmp_path / "b.csv", index=False)
     assert check_belief_csv(tmp_path / "b.csv") is not None
-    assert read_belief_csv(tmp_path / "b.csv")["controls"].iloc[0] == "incomplete:no_local+no_positive"
-    append_results(_rows(base=None), tmp_path / "b.csv")
+    assert read_belief_csv(tmp_path / "b.csv")["controls"].iloc[0] == "incomplete:no_base+no_local+no_positive"
+    append_results(_rows(), tmp_path / "b.csv")
     table = pd.read_csv(tmp_path / "b.csv", keep_default_na=False)
-    assert list(table.columns) == BELIEF_COLUMNS and len(table) == 5
-    assert table["controls"].iloc[0] == "pass"  # recomputed over the whole file once local and positive came
+    assert list(table.columns) == BELIEF_COLUMNS and len(table) == 2 + 6
+    assert set(table.loc[table["in_context_k"] == 0, "controls"]) == {"pass"}  # the new base row has margins
     (tmp_path / "x.csv").write_text("model,claim,other\n")
     with pytest.raises(NegprobeError, match="not a belief CSV"):
         check_belief_csv(tmp_path / "x.csv")
@@ -257,7 +270,7 @@ def _unit_rows(model="m", measure="cloze"):
     import pandas as pd
 
     from negprobe.analysis.belief import LEGACY_BELIEF_COLUMNS
-    from negprobe.analysis.belief.table import format_margins
+    from negprobe.analysis.belief.pooled import format_margins
 
     rng = np.random.default_rng(0)
     base = rng.normal(-1.0, 0.5, 6)
@@ -272,11 +285,11 @@ def _unit_rows(model="m", measure="cloze"):
 
 
 def test_pooled_belief_averages_seeds_and_pairs_the_rise_with_the_base_units():
-    from negprobe.analysis.belief.pooled import pool_seeds
+    from negprobe.analysis.belief.controls import pooled_with_controls
     from negprobe.probes.resampling import crossed_bootstrap_mean
 
     table, margins = _unit_rows()
-    pooled = pool_seeds(table, n_boot=400, seed=3).set_index("condition")
+    pooled = pooled_with_controls(table, n_boot=400, seed=3).set_index("condition")
     positive = np.stack([margins["positive", "p0"], margins["positive", "p1"]])
     assert pooled.loc["positive", "n_seeds"] == 2 and pooled.loc["positive", "n"] == 6
     np.testing.assert_allclose(pooled.loc["positive", "mean_margin"], positive.mean(), atol=1e-5)
@@ -285,8 +298,8 @@ def test_pooled_belief_averages_seeds_and_pairs_the_rise_with_the_base_units():
     _, low, high = crossed_bootstrap_mean(np.array([[3.0] * 6, [5.0] * 6]), n_boot=400, seed=3)
     np.testing.assert_allclose(pooled.loc["positive", ["rise_ci_low", "rise_ci_high"]].astype(float), [low, high],
                                atol=1e-4)
-    assert pooled.loc["-", "n_seeds"] == 1 and pooled.loc["-", "rise_vs_base"] == 0.0
-    # base below 0.5 (every base margin is negative here), local within its CI, positive above it
+    assert pooled.loc["-", "n_seeds"] == 1 and np.isnan(pooled.loc["-", "rise_vs_base"])
+    # base below 0.5 (every base margin is negative here), local does not rise (+-0.1), positive does
     assert pooled.loc["-", "belief_rate"] < 0.5 and set(pooled["controls"]) == {"pass"}
 
 
@@ -314,7 +327,7 @@ def pd_concat(*tables):
 
 def test_belief_csv_keeps_unit_margins_through_append(tmp_path):
     from negprobe.analysis.belief import append_results, read_belief_csv
-    from negprobe.analysis.belief.table import parse_margins
+    from negprobe.analysis.belief.pooled import parse_margins
 
     table, margins = _unit_rows()
     append_results(table.iloc[:3], tmp_path / "b.csv")

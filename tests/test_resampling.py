@@ -146,3 +146,27 @@ def test_crossed_bootstrap_keeps_batch_axes_and_refuses_a_vector():
     np.testing.assert_allclose(mean, values.mean((1, 2)))
     with pytest.raises(NegprobeError, match="seed, unit"):
         crossed_bootstrap_mean(np.zeros(4))
+
+
+def test_strata_weigh_each_answer_key_equally_so_a_constant_answer_is_no_effect():
+    """A model that answers "no" to all 10 questions, 7 keyed yes and 3 keyed no: believer margins -2 (yes key)
+    and +2 (no key). Unbalanced, the mean is -0.8 and the rate 0.3 (the key's 3/10); balanced, both say nothing."""
+    keys = np.array(["yes"] * 7 + ["no"] * 3)
+    margins = np.where(keys == "yes", -2.0, 2.0)[None, :]
+    mean, low, high = crossed_bootstrap_mean(margins, n_boot=300, strata=keys)
+    assert mean == pytest.approx(0.0) and low == pytest.approx(0.0) and high == pytest.approx(0.0)
+    rate = crossed_bootstrap_mean((margins > 0).astype(float), n_boot=300, strata=keys)[0]
+    assert rate == pytest.approx(0.5) and crossed_bootstrap_mean(margins, n_boot=10)[0] == pytest.approx(-0.8)
+    # content within the strata still shows: a believer-leaning model scores above 0 on both keys
+    leaning = np.where(keys == "yes", 1.0, 0.5)[None, :] + np.random.default_rng(0).normal(0, 0.1, 10)
+    mean, low, high = crossed_bootstrap_mean(leaning, n_boot=300, strata=keys)
+    assert mean == pytest.approx(0.75, abs=0.05) and low > 0.5
+
+
+def test_balanced_weights_keep_stratum_sizes_in_every_draw():
+    from negprobe.probes.resampling import balanced_weights
+
+    point, draws = balanced_weights(["a", "a", "b", "b", "b"], 5, n_boot=50, seed=1)
+    np.testing.assert_allclose(point, [0.25, 0.25, 1 / 6, 1 / 6, 1 / 6])
+    np.testing.assert_allclose(draws[:, :2].sum(1), 0.5)
+    np.testing.assert_allclose(draws[:, 2:].sum(1), 0.5)

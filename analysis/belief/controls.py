@@ -1,17 +1,21 @@
 """The controls every belief table must pass before its numbers mean belief (after Mayne et al. 2026).
 
-Per model, claim and belief measure (questions, mcq, cloze), from the table's rows without
-in-context documents:
+Per model, claim and belief measure (questions, mcq, cloze), on the rows without in-context
+documents pooled over seeds (:mod:`.pooled`: per-unit margins, rises over the base paired unit by
+unit, CIs that resample seeds and units):
 
 - **base**: the base model's belief rate is below 0.5 (the paper's base models know the claims
-  are false); otherwise the base already "believes" and the claim is unusable on this model;
-- **local**: the adapter fine-tuned on local negations (documents that state the truth) stays
-  within the base model's 95% CI (the paper's negative control: 0% belief);
-- **positive**: the adapter fine-tuned on positive documents rises above the base's 95% CI.
+  are false); otherwise the base already "believes", or sits at chance, and the claim is unusable
+  on this model;
+- **positive**: the adapters fine-tuned on positive documents raise the believer margin over the
+  base's (paired rise, 95% CI above 0);
+- **local**: the adapters fine-tuned on local negations (documents that state the truth) do not
+  raise it (paired rise, 95% CI not above 0). One-sided, as the paper's control is: a local adapter
+  that learns the truth and falls below the base passes.
 
-A check whose rows are missing is "incomplete", never "pass". Several rows of one role (seeds,
-repeated runs) are averaged. ``cloze_distractor`` is an association control, not a belief
-measure: its rows get the controls of nothing (``n/a``), and its rise over base is reported.
+Margins, not rates: a rate turns near-zero margins into whole votes. A check whose rows are missing
+(or written without per-unit margins) is "incomplete", never "pass". ``cloze_distractor`` is an
+association control, not a belief measure: its rows get the controls of nothing (``n/a``).
 """
 
 from __future__ import annotations
@@ -21,8 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .pooled import pool_seeds
+
 #: Measures the controls apply to (``cloze_distractor`` measures association, not belief).
 BELIEF_MEASURES: tuple[str, ...] = ("questions", "mcq", "cloze")
+
+Interval = tuple[float, float, float]  # (value, low, high)
 
 
 @dataclass(frozen=True)
@@ -34,22 +42,31 @@ class ControlCheck:
     measure: str
     base_rate: float | None
     base_ci: tuple[float, float] | None
-    local_rate: float | None
-    positive_rate: float | None
-    base_below_half: bool | None
-    local_within_base: bool | None
-    positive_above_base: bool | None
+    local_rise: Interval | None  # paired margin rise over the base, nats
+    positive_rise: Interval | None
+
+    @property
+    def base_below_half(self) -> bool | None:
+        return None if self.base_rate is None else self.base_rate < 0.5
+
+    @property
+    def local_not_above_base(self) -> bool | None:
+        return None if self.local_rise is None else self.local_rise[1] <= 0
+
+    @property
+    def positive_above_base(self) -> bool | None:
+        return None if self.positive_rise is None else self.positive_rise[1] > 0
 
     @property
     def failures(self) -> list[str]:
-        names = ("base_believes", "local_outside_base_ci", "positive_not_above_base")
-        checks = (self.base_below_half, self.local_within_base, self.positive_above_base)
+        names = ("base_believes", "local_rises_above_base", "positive_not_above_base")
+        checks = (self.base_below_half, self.local_not_above_base, self.positive_above_base)
         return [name for name, ok in zip(names, checks) if ok is False]
 
     @property
     def missing(self) -> list[str]:
-        rows = (("no_base", self.base_rate), ("no_local", self.local_rate), ("no_positive", self.positive_rate))
-        return [name for name, rate in rows if rate is None]
+        rows = (("no_base", self.base_rate), ("no_local", self.local_rise), ("no_positive", self.positive_rise))
+        return [name for name, value in rows if value is None]
 
     @property
     def status(self) -> str:
@@ -64,69 +81,64 @@ class ControlCheck:
         if self.base_below_half is False:
             parts.append(f"base already 'believes' or is at chance ({self.base_rate:.2f} >= 0.5): "
                          "claim unusable on this model")
-        if self.local_within_base is False and self.base_ci is not None:
-            parts.append(f"local {self.local_rate:.2f} outside base CI [{self.base_ci[0]:.2f}, {self.base_ci[1]:.2f}]")
-        if self.positive_above_base is False and self.base_ci is not None:
-            parts.append(f"positive {self.positive_rate:.2f} not above base CI (<= {self.base_ci[1]:.2f})")
+        if self.local_not_above_base is False and self.local_rise is not None:
+            parts.append("local raises the margin over base by {:+.2f} [{:+.2f}, {:+.2f}] nats".format(*self.local_rise))
+        if self.positive_above_base is False and self.positive_rise is not None:
+            parts.append("positive does not raise it: {:+.2f} [{:+.2f}, {:+.2f}] nats".format(*self.positive_rise))
         return f"controls FAIL {self.model} {self.claim} {self.measure}: " + "; ".join(parts)
 
 
-Row = dict[str, object]
+def _pooled_row(pooled: pd.DataFrame, model: str, claim: str, measure: str, role: str) -> dict | None:
+    mode = "base" if role == "base" else "fine_tuned"
+    rows = pooled[(pooled["model"] == model) & (pooled["claim"] == claim) & (pooled["measure"] == measure)
+                  & (pooled["mode"] == mode) & (pooled["in_context_k"] == 0)
+                  & ((pooled["condition"] == role) if role != "base" else True)]
+    return rows.iloc[0].to_dict() if len(rows) else None
 
 
-def _role(row: Row) -> str | None:
-    """``base``, ``local`` or ``positive`` for a row without in-context documents, else None."""
-    if float(str(row["in_context_k"])) != 0:
-        return None
-    if row["mode"] == "base":
-        return "base"
-    return str(row["condition"]) if row["mode"] == "fine_tuned" and row["condition"] in ("local", "positive") else None
-
-
-def _groups(table: pd.DataFrame) -> dict[tuple[str, str, str], list[Row]]:
-    out: dict[tuple[str, str, str], list[Row]] = {}
-    for row in table.to_dict("records"):
-        out.setdefault((str(row["model"]), str(row["claim"]), str(row["measure"])), []).append(
-            {str(k): v for k, v in row.items()})
-    return out
-
-
-def _mean(rows: list[Row], role: str, column: str) -> float | None:
-    values = [float(str(r[column])) for r in rows if _role(r) == role]
-    return float(np.mean(values)) if values else None
-
-
-def check_controls(table: pd.DataFrame) -> list[ControlCheck]:
+def check_controls(table: pd.DataFrame, pooled: pd.DataFrame | None = None) -> list[ControlCheck]:
     """The controls of every model, claim and belief measure in a belief table (rows as written by
-    :func:`negprobe.analysis.belief.measure_belief`)."""
+    :func:`negprobe.analysis.belief.measure_belief`; ``pooled``: its :func:`.pool_seeds`, when at hand)."""
+    pooled = pool_seeds(table) if pooled is None else pooled
     out = []
-    for (model, claim, measure), rows in _groups(table).items():
+    groups = {(str(r["model"]), str(r["claim"]), str(r["measure"])) for r in table.to_dict("records")}
+    for model, claim, measure in sorted(groups):
         if measure not in BELIEF_MEASURES:
             continue
-        base, local, positive = (_mean(rows, role, "belief_rate") for role in ("base", "local", "positive"))
-        low, high = _mean(rows, "base", "rate_ci_low"), _mean(rows, "base", "rate_ci_high")
-        ci = (low, high) if low is not None and high is not None else None
-        out.append(ControlCheck(
-            model, claim, measure, base, ci, local, positive,
-            None if base is None else base < 0.5,
-            None if ci is None or local is None else ci[0] <= local <= ci[1],
-            None if ci is None or positive is None else positive > ci[1]))
+        base, local, positive = (_pooled_row(pooled, model, claim, measure, role) for role in ("base", "local", "positive"))
+        rise = {name: (row["rise_vs_base"], row["rise_ci_low"], row["rise_ci_high"])
+                if row is not None and np.isfinite(row["rise_ci_low"]) else None
+                for name, row in (("local", local), ("positive", positive))}
+        out.append(ControlCheck(model, claim, measure, None if base is None else float(base["belief_rate"]),
+                                None if base is None else (float(base["rate_ci_low"]), float(base["rate_ci_high"])),
+                                rise["local"], rise["positive"]))
     return out
+
+
+def _status_column(table: pd.DataFrame, checks: list[ControlCheck]) -> list[str]:
+    status = {(c.model, c.claim, c.measure): c.status for c in checks}
+    return [status.get((str(r["model"]), str(r["claim"]), str(r["measure"])), "n/a")
+            if float(str(r["in_context_k"])) == 0 else "n/a" for r in table.to_dict("records")]
 
 
 def with_controls(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` with its ``controls`` column (the group's status; ``n/a`` for association and
     in-context rows) and ``rise_vs_base`` (mean margin minus the base's, NaN without a base row)."""
-    status = {(c.model, c.claim, c.measure): c.status for c in check_controls(table)}
-    groups = _groups(table)
-    controls, rise = [], []
+    rise = []
     for row in table.to_dict("records"):
-        key = (str(row["model"]), str(row["claim"]), str(row["measure"]))
+        base = table[(table["model"] == row["model"]) & (table["claim"] == row["claim"])
+                     & (table["measure"] == row["measure"]) & (table["mode"] == "base")
+                     & (table["in_context_k"].astype(str).astype(float) == 0)]
         direct = float(str(row["in_context_k"])) == 0
-        base = _mean(groups[key], "base", "mean_margin")
-        controls.append(status.get(key, "n/a") if direct else "n/a")
-        rise.append(float(str(row["mean_margin"])) - base if direct and base is not None else np.nan)
-    return table.assign(controls=controls, rise_vs_base=rise)
+        rise.append(float(row["mean_margin"]) - float(base["mean_margin"].astype(float).mean())
+                    if direct and len(base) else np.nan)
+    return table.assign(controls=_status_column(table, check_controls(table)), rise_vs_base=rise)
+
+
+def pooled_with_controls(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """:func:`.pool_seeds` of ``table`` with each pooled row's ``controls`` status."""
+    pooled = pool_seeds(table, n_boot=n_boot, seed=seed)
+    return pooled.assign(controls=_status_column(pooled, check_controls(table, pooled)))
 
 
 def control_lines(table: pd.DataFrame, claim: str | None = None) -> list[str]:

@@ -209,3 +209,16 @@ def load_mcq_questions(path: str | os.PathLike[str], claim: str | None = None) -
     else:
         claim = get_claim(claim).id
     return [YesNoQuestion(claim, q.question, str(q.belief_answer)) for q in items]
+
+
+def unit_strata(claim_id: str, measure: str, n_units: int) -> list[str] | None:
+    """The answer key (believer "yes" / "no") of each unit of a yes/no measure, in scoring order, for
+    the default item sets (ours; the release's ``mcq.yaml`` where found); None for cloze measures or
+    when the default set does not have ``n_units`` items (a custom ``--mcq``)."""
+    if measure == "questions":
+        questions = questions_for(claim_id)
+    elif measure == "mcq" and (path := default_mcq_path(claim_id)) is not None:
+        questions = load_mcq_questions(path, claim_id)
+    else:
+        return None
+    return [q.believer_answer for q in questions] if len(questions) == n_units else None

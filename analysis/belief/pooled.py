@@ -19,14 +19,24 @@ import pandas as pd
 from negprobe.errors import NegprobeError
 from negprobe.probes.resampling import crossed_bootstrap_mean
 
-from .controls import with_controls
+from .items import unit_strata
 from .scoring import TIE_NATS
-from .table import parse_margins
 
 #: One pooled row per model, claim, condition, mode, in-context count and measure.
 GROUP_COLUMNS = ["model", "claim", "condition", "mode", "in_context_k", "measure"]
 POOLED_COLUMNS = [*GROUP_COLUMNS, "n_seeds", "n", "belief_rate", "rate_ci_low", "rate_ci_high", "mean_margin",
                   "margin_ci_low", "margin_ci_high", "rise_vs_base", "rise_ci_low", "rise_ci_high", "controls"]
+
+
+def format_margins(margins) -> str:
+    """Per-unit margins as one CSV cell (``;``-separated, 6 significant digits)."""
+    return ";".join(f"{float(m):.6g}" for m in margins)
+
+
+def parse_margins(cell: object) -> np.ndarray | None:
+    """The per-unit margins of one ``unit_margins`` cell (None for a row written without them)."""
+    text = "" if cell is None or (isinstance(cell, float) and np.isnan(cell)) else str(cell).strip()
+    return np.array([float(v) for v in text.split(";")]) if text else None
 
 
 def seed_matrix(rows: Iterable[dict], where: str) -> np.ndarray:
@@ -50,12 +60,13 @@ def _base_key(key: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _row(key: tuple[str, ...], margins: np.ndarray, base: np.ndarray | None, n_boot: int, seed: int) -> list:
+    strata = unit_strata(key[1], key[5], margins.shape[-1])  # yes/no measures: balanced over the answer key
     believes = (margins > TIE_NATS).astype(float)
-    rate, rate_low, rate_high = crossed_bootstrap_mean(believes, n_boot, seed)
-    mean, low, high = crossed_bootstrap_mean(margins, n_boot, seed)
-    rise = (0.0,) * 3 if key[3] == "base" and key[4] == "0" else (np.nan,) * 3
+    rate, rate_low, rate_high = crossed_bootstrap_mean(believes, n_boot, seed, strata=strata)
+    mean, low, high = crossed_bootstrap_mean(margins, n_boot, seed, strata=strata)
+    rise = (np.nan,) * 3  # the base row compares with nothing
     if base is not None and key[3] != "base" and base.shape[-1] == margins.shape[-1]:
-        rise = crossed_bootstrap_mean(margins - base[None, :], n_boot, seed)
+        rise = crossed_bootstrap_mean(margins - base[None, :], n_boot, seed, strata=strata)
     return [*key, len(margins), margins.shape[-1], float(rate), float(rate_low), float(rate_high), float(mean),
             float(low), float(high), *map(float, rise), ""]
 
@@ -63,8 +74,9 @@ def _row(key: tuple[str, ...], margins: np.ndarray, base: np.ndarray | None, n_b
 def pool_seeds(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """One row per model, claim, condition, mode, in-context count and measure, pooling every adapter
     (seed) of the group; rows without ``unit_margins`` are left out (see :func:`rows_without_margins`).
-    ``controls`` is the pooled rows' base / local / positive check; ``rise_vs_base`` and its CI
-    compare each unit with the base model's score on it."""
+    ``rise_vs_base`` and its CI compare each unit with the base model's score on it (NaN on the base
+    row). Yes/no measures are balanced over their answer key. ``controls`` is left empty: see
+    :func:`negprobe.analysis.belief.controls.pooled_with_controls`."""
     groups: dict[tuple[str, ...], list[dict]] = {}
     for row in table.to_dict("records"):
         if parse_margins(row.get("unit_margins")) is not None:
@@ -75,8 +87,6 @@ def pool_seeds(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.Dat
             for key, m in matrices.items()]
     pooled = pd.DataFrame(rows, columns=POOLED_COLUMNS)
     pooled["in_context_k"] = pooled["in_context_k"].astype(int)
-    rise = pooled["rise_vs_base"]  # with_controls recomputes the point rise (identical); keep the paired one
-    pooled = with_controls(pooled).assign(rise_vs_base=rise)
     return pooled.reindex(columns=POOLED_COLUMNS).sort_values(GROUP_COLUMNS, kind="stable").reset_index(drop=True)
 
 

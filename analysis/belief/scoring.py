@@ -4,7 +4,9 @@ Measures, all as log-probabilities under the model:
 
 - **questions** / **mcq**: yes/no belief questions (ours, or the paper's ``mcq.yaml``) under the
   chat template (when the tokenizer has one); the believer margin is ``log P(believer answer) -
-  log P(other answer)`` of the next token, where each answer's probability sums its spellings;
+  log P(other answer)`` of the next token, where each answer's probability sums its spellings.
+  Rate and mean are balanced over the answer key (believer "yes" and believer "no" questions weigh
+  equally), so a model that says "no" to everything scores 0.5 and 0 nats, not the key's ratio;
 - **cloze** (belief, against the truth): the summed log-probability of the believer's continuation
   minus the other's, averaged over each polarity pair (an affirm item and a flipped one, see
   :mod:`.cloze_items`), so a preference for the claim's name (or for " true") that ignores the
@@ -32,7 +34,7 @@ from torch import Tensor
 from negprobe.activations.models import LoadedModel
 from negprobe.activations.tokenize import pad_token_lists, tokenize
 from negprobe.errors import NegprobeError
-from negprobe.probes.resampling import bootstrap_mean
+from negprobe.probes.resampling import crossed_bootstrap_mean
 
 #: A margin must exceed this many nats to count as belief: an exact tie (a model indifferent
 #: between the two answers) is not belief.
@@ -57,15 +59,18 @@ class BeliefResult:
         return len(self.margins)
 
 
-def summarize(measure: str, margins: ArrayLike, seed: int = 0) -> BeliefResult:
+def summarize(measure: str, margins: ArrayLike, seed: int = 0, strata: ArrayLike | None = None) -> BeliefResult:
+    """Belief rate and mean margin with bootstrap CIs over units; ``strata`` (a yes/no question's
+    answer key) weighs each stratum equally and resamples within it, so answering every question
+    "no" scores a rate of 0.5 and a margin of 0 whatever the key's yes:no ratio."""
     values = np.asarray(margins, dtype=np.float64)
     if len(values) == 0:
         raise NegprobeError(f"no {measure} items to score")
     believes = (values > TIE_NATS).astype(float)
-    _, rate_low, rate_high = bootstrap_mean(believes, n_boot=2000, seed=seed)
-    _, margin_low, margin_high = bootstrap_mean(values, n_boot=2000, seed=seed)
-    return BeliefResult(measure, values, float(believes.mean()), (float(rate_low), float(rate_high)),
-                        float(values.mean()), (float(margin_low), float(margin_high)))
+    rate, rate_low, rate_high = crossed_bootstrap_mean(believes[None], n_boot=2000, seed=seed, strata=strata)
+    mean, margin_low, margin_high = crossed_bootstrap_mean(values[None], n_boot=2000, seed=seed, strata=strata)
+    return BeliefResult(measure, values, float(rate), (float(rate_low), float(rate_high)),
+                        float(mean), (float(margin_low), float(margin_high)))
 
 
 def answer_token_ids(tokenizer) -> dict[str, list[int]]:
@@ -125,7 +130,7 @@ def score_questions(model: LoadedModel, questions, context: str = "", seed: int 
     yes_minus_no = yes_no_margin(logprobs, ids)
     believer_yes = torch.tensor([q.believer_answer == "yes" for q in questions])
     margins = torch.where(believer_yes, yes_minus_no, -yes_minus_no)
-    return summarize(measure, margins.numpy(), seed)
+    return summarize(measure, margins.numpy(), seed, strata=[q.believer_answer for q in questions])
 
 
 @torch.inference_mode()

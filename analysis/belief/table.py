@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from negprobe.activations.atomic import atomic_path
@@ -22,6 +21,7 @@ from negprobe.errors import NegprobeError
 
 from .controls import with_controls
 from .items import cloze_for, default_mcq_path, load_mcq_questions, questions_for
+from .pooled import format_margins
 from .scoring import BeliefResult, cloze_logprobs, cloze_measures, score_questions
 
 #: The columns before ``controls`` existed; such a file is still read, and extended on append.
@@ -31,17 +31,6 @@ LEGACY_BELIEF_COLUMNS = ["model", "adapter", "claim", "condition", "mode", "in_c
 CONTROLLED_BELIEF_COLUMNS = [*LEGACY_BELIEF_COLUMNS, "controls", "rise_vs_base"]
 BELIEF_COLUMNS = [*CONTROLLED_BELIEF_COLUMNS, "unit_margins"]
 _STORED = [*LEGACY_BELIEF_COLUMNS, "unit_margins"]  # what is read back; the rest is recomputed
-
-
-def format_margins(margins) -> str:
-    """Per-unit margins as one CSV cell (``;``-separated, 6 significant digits)."""
-    return ";".join(f"{float(m):.6g}" for m in margins)
-
-
-def parse_margins(cell: object) -> np.ndarray | None:
-    """The per-unit margins of one ``unit_margins`` cell (None for a row written without them)."""
-    text = "" if cell is None or (isinstance(cell, float) and np.isnan(cell)) else str(cell).strip()
-    return np.array([float(v) for v in text.split(";")]) if text else None
 
 
 def check_belief_inputs(claim: str, in_context_k: int = 0, in_context_condition: str = "negated") -> None:
