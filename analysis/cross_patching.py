@@ -49,6 +49,7 @@ from .belief.scoring import question_prompt
 from .claim_level import ClaimMean, claim_mean, claim_paraphrase_weights
 from .indirect_effect import normalized_indirect_effect
 from .prerequisite import belief_readout
+from .progress import progress_bar
 from .token_alignment import encode_with_offsets, tokens_overlapping
 
 TUNED_CLAIM, TUNED_ALL = "tuned -> base, claim tokens", "tuned -> base, all positions"
@@ -210,8 +211,9 @@ def summarise(items: Sequence[ItemPatching], layers: Sequence[int], n_layers: in
 
 def cross_model_patching(pairs: Mapping[str, ModelPair] | Sequence[ModelPair], claims: Sequence[str],
                          layers: Sequence[int] | None = None, min_effect: float = 0.5, max_items: int | None = None,
-                         n_boot: int = 1000, seed: int = 0) -> CrossPatching:
-    """Patch every claim's questions across each base/fine-tuned pair (several adapters: e.g. seeds)."""
+                         n_boot: int = 1000, seed: int = 0, progress: bool = True) -> CrossPatching:
+    """Patch every claim's questions across each base/fine-tuned pair (several adapters: e.g. seeds);
+    ``progress`` shows a bar over the (adapter, question) items."""
     named = dict(pairs) if isinstance(pairs, Mapping) else {p.label: p for p in pairs}
     if not named or not claims:
         raise NegprobeError("cross-model patching needs at least one model pair and one claim")
@@ -220,9 +222,11 @@ def cross_model_patching(pairs: Mapping[str, ModelPair] | Sequence[ModelPair], c
         raise NegprobeError(f"the pairs have different numbers of layers: {sorted(n_layers)}")
     first = next(iter(named.values()))
     resolved = first.base.check_layers(range(first.n_layers) if layers is None else list(layers))
+    work = [(label, pair, item) for label, pair in named.items() for claim in claims
+            for item in question_items(pair.base, claim, max_items)]
     items = []
-    for label, pair in named.items():
-        for claim in claims:
-            for item in question_items(pair.base, claim, max_items):
-                items.append(patch_item(pair, item, resolved, label=label))
+    with progress_bar("cross-model patching", len(work), progress) as advance:
+        for label, pair, item in work:
+            items.append(patch_item(pair, item, resolved, label=label))
+            advance(1)
     return summarise(items, resolved, first.n_layers, min_effect, n_boot, seed)
