@@ -59,7 +59,7 @@ class BeliefResult:
         return len(self.margins)
 
 
-def summarize(measure: str, margins: ArrayLike, seed: int = 0, strata: ArrayLike | None = None) -> BeliefResult:
+def summarize(measure: str, margins: ArrayLike, seed: int = 0, strata: Sequence[str] | None = None) -> BeliefResult:
     """Belief rate and mean margin with bootstrap CIs over units; ``strata`` (a yes/no question's
     answer key) weighs each stratum equally and resamples within it, so answering every question
     "no" scores a rate of 0.5 and a margin of 0 whatever the key's yes:no ratio."""
