@@ -90,7 +90,7 @@ def belief_stage(console: Console, model: str, claim: str, adapters: dict[str, s
     from negprobe.analysis.belief import read_belief_csv
 
     belief_csv = out / "belief.csv"
-    key = {"model": model, "claim": claim, "csv": str(belief_csv), "measures": 2, "adapters": {
+    key = {"model": model, "claim": claim, "csv": str(belief_csv), "measures": 3, "adapters": {
         condition: hashlib.sha256((Path(folder) / TRAINING_CARD).read_bytes()).hexdigest()
         for condition, folder in adapters.items()}}
 
