@@ -87,7 +87,7 @@ def weight_files(folder: Path) -> list[Path] | None:
     for index_name, single_name in _WEIGHT_LAYOUTS:
         index = folder / index_name
         if index.is_file():
-            weight_map = _json_object(index).get("weight_map")
+            weight_map = read_json_object(index).get("weight_map")
             if not isinstance(weight_map, dict) or not weight_map:
                 raise NegprobeError(f"{index} has no weight_map")
             files = [folder / name for name in sorted(set(weight_map.values()))]
@@ -140,7 +140,7 @@ def files_fingerprint(folder: str | Path) -> str | None:
     if files is None:
         return None
     digest = hashlib.sha256(b"negprobe-files-v1\n")
-    digest.update(_dict_digest(_json_object(folder / "config.json")).encode())
+    digest.update(_dict_digest(read_json_object(folder / "config.json")).encode())
     for path in files:
         digest.update(f"\n{path.name}={file_digest(path)}".encode())
     return digest.hexdigest()[:16]
@@ -158,7 +158,7 @@ def adapter_digest(adapter_dir: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(adapter_dir.iterdir()):
         if path.name == "adapter_config.json":
-            config = _json_object(path)
+            config = read_json_object(path)
             config.pop("base_model_name_or_path", None)
             digest.update(json.dumps(config, sort_keys=True).encode())
         elif path.suffix in {".safetensors", ".bin"} and path.name.startswith("adapter_model"):
@@ -174,10 +174,13 @@ def combine(base_fingerprint: str, adapter_hash: str | None) -> str:
     return hashlib.sha256(f"{base_fingerprint}+{adapter_hash}".encode()).hexdigest()[:16]
 
 
-def _json_object(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON object file (a config, an index, an adapter card); anything else is one clear error."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:  # UnicodeDecodeError included
+    except UnicodeDecodeError:
+        raise NegprobeError(f"{path} is not UTF-8 text") from None
+    except ValueError as exc:
         raise NegprobeError(f"{path} is not valid JSON ({exc})") from None
     except OSError as exc:
         raise NegprobeError(f"{path} cannot be read ({exc.strerror or exc})") from None

@@ -21,7 +21,7 @@ from negprobe.errors import NegprobeError
 
 from . import embedded
 from .atomic import atomic_write_text
-from .fingerprint import adapter_digest, checkpoint_fingerprint, combine, matches_tensors_scheme
+from .fingerprint import adapter_digest, checkpoint_fingerprint, combine, matches_tensors_scheme, read_json_object
 from .hub import cached_snapshot, resolve_adapter
 
 ADAPTER_CARD = "negprobe_adapter.json"  # written next to adapters negprobe trains: records the base fingerprint
@@ -247,7 +247,7 @@ def check_adapter_folder(adapter_path: Path) -> dict[str, Any] | None:
     config_path = adapter_path / "adapter_config.json"
     if not config_path.is_file():
         raise NegprobeError(f"adapter {adapter_path} has no adapter_config.json (not a PEFT adapter folder)")
-    config = _json_object(config_path)
+    config = read_json_object(config_path)
     if not isinstance(config.get("peft_type"), str):
         raise NegprobeError(f"{config_path} is not a PEFT adapter config: it has no peft_type")
     weights = adapter_path / "adapter_model.safetensors"
@@ -261,25 +261,11 @@ def check_adapter_folder(adapter_path: Path) -> dict[str, Any] | None:
     card_path = adapter_path / ADAPTER_CARD
     if not card_path.is_file():
         return None
-    card = _json_object(card_path)
+    card = read_json_object(card_path)
     for key in ("base_fingerprint", "base_name"):
         if card.get(key) is not None and not isinstance(card[key], str):
             raise NegprobeError(f"{card_path}: {key} is {card[key]!r}, not a string")
     return card
-
-
-def _json_object(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise NegprobeError(f"{path} is not UTF-8 text") from None
-    except ValueError as exc:
-        raise NegprobeError(f"{path} is not valid JSON ({exc})") from None
-    except OSError as exc:
-        raise NegprobeError(f"{path} cannot be read ({exc.strerror or exc})") from None
-    if not isinstance(data, dict):
-        raise NegprobeError(f"{path} is not a JSON object")
-    return data
 
 
 def _check_safetensors(path: Path) -> None:
