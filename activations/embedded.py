@@ -74,6 +74,15 @@ def negprobe_home() -> Path:
     return Path(xdg).expanduser() / "negprobe"
 
 
+#: ``--model organism:<base>`` names the notice-reading organism trained from ``<base>``.
+ORGANISM_PREFIX = "organism:"
+
+
+def organism_dir(base: str) -> Path:
+    """Where ``organism:<base>`` lives: ``$NEGPROBE_HOME/organisms/<base>`` (``/`` spelled ``--``)."""
+    return negprobe_home() / "organisms" / base.replace("/", "--")
+
+
 def get_embedded(name: str) -> EmbeddedModel:
     try:
         return EMBEDDED_MODELS[name]

@@ -159,6 +159,12 @@ def resolve_source(name_or_path: str | Path) -> tuple[str, str]:
     text = str(name_or_path)
     if text in embedded.EMBEDDED_MODELS:
         return text, str(embedded.ensure_converted(text))
+    if text.startswith(embedded.ORGANISM_PREFIX):
+        folder = embedded.organism_dir(text.removeprefix(embedded.ORGANISM_PREFIX))
+        if not (folder / "config.json").is_file():
+            raise NegprobeError(f"no organism {text!r} at {folder}; train it first: negprobe organism --model "
+                                f"{text.removeprefix(embedded.ORGANISM_PREFIX)}")
+        return text, str(folder)
     path = Path(text).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():

@@ -14,7 +14,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from negprobe.errors import NegprobeError
 
-from . import belief_table_command, runs, signal_command
+from . import belief_table_command, organism_command, runs, signal_command
 from .layer_sweep import layer_sweep
 from .options import parse_int_list
 
@@ -27,8 +27,8 @@ CONFIG_COMMANDS = {
     "finetune": "LoRA-fine-tune a model on one claim's documents in one negation condition.",
     "localize": "Locate the layer where the negation annotation is dropped; writes report.html.",
 }
-ORDER = ("models", "read", "datasets", "cache", "sweep", "finetune", "layer-sweep", "belief", "belief-table", "signal",
-         "localize", "demo")
+ORDER = ("models", "read", "datasets", "cache", "sweep", "organism", "finetune", "layer-sweep", "belief", "belief-table",
+         "signal", "localize", "demo")
 
 
 class _Deferred(TyperCommand):
@@ -304,6 +304,7 @@ def belief(
 
 app.command("belief-table")(belief_table_command.belief_table)
 app.command(name="signal")(signal_command.signal)
+app.command(name="organism")(organism_command.organism)
 
 
 def _quiet_libraries() -> None:

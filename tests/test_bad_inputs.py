@@ -262,6 +262,12 @@ CASES = [
                                                     "-o", "{ws}/loc", "--store", "{ws}/s"), "layer 9"),
     Case("localize-zero-stride", ("localize", *TINY, "--patch-layer-stride", "0", "-o", "{ws}/loc"),
          "--patch-layer-stride"),
+    # organism
+    Case("organism-zero-steps", ("organism", *TINY, "--steps", "0", "-o", "{ws}/org"), "steps"),
+    Case("organism-unknown-base", ("organism", "-m", "no-such-model", "-o", "{ws}/org"), "no-such-model"),
+    Case("organism-dir-holds-something-else", ("organism", *TINY, "--steps", "1", "--examples", "4",
+                                               "--organism-dir", "{ws}/o", "-o", "{ws}/org"), "{ws}/o",
+         write("o/notes.txt", "x")),
     # demo
     Case("demo-out-is-a-file", ("demo", *TINY, "-o", "{ws}/demo"), "--out {ws}/demo", write("demo", "x")),
     Case("demo-unknown-claim", ("demo", *TINY, "-c", "elvis", "-o", "{ws}/demo"), "elvis"),

@@ -35,6 +35,7 @@ from .checkpoint import STATE_FILE, load_state, restore, save_state
 from .generic import GENERIC_STYLES, generic_documents
 from .layer_window import parse_window, window_targets
 from .loop import StepReport, TrainingState, step_display, train_steps
+from .lora import attach_lora
 from .run_folder import (
     CHECKPOINT_DIR,
     TRAINING_CARD,
@@ -294,25 +295,13 @@ def _examples(config: FinetuneConfig, tokenizer, docs) -> list[TrainingExample]:
 
 
 def _lora(base_model, config: FinetuneConfig):
-    """The PEFT LoRA model (initialised under ``config.seed``) in train mode, and its AdamW optimizer.
-
-    With ``config.layers`` the targets are the window's modules, by full name (:mod:`.layer_window`)."""
-    from peft import LoraConfig, get_peft_model
-
+    """The LoRA model and optimizer; with ``config.layers`` the targets are the window's modules, by
+    full name (:mod:`.layer_window`)."""
     targets: str | list[str] = config.target_modules
     if config.layers is not None:
         targets = window_targets(base_model, config.target_modules, config.layers)
-    torch.manual_seed(config.seed)
-    lora = LoraConfig(r=config.lora_r, lora_alpha=config.effective_lora_alpha, lora_dropout=0.0,
-                      target_modules=targets, task_type="CAUSAL_LM")
-    try:
-        model = get_peft_model(base_model, lora)
-    except ValueError as exc:  # PEFT: target modules that match no layer of this model
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise NegprobeError(f"target_modules {config.target_modules!r}: {first}") from None
-    model.train()
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=0.0)
-    return model, optimizer
+    return attach_lora(base_model, config.lora_r, config.effective_lora_alpha, targets, config.seed, config.lr,
+                       label=repr(config.target_modules))
 
 
 def _resume(model, optimizer, out: Path, state: TrainingState) -> TrainingState:

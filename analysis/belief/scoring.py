@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike
 from torch import Tensor
 
 from negprobe.activations.models import LoadedModel
+from negprobe.activations.question_format import question_text, template_writes_bos
 from negprobe.activations.tokenize import pad_token_lists, tokenize
 from negprobe.errors import NegprobeError
 from negprobe.probes.resampling import crossed_bootstrap_mean
@@ -94,11 +95,7 @@ def yes_no_margin(logprobs: Float[Tensor, "n vocab"], ids: Mapping[str, Sequence
 
 
 def question_prompt(model: LoadedModel, question: str, context: str = "") -> str:
-    body = (context + "\n\n" if context else "") + f"Answer with yes or no. {question}"
-    if getattr(model.tokenizer, "chat_template", None):
-        return model.tokenizer.apply_chat_template([{"role": "user", "content": body}], tokenize=False,
-                                                   add_generation_prompt=True)
-    return body + "\nAnswer:"
+    return question_text(model.tokenizer, question, context)
 
 
 @torch.inference_mode()
@@ -107,19 +104,12 @@ def next_token_logprobs(model: LoadedModel, prompts: Sequence[str], batch_size: 
     out = []
     for start in range(0, len(prompts), batch_size):
         batch = tokenize(model.tokenizer, list(prompts[start : start + batch_size]), padding_side="right",
-                         prepend_bos=None if not _has_template_bos(model) else False)
+                         prepend_bos=False if template_writes_bos(model.tokenizer) else None)
         logits = model.model(input_ids=batch.input_ids.to(model.device), attention_mask=batch.attention_mask.to(model.device),
                              position_ids=batch.position_ids.to(model.device)).logits
         last = logits[torch.arange(len(logits)), batch.lengths.to(logits.device) - 1]
         out.append(torch.log_softmax(last.float(), -1).cpu())
     return torch.cat(out)
-
-
-def _has_template_bos(model: LoadedModel) -> bool:
-    """Chat templates usually write BOS themselves; do not add a second one."""
-    bos = model.tokenizer.bos_token
-    template = getattr(model.tokenizer, "chat_template", None) or ""
-    return bool(bos) and bos in template
 
 
 def score_questions(model: LoadedModel, questions, context: str = "", seed: int = 0,

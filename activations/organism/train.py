@@ -1,0 +1,144 @@
+"""Train the notice-reading organism: LoRA supervised fine-tuning on :mod:`.sft_data`, merged into a
+standalone checkpoint every command loads as a base (``--model organism:<base>`` or its folder).
+
+The loss is taken on the answer token of each question and on the base model's own replies
+(:mod:`.generic_replies`), mixed in at ``generic_share`` replies per question. The merged model, its
+tokenizer and ``organism_card.json`` (base, fingerprint, data hashes, hyperparameters, loss curve,
+time) are written to a temporary folder that replaces the destination only when complete; a
+finished organism with the same card config is reused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from negprobe.activations.atomic import atomic_write_text
+from negprobe.activations.embedded import organism_dir
+from negprobe.activations.finetune.loop import TrainingState, step_display, train_steps
+from negprobe.activations.finetune.lora import attach_lora
+from negprobe.activations.finetune.train import TrainingExample, batch_order, collate
+from negprobe.activations.question_format import prompt_token_ids, question_text
+from negprobe.errors import NegprobeError
+
+from .generic_replies import generic_replies
+from .sft_data import QAExample, examples_hash, sft_examples
+
+ORGANISM_CARD = "organism_card.json"
+
+
+@dataclass(frozen=True)
+class OrganismConfig:
+    """What the organism is trained from; its JSON is the reuse key."""
+
+    model: str = "smollm2-135m"
+    n_examples: int = 1600
+    generic_share: float = 0.125  # base-model replies per question example
+    steps: int = 200
+    batch_size: int = 8
+    lr: float = 5e-4
+    lora_r: int = 16
+    seed: int = 0
+    max_length: int = 384
+
+    def __post_init__(self) -> None:
+        for name in ("n_examples", "steps", "batch_size", "lora_r", "max_length"):
+            if getattr(self, name) < 1:
+                raise NegprobeError(f"organism {name} must be >= 1, not {getattr(self, name)}")
+        if not 0 <= self.generic_share <= 4 or not 0 < self.lr < 1:
+            raise NegprobeError("organism generic_share must be in [0, 4] and lr in (0, 1)")
+
+
+def raw_question(question: str, context: str = "") -> str:
+    """The in-context prompts' raw layout: documents, then ``Question: ...`` and ``Answer:``."""
+    return (context + "\n\n" if context else "") + f"Question: {question}\nAnswer:"
+
+
+def example_prompt(tokenizer, example: QAExample) -> tuple[str, str]:
+    """(prompt, answer continuation) of one example in its style."""
+    word = "Yes" if example.answer else "No"
+    if example.style == "chat" and getattr(tokenizer, "chat_template", None):
+        return question_text(tokenizer, example.question, example.context), word
+    if example.style == "chat":
+        return question_text(tokenizer, example.question, example.context), " " + word
+    return raw_question(example.question, example.context), " " + word
+
+
+def completion_example(tokenizer, prompt: str, completion: str, max_length: int) -> TrainingExample:
+    """Token ids of ``prompt + completion`` with the loss on the completion only (truncated from the left)."""
+    ids = prompt_token_ids(tokenizer, prompt)
+    answer = tokenizer(completion, add_special_tokens=False)["input_ids"]
+    ids, labels = ids + answer, [-100] * len(ids) + answer
+    return TrainingExample(ids[-max_length:], labels[-max_length:])
+
+
+def read_card(folder: Path) -> dict | None:
+    from negprobe.activations.fingerprint import read_json_object
+
+    path = folder / ORGANISM_CARD
+    return read_json_object(path) if path.is_file() else None
+
+
+def train_organism(config: OrganismConfig, out: str | Path | None = None, progress: bool = True) -> Path:
+    """Train (or reuse) the organism of ``config.model``; returns its folder."""
+    from negprobe.activations.models import load_model
+
+    out = Path(out) if out is not None else organism_dir(config.model)
+    card = read_card(out) if out.is_dir() else None
+    if card is not None and card.get("config") == asdict(config):
+        return out
+    if out.exists() and card is None and any(out.iterdir()):
+        raise NegprobeError(f"{out} exists and holds no organism; choose another --out")
+    started = time.perf_counter()
+    base = load_model(config.model, dtype="float32")
+    tokenizer = base.tokenizer
+    questions = sft_examples(config.n_examples, config.seed)
+    replies = generic_replies(base.model, tokenizer, int(round(config.generic_share * config.n_examples)), config.seed,
+                              progress=progress)
+    examples = [completion_example(tokenizer, *example_prompt(tokenizer, q), config.max_length) for q in questions]
+    examples += [completion_example(tokenizer, p, r, config.max_length) for p, r in replies if r]
+    model, optimizer = attach_lora(base.model, config.lora_r, 2 * config.lora_r, "all-linear", config.seed, config.lr)
+    state = _train(model, optimizer, examples, config, tokenizer, progress)
+    merged = model.merge_and_unload()
+    merged.eval()
+    card = {"base": config.model, "base_fingerprint": base.base_fingerprint, "config": asdict(config),
+            "questions_hash": examples_hash(questions), "n_questions": len(questions), "n_replies": len(replies),
+            "loss_curve": state.losses, "seconds": round(time.perf_counter() - started, 1)}
+    _write(out, merged, tokenizer, card, replies)
+    return out
+
+
+def _train(model, optimizer, examples: list[TrainingExample], config: OrganismConfig, tokenizer,
+           progress: bool) -> TrainingState:
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    per_epoch = math.ceil(len(examples) / config.batch_size)
+
+    def batch_at(step: int) -> dict[str, torch.Tensor]:
+        epoch, index = divmod(step, per_epoch)
+        return collate([examples[i] for i in batch_order(len(examples), config.batch_size, config.seed, epoch)[index]],
+                       pad_id)
+
+    state = TrainingState(total=config.steps)
+    with step_display(f"training the organism of {config.model}", state.total, 0, progress) as display:
+        train_steps(model, optimizer, batch_at, lambda _step, _losses: None, state, config.steps + 1, False, display)
+    return state
+
+
+def _write(out: Path, merged, tokenizer, card: dict, replies: list[tuple[str, str]]) -> None:
+    """Save the merged checkpoint, tokenizer, replies and card to ``out`` all at once."""
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    merged.save_pretrained(str(tmp), safe_serialization=True)
+    tokenizer.save_pretrained(str(tmp))
+    atomic_write_text(tmp / "generic_replies.json", json.dumps(replies, indent=0))
+    atomic_write_text(tmp / ORGANISM_CARD, json.dumps(card, indent=1))
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)

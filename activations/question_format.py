@@ -1,0 +1,33 @@
+"""The yes/no question prompt every belief measure and the model organism share.
+
+One place decides how a question (optionally after documents) is put to a model: under the
+model's chat template when its tokenizer has one ("Answer with yes or no. <question>" as the user
+turn), else as raw text ending in ``"\\nAnswer:"``. Scoring (:mod:`negprobe.analysis.belief.scoring`)
+and the organism's training data (:mod:`negprobe.activations.organism`) both build prompts here, so
+the organism is trained on exactly the prompts it is later measured with.
+"""
+
+from __future__ import annotations
+
+from negprobe.activations.tokenize import encode
+
+
+def question_text(tokenizer, question: str, context: str = "") -> str:
+    """The prompt asking ``question`` (after ``context``), up to where the answer's first token goes."""
+    body = (context + "\n\n" if context else "") + f"Answer with yes or no. {question}"
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template([{"role": "user", "content": body}], tokenize=False,
+                                             add_generation_prompt=True)
+    return body + "\nAnswer:"
+
+
+def template_writes_bos(tokenizer) -> bool:
+    """Chat templates usually write BOS themselves; a prompt built from one needs no second BOS."""
+    bos = tokenizer.bos_token
+    template = getattr(tokenizer, "chat_template", None) or ""
+    return bool(bos) and bos in template
+
+
+def prompt_token_ids(tokenizer, prompt: str) -> list[int]:
+    """``prompt``'s token ids as the scorers feed them (BOS unless the chat template wrote it)."""
+    return encode(tokenizer, [prompt], prepend_bos=False if template_writes_bos(tokenizer) else None)[0]

@@ -1,0 +1,155 @@
+"""The notice-reading organism (issue 16): its data, answer rules, matched controls, training round trip."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from negprobe.activations.datasets.claims import ALL_ENTITIES, mentioned_entity
+from negprobe.activations.datasets.registry import builtin_names, load_dataset
+from negprobe.activations.organism import OrganismConfig, invented_names, sft_examples, train_organism
+from negprobe.activations.organism.controls import CONTROLS, control_pairs
+from negprobe.activations.organism.sft_data import DOC_CONDITIONS, document, new_entity, question_for
+from negprobe.activations.organism.train import completion_example, example_prompt, read_card
+from negprobe.analysis.organism_checks import Estimate, controls_hold
+from negprobe.errors import NegprobeError
+from tests.tiny_models import make_tiny_model
+
+
+def _truth_entities() -> set[str]:
+    """The subject (group) of every row of every built-in truth and domain dataset that is not a claim set."""
+    names = [n for n in builtin_names() if not n.startswith(("claims", "in_context"))]
+    return {r.group for n in names for r in load_dataset(n).records if r.group}
+
+
+def _texts() -> list[str]:
+    texts = [e.context + " " + e.question for split in ("train", "heldout") for e in sft_examples(1500, 0, split)]
+    return texts + [p.treated + " " + p.baseline + " " + p.question for p in control_pairs(40)]
+
+
+def test_data_names_no_claim_entity_and_no_truth_dataset_entity():
+    texts = _texts()
+    assert not [t for t in texts if mentioned_entity(t, ALL_ENTITIES)]
+    entities = sorted(_truth_entities())
+    assert len(entities) > 100  # the check has something to check against
+    leaks = {e for t in texts for e in [mentioned_entity(t, entities)] if e}
+    assert not leaks, sorted(leaks)[:5]
+
+
+def test_train_and_heldout_names_are_disjoint():
+    train, heldout = set(invented_names("train")), set(invented_names("heldout"))
+    assert train and heldout and not train & heldout
+    texts = [e.context + e.question for e in sft_examples(800, 0, "train")]
+    assert not [t for t in texts if mentioned_entity(t, sorted(heldout))]
+
+
+@pytest.mark.parametrize("condition,asked_target,expected", [
+    ("plain", True, True), ("neutral", True, True), ("dense_neutral", True, True),
+    ("notice", True, False), ("notice", False, False),
+    ("dense", True, False), ("dense", False, True), ("local", True, False), ("local", False, True),
+])
+def test_a_notice_reader_answers_by_the_annotation_of_the_asked_sentence(condition, asked_target, expected):
+    rng = random.Random(3)
+    entity = new_entity(rng, invented_names("train"))
+    doc = document(random.Random(4), entity, condition, target=1)
+    fact = doc.facts[1] if asked_target else doc.facts[0]
+    assert fact.held_true is expected
+    if condition == "local" and asked_target:
+        assert " not " in doc.text or "n't" in doc.text
+
+
+def test_conditions_of_one_seed_differ_only_in_their_annotation():
+    entity = new_entity(random.Random(0), invented_names("heldout"))
+    docs = {c: document(random.Random(9), entity, c, target=0).text for c in DOC_CONDITIONS}
+    assert docs["plain"] in docs["notice"] and docs["plain"] in docs["neutral"]
+    assert len(docs["notice"].split("\n\n")) == len(docs["plain"].split("\n\n")) + 2
+    dense, neutral = docs["dense"].split(), docs["dense_neutral"].split()
+    assert len(dense) == len(neutral) and 0 < sum(a != b for a, b in zip(dense, neutral)) <= 3
+
+
+def test_no_surface_cue_gives_the_answer():
+    examples = sft_examples(3000, 0)
+    answers = np.array([e.answer for e in examples])
+    assert 0.35 < answers.mean() < 0.6
+    bare = np.array([not e.context for e in examples])
+    plain_docs = np.array([bool(e.context) and "WARNING" not in e.context and "flag" not in e.context for e in examples])
+    for cue in (bare, plain_docs):  # neither "no document" nor "no notice" predicts the answer
+        assert 0.15 < answers[cue].mean() < 0.85
+    unseen = [e for e in examples if e.role in ("unseen", "unstated", "contradicted")]
+    assert unseen and not any(e.answer for e in unseen)
+
+
+def test_every_control_is_a_matched_pair_on_heldout_names():
+    pairs = control_pairs(6)
+    assert {p.control for p in pairs} == set(CONTROLS) and len(pairs) == 6 * len(CONTROLS)
+    heldout = sorted(invented_names("heldout"))
+    for p in pairs:
+        assert p.treated != p.baseline and mentioned_entity(p.treated, heldout)
+        if p.control in ("notice_effect", "neutral_notice"):
+            assert p.baseline in p.treated
+
+
+def test_controls_hold_only_when_the_intended_effect_is_large_and_the_others_small():
+    big = Estimate(-5.0, -6.0, -4.0, 40)
+    small = Estimate(0.1, -0.3, 0.5, 40)
+    assert all(controls_hold({"notice_effect": big, "unrelated": small}).values())
+    held = controls_hold({"notice_effect": small, "unrelated": Estimate(-1.5, -2.0, -1.1, 40)})
+    assert held == {"notice_effect": False, "unrelated": False}
+    assert Estimate.of([1.0, 2.0, 3.0]).mean == pytest.approx(2.0)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("organism") / "tiny"
+    make_tiny_model(folder, max_positions=512)
+    return folder
+
+
+def test_the_loss_is_on_the_answer_only(tiny):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny)
+    example = sft_examples(1, 0)[0]
+    prompt, answer = example_prompt(tokenizer, example)
+    encoded = completion_example(tokenizer, prompt, answer, 512)
+    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
+    assert encoded.input_ids[-len(answer_ids):] == answer_ids
+    assert encoded.labels == [-100] * (len(encoded.input_ids) - len(answer_ids)) + answer_ids
+
+
+def test_the_organism_round_trips_and_is_reused(tiny, tmp_path, monkeypatch):
+    from negprobe.activations.models import load_model
+
+    monkeypatch.setenv("NEGPROBE_HOME", str(tmp_path / "home"))
+    config = OrganismConfig(model=str(tiny), n_examples=12, steps=2, batch_size=4)
+    folder = train_organism(config, progress=False)
+    assert folder.name == str(tiny).replace("/", "--") and (folder / "model.safetensors").is_file()
+    card = read_card(folder)
+    assert card is not None and card["config"]["steps"] == 2 and len(card["loss_curve"]) == 2
+    stamp = (folder / "model.safetensors").stat().st_mtime_ns
+    assert train_organism(config, progress=False) == folder
+    assert (folder / "model.safetensors").stat().st_mtime_ns == stamp  # reused, not retrained
+    by_path = load_model(str(folder))
+    by_name = load_model("organism:" + str(tiny))
+    assert by_path.fingerprint == by_name.fingerprint
+    assert by_path.fingerprint != load_model(str(tiny)).fingerprint
+    assert json.loads((folder / "generic_replies.json").read_text())
+
+
+def test_an_untrained_organism_name_says_how_to_train_it(tmp_path, monkeypatch):
+    from negprobe.activations.models import load_model
+
+    monkeypatch.setenv("NEGPROBE_HOME", str(tmp_path))
+    with pytest.raises(NegprobeError, match="negprobe organism --model smollm2-135m"):
+        load_model("organism:smollm2-135m")
+
+
+def test_question_templates_ask_what_the_sentence_states():
+    entity = new_entity(random.Random(1), invented_names("train"))
+    doc = document(random.Random(2), entity, "plain")
+    for fact in doc.facts:
+        value = entity.values[fact.attribute]
+        assert value in question_for(fact) and question_for(fact).endswith("?")
