@@ -154,7 +154,7 @@ def parse_device_map(text: str | None, what: str = "--device-map") -> str | dict
     (auto, balanced, balanced_low_0, sequential), one torch device (cuda:0), or a JSON object of
     module -> device (an int GPU index, a device name, ``cpu`` or ``disk``)."""
     text = (text or "").strip()
-    if not text.startswith("{"):
+    if not text.startswith(("{", "[")):
         if text and text not in _DEVICE_MAP_STRATEGIES:
             _check_map_device(text, what)
         return text or None
