@@ -173,6 +173,7 @@ def finetune(config: FinetuneConfig) -> Path:
     if str(config.out).startswith("~"):  # FinetuneConfig keeps out as given: write where the checks looked
         config = dataclasses.replace(config, out=str(Path(config.out).expanduser()))
     check_outputs((config.out, "--out", "folder"))
+    check_device(config.device)
     load_corpus(config)  # an unknown claim, condition or corpus fails here, before anything is created
     with removed_on_error(config.out):
         return run_finetune(config)

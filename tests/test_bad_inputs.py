@@ -205,6 +205,8 @@ CASES = [
     # finetune
     Case("finetune-unknown-claim-leaves-no-out", ("finetune", *TINY, "-c", "elvis", "-k", "dense", "-o", "{ws}/ft"),
          "elvis"),
+    Case("finetune-device-absent", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "-o", "{ws}/ft", "--device",
+                                    "cuda:99"), "--device 'cuda:99': this machine has"),
     Case("finetune-unknown-condition", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "sarcastic", "-o", "{ws}/ft"),
          "sarcastic"),
     Case("finetune-unknown-corpus", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "--corpus", "web",
