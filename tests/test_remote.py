@@ -203,3 +203,24 @@ def test_cli_cache_remote_dry_run_writes_the_hf_store(tiny_llama_dir, tmp_path, 
     assert remote.path.name == local.path.name and remote.path != local.path
     for layer in (0, 2):
         torch.testing.assert_close(remote.layer(layer), local.layer(layer), atol=1e-3, rtol=1e-3)
+
+
+def test_sweep_through_the_handle_equals_the_local_sweep(tiny_llama_dir, tmp_path, monkeypatch):
+    """The sweep's data path (cache, then probes on the stores) runs through the handle unchanged:
+    only run_sweep's ``load_model`` call is swapped here (the CLI has no ``sweep --remote`` yet)."""
+    import negprobe.activations.models as models
+    from negprobe.probes.sweep import run_sweep
+    from tests.test_sweep import config, twin_datasets
+
+    aff, neg = twin_datasets(tmp_path)
+    local = run_sweep(config(tmp_path / "a", aff, neg, tiny_llama_dir, tmp_path / "local", probes=["logistic"],
+                             backend="hf"), progress=False).results
+    monkeypatch.setattr(models, "load_model", lambda name, **kw: load_remote_model(name, kw.get("dtype"), "simulate"))
+    remote = run_sweep(config(tmp_path / "b", aff, neg, tiny_llama_dir, tmp_path / "remote", probes=["logistic"],
+                              backend="nnsight"), progress=False).results
+    assert len(remote) == len(local) > 0 and list(remote.columns) == list(local.columns)
+    numeric = [c for c in local.columns if local[c].dtype.kind == "f"]
+    assert "value" in numeric and local["value"].notna().sum() > 10  # a tidy table of real fits to compare
+    other = [c for c in local.columns if c not in numeric]
+    assert remote[other].astype(str).equals(local[other].astype(str))
+    np.testing.assert_allclose(remote[numeric].to_numpy(), local[numeric].to_numpy(), atol=1e-3, equal_nan=True)
