@@ -89,7 +89,8 @@ def make_key(model: LoadedModel, dataset: PromptDataset, fmt: FormatSpec, specs:
         positions=positions_key(specs),
         layers=tuple(layers),
         storage_dtype=storage_dtype,
-        compute_dtype=str(model.dtype).replace("torch.", ""),
+        # NDIF computes in the precision it hosts the model in: its stores never stand in for a local run's
+        compute_dtype=str(model.dtype).replace("torch.", "") + ("@ndif" if model.remote == "ndif" else ""),
     )
 
 

@@ -79,6 +79,21 @@ def test_cache_through_the_handle_equals_the_hf_backend(tiny_llama_dir, tmp_path
             torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)  # the acceptance asks for 1e-3
 
 
+def test_ndif_stores_never_stand_in_for_local_ones(tiny_llama_dir):
+    """NDIF picks the precision: same fingerprint, but a store key of its own."""
+    from negprobe.activations.cache import make_key
+    from negprobe.activations.datasets.formatting import FormatSpec
+    from negprobe.activations.positions import parse_positions
+
+    data, specs = tiny_dataset(4), parse_positions("last")
+    handle = load_remote_model(tiny_llama_dir, mode="here")
+    here = make_key(handle, data, FormatSpec(), specs, [0, 1], "float16")
+    assert here.digest() == make_key(load_model(tiny_llama_dir), data, FormatSpec(), specs, [0, 1], "float16").digest()
+    handle.remote = "ndif"
+    ndif = make_key(handle, data, FormatSpec(), specs, [0, 1], "float16")
+    assert ndif.compute_dtype == "float32@ndif" and ndif.digest() != here.digest()
+
+
 def test_handle_refuses_hook_backends(tiny_llama_dir, tmp_path):
     handle = load_remote_model(tiny_llama_dir, mode="here")
     for backend in ("hf", "transformer_lens"):
