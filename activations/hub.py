@@ -113,21 +113,22 @@ def hub_files_fingerprint(repo_id: str, revision: str | None = None) -> str:
     ref = HubRef(repo_id, revision)
     try:
         info = HfApi().model_info(repo_id, revision=revision, files_metadata=True)
+        listed = {s.rfilename for s in info.siblings or []}
         shas = {s.rfilename: s.lfs.sha256 for s in info.siblings or [] if s.lfs is not None}
 
         def fetch(filename: str) -> Path:
             return Path(hf_hub_download(repo_id, filename, revision=info.sha, cache_dir=hub_cache_dir()))
 
-        names = None
-        for index_name, single_name in WEIGHT_LAYOUTS:
-            if index_name in shas or any(s.rfilename == index_name for s in info.siblings or []):
+        names: list[str] = []
+        for index_name, single_name in WEIGHT_LAYOUTS:  # transformers' order of preference
+            if index_name in listed:
                 weight_map = read_json_object(fetch(index_name)).get("weight_map")
-                names = sorted(set(weight_map.values())) if isinstance(weight_map, dict) else None
-            elif single_name in shas:
+                names = sorted(set(weight_map.values())) if isinstance(weight_map, dict) else []
+            elif single_name in listed:
                 names = [single_name]
             if names:
                 break
-        missing = [name for name in names or [] if name not in shas]
+        missing = [name for name in names if name not in shas]
         if not names or missing:
             raise NegprobeError(f"{ref}: the hub lists no LFS weight files for it ({', '.join(missing[:3]) or 'none'})")
         config = read_json_object(fetch("config.json"))

@@ -151,6 +151,19 @@ def test_hub_fingerprint_from_lfs_metadata_equals_the_downloaded_files(tiny_llam
         hub_files_fingerprint("org/tiny")
 
 
+def test_hub_fingerprint_of_a_sharded_checkpoint(tiny_llama_dir, tmp_path, monkeypatch):
+    import shutil
+
+    from transformers import AutoModelForCausalLM
+
+    AutoModelForCausalLM.from_pretrained(tiny_llama_dir).save_pretrained(tmp_path / "sharded", max_shard_size="20KB")
+    shutil.copy(tiny_llama_dir / "tokenizer.json", tmp_path / "sharded")
+    assert len(list((tmp_path / "sharded").glob("model-*.safetensors"))) > 1
+    fake_hub_api(monkeypatch, tmp_path / "sharded")
+    assert hub_files_fingerprint("org/sharded") == files_fingerprint(tmp_path / "sharded")
+    assert hub_files_fingerprint("org/sharded") != files_fingerprint(tiny_llama_dir)  # other files, other fingerprint
+
+
 def test_hub_fingerprint_offline_is_one_line_naming_the_id(monkeypatch):
     with pytest.raises(NegprobeError, match=r"hf:org/absent: cannot read its files from the hub") as info:
         hub_files_fingerprint("org/absent")
