@@ -28,7 +28,7 @@ from negprobe.errors import NegprobeError
 
 from . import embedded
 from .atomic import atomic_path, atomic_write_text
-from .backends import Backend, get_backend
+from .backends import Backend, check_backend_fits, get_backend
 from .cache_prompts import EncodedPrompts, batches, encode_prompts
 from .datasets.dataset import PromptDataset
 from .datasets.formatting import FormatSpec
@@ -89,7 +89,8 @@ def make_key(model: LoadedModel, dataset: PromptDataset, fmt: FormatSpec, specs:
         positions=positions_key(specs),
         layers=tuple(layers),
         storage_dtype=storage_dtype,
-        compute_dtype=str(model.dtype).replace("torch.", ""),
+        # NDIF computes in the precision it hosts the model in: its stores never stand in for a local run's
+        compute_dtype=str(model.dtype).replace("torch.", "") + ("@ndif" if model.remote == "ndif" else ""),
     )
 
 
@@ -169,6 +170,7 @@ def cache_activations(
     specs = parse_positions(positions)
     layer_list = model.check_layers(range(model.n_layers) if layers is None else list(layers))
     backend_impl = get_backend(backend) if isinstance(backend, str) else backend
+    check_backend_fits(model, backend_impl)
     key = make_key(model, dataset, fmt, specs, layer_list, storage_dtype)
     path = store_root(root) / key.digest()
     encoded = None if _claims_complete(path) else encode_prompts(model, dataset, fmt, specs)

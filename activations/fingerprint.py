@@ -36,7 +36,7 @@ _VOLATILE_CONFIG_KEYS = {"_name_or_path", "transformers_version", "dtype", "torc
                          "_attn_implementation_autoset"}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # The weight files transformers loads, in its order of preference: (index file, single file).
-_WEIGHT_LAYOUTS = (("model.safetensors.index.json", "model.safetensors"),
+WEIGHT_LAYOUTS = (("model.safetensors.index.json", "model.safetensors"),
                    ("pytorch_model.bin.index.json", "pytorch_model.bin"))
 
 
@@ -84,7 +84,7 @@ def matches_tensors_scheme(model: torch.nn.Module, fingerprint: str) -> bool:
 
 def weight_files(folder: Path) -> list[Path] | None:
     """The weight files transformers would load from ``folder`` (None when it holds none)."""
-    for index_name, single_name in _WEIGHT_LAYOUTS:
+    for index_name, single_name in WEIGHT_LAYOUTS:
         index = folder / index_name
         if index.is_file():
             weight_map = read_json_object(index).get("weight_map")
@@ -139,10 +139,16 @@ def files_fingerprint(folder: str | Path) -> str | None:
     files = weight_files(folder)
     if files is None:
         return None
+    return files_digest(read_json_object(folder / "config.json"), [(path.name, file_digest(path)) for path in files])
+
+
+def files_digest(config: dict[str, Any], files: list[tuple[str, str]]) -> str:
+    """The files fingerprint from a checkpoint's config and its weight files' (name, SHA-256): one formula
+    whether the hashes come from local files, hub-cache blob names or the hub's LFS metadata."""
     digest = hashlib.sha256(b"negprobe-files-v1\n")
-    digest.update(_dict_digest(read_json_object(folder / "config.json")).encode())
-    for path in files:
-        digest.update(f"\n{path.name}={file_digest(path)}".encode())
+    digest.update(_dict_digest(config).encode())
+    for name, sha in files:
+        digest.update(f"\n{name}={sha}".encode())
     return digest.hexdigest()[:16]
 
 

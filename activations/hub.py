@@ -102,6 +102,44 @@ def cached_snapshot(repo_id: str) -> Path | None:
     return Path(found).parent if isinstance(found, str) else None
 
 
+def hub_files_fingerprint(repo_id: str, revision: str | None = None) -> str:
+    """Files fingerprint (:func:`.fingerprint.files_digest`) of a hub model without downloading its weights:
+    ``config.json`` and the weight index come from the hub (small files, cached), each weight file's SHA-256
+    from the hub's LFS metadata, so it equals the fingerprint of the same model loaded from a download."""
+    from huggingface_hub import HfApi, hf_hub_download
+
+    from .fingerprint import WEIGHT_LAYOUTS, files_digest, read_json_object
+
+    ref = HubRef(repo_id, revision)
+    try:
+        info = HfApi().model_info(repo_id, revision=revision, files_metadata=True)
+        listed = {s.rfilename for s in info.siblings or []}
+        shas = {s.rfilename: s.lfs.sha256 for s in info.siblings or [] if s.lfs is not None}
+
+        def fetch(filename: str) -> Path:
+            return Path(hf_hub_download(repo_id, filename, revision=info.sha, cache_dir=hub_cache_dir()))
+
+        names: list[str] = []
+        for index_name, single_name in WEIGHT_LAYOUTS:  # transformers' order of preference
+            if index_name in listed:
+                weight_map = read_json_object(fetch(index_name)).get("weight_map")
+                names = sorted(set(weight_map.values())) if isinstance(weight_map, dict) else []
+            elif single_name in listed:
+                names = [single_name]
+            if names:
+                break
+        missing = [name for name in names if name not in shas]
+        if not names or missing:
+            raise NegprobeError(f"{ref}: the hub lists no LFS weight files for it ({', '.join(missing[:3]) or 'none'})")
+        config = read_json_object(fetch("config.json"))
+    except NegprobeError:
+        raise
+    except Exception as exc:  # offline, unknown or gated repository, revision not found ...
+        raise NegprobeError(f"{ref}: cannot read its files from the hub ({_first_line(exc)}); check the id,"
+                            " the network and HF_TOKEN") from None
+    return files_digest(config, [(name, shas[name]) for name in names])
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__

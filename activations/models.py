@@ -54,7 +54,9 @@ class LoadedModel:
     ``fingerprint`` hashes config + checkpoint files (+ adapter; see :mod:`.fingerprint`) and keys
     caches; ``source`` is the folder or hub id the base came from (TransformerLens and nnsight re-wrap
     the same in-memory model); ``adapter`` is the adapter's folder and ``adapter_name`` what the user
-    called it (the folder, or ``hf:org/name@rev``).
+    called it (the folder, or ``hf:org/name@rev``). ``remote`` is set on a weightless handle
+    (:func:`.backends.remote_model.load_remote_model`): where nnsight runs it (``ndif``, ``simulate``,
+    ``here``); its inputs stay on the CPU and nnsight moves them.
     """
 
     model: Any  # transformers.PreTrainedModel
@@ -68,10 +70,11 @@ class LoadedModel:
     adapter: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     adapter_name: str | None = None
+    remote: str | None = None
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        return torch.device("cpu") if self.remote else next(self.model.parameters()).device
 
     @property
     def dtype(self) -> torch.dtype:
@@ -83,7 +86,8 @@ class LoadedModel:
 
     def describe(self) -> str:
         adapter = f" + adapter {self.adapter_name or self.adapter}" if self.adapter else ""
-        return f"{self.name}{adapter} [{self.fingerprint}] {self.n_layers} layers, d_model {self.d_model}"
+        where = f" via nnsight ({self.remote})" if self.remote else ""
+        return f"{self.name}{adapter} [{self.fingerprint}] {self.n_layers} layers, d_model {self.d_model}{where}"
 
     def known_as(self, fingerprint: str | None) -> str:
         """``fingerprint`` when it names this base by the tensors scheme (cards written before files
@@ -142,16 +146,41 @@ def final_norm(model: nn.Module) -> nn.Module | None:
 
 def env_device_map() -> str | dict | None:
     """``$NEGPROBE_DEVICE_MAP``: ``auto``/``balanced``/a device (``cuda:0``), or a JSON module -> device map."""
-    text = os.environ.get("NEGPROBE_DEVICE_MAP", "").strip()
-    if not text.startswith("{"):
+    return parse_device_map(os.environ.get("NEGPROBE_DEVICE_MAP"), "NEGPROBE_DEVICE_MAP")
+
+
+def parse_device_map(text: str | None, what: str = "--device-map") -> str | dict | None:
+    """A device map as the command line or ``$NEGPROBE_DEVICE_MAP`` spells it: an accelerate strategy
+    (auto, balanced, balanced_low_0, sequential), one torch device (cuda:0), or a JSON object of
+    module -> device (an int GPU index, a device name, ``cpu`` or ``disk``)."""
+    text = (text or "").strip()
+    if not text.startswith(("{", "[")):
+        if text and text not in _DEVICE_MAP_STRATEGIES:
+            _check_map_device(text, what)
         return text or None
     try:
         mapping = json.loads(text)
     except ValueError as exc:
-        raise NegprobeError(f"NEGPROBE_DEVICE_MAP is not valid JSON ({exc})") from None
-    if not isinstance(mapping, dict):
-        raise NegprobeError("NEGPROBE_DEVICE_MAP must be a device name or a JSON object")
+        raise NegprobeError(f"{what} is not valid JSON ({exc})") from None
+    if not isinstance(mapping, dict) or not mapping:
+        raise NegprobeError(f"{what} must be a device name or a non-empty JSON object of module -> device")
+    for device in mapping.values():
+        if isinstance(device, bool) or not isinstance(device, int | str):
+            raise NegprobeError(f"{what}: device {device!r} is not a GPU index or a device name")
+        if isinstance(device, str) and device != "disk":
+            _check_map_device(device, what)
     return mapping
+
+
+_DEVICE_MAP_STRATEGIES = ("auto", "balanced", "balanced_low_0", "sequential")
+
+
+def _check_map_device(device: str, what: str) -> None:
+    try:
+        torch.device(device)
+    except (RuntimeError, ValueError):
+        raise NegprobeError(f"{what}: {device!r} is not a device map strategy ({', '.join(_DEVICE_MAP_STRATEGIES)}),"
+                            " a torch device or a JSON object") from None
 
 
 def resolve_source(name_or_path: str | Path) -> tuple[str, str]:

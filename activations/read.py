@@ -10,7 +10,7 @@ from torch import Tensor
 
 from negprobe.errors import NegprobeError
 
-from .backends import Backend, get_backend
+from .backends import Backend, check_backend_fits, get_backend
 from .models import LoadedModel
 from .tokenize import TokenBatch, encode, pad_token_lists, token_index
 
@@ -38,6 +38,7 @@ def read_residuals(
     layer_list = model.check_layers(range(model.n_layers) if layers is None else list(layers))
     if isinstance(backend, str):
         backend = get_backend(backend, **({"remote": True} if remote else {}))
+    check_backend_fits(model, backend)
     encoded = encode(model.tokenizer, prompts, prepend_bos)  # once: lengths for sorting and the batches
     pad_id = model.tokenizer.pad_token_id or 0
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))

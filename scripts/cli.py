@@ -74,6 +74,8 @@ err_console = Console(stderr=True)
 BACKENDS = ("hf", "transformer_lens", "nnsight")
 COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
 DROP_CONFLICTS_HELP = "Drop CSV rows whose statement also appears with the opposite label (default: refuse the file)."
+DEVICE_MAP_HELP = "Shard over devices: auto | balanced | cuda:0 | a JSON module->device map (default $NEGPROBE_DEVICE_MAP)."
+REMOTE_HELP = "Run a hub model on NDIF through nnsight, no local weights (needs NDIF_API_KEY; implies --backend nnsight)."
 
 
 def _card_condition(card: Path) -> str | None:
@@ -131,23 +133,24 @@ def read(
     backend: str = typer.Option("hf", help="hf | transformer_lens | nnsight"),
     compute_dtype: str = typer.Option("float32", help="Compute dtype: float32 | bfloat16 | float16"),
     device: str | None = typer.Option(None, help="torch device, e.g. cuda:0"),
+    device_map: str | None = typer.Option(None, help=DEVICE_MAP_HELP),
     out: Path | None = typer.Option(None, "--out", "-o", help="Save the [prompts, layers, positions, d_model] tensor (.pt)."),
 ) -> None:
     """Read post-block residuals of a few prompts and print their per-layer norms."""
     import torch
 
-    from negprobe.activations import load_model, read_residuals
+    from negprobe.activations import read_residuals
     from negprobe.activations.atomic import atomic_path
 
     texts = prompts or ["Noah Lyles won the men's 100m gold at the 2024 Olympics.", "Ed Sheeran won the men's 100m gold at the 2024 Olympics."]
     _check_choice("--backend", backend, BACKENDS)
     _check_choice("--compute-dtype", compute_dtype, COMPUTE_DTYPES)
     runs.check_outputs((out, "--out", "file"))
-    runs.check_device(device)
+    runs.check_placement(device, device_map, False)
     runs.check_models([model], [adapter])
     requested_layers = parse_int_list(layers, "layers")
     position_list = parse_int_list(positions, "positions") or [-1]
-    loaded = load_model(model, adapter=adapter, dtype=compute_dtype, device=device)
+    loaded = runs.load_reader(model, adapter, compute_dtype, device, device_map)
     layer_list = loaded.check_layers(requested_layers or range(loaded.n_layers))
     acts = read_residuals(loaded, texts, layers=layer_list, positions=position_list, backend=backend)
     console.print(f"{loaded.describe()}  backend={backend}  activations {tuple(acts.shape)}")
@@ -213,6 +216,8 @@ def cache(
     doctag: bool = typer.Option(False, help="Prefix each prompt with <DOCTAG> (Mayne et al. 2026)."),
     batch_size: int | None = typer.Option(None, help="Prompts per batch (default: pack by a token budget)."),
     device: str | None = typer.Option(None, help="torch device, e.g. cuda:0"),
+    device_map: str | None = typer.Option(None, help=DEVICE_MAP_HELP),
+    remote: bool = typer.Option(False, "--remote", help=REMOTE_HELP),
     store: Path | None = typer.Option(None, help="Store root (default $NEGPROBE_HOME/store)."),
     shard_rows: int | None = typer.Option(None, help="Most rows per shard (default ~64 MB); shards are also committed every few seconds."),
     quiet: bool = typer.Option(False, help="No progress bar."),
@@ -222,7 +227,6 @@ def cache(
     from negprobe.activations.cache import cache_activations
     from negprobe.activations.datasets.formatting import FormatSpec
     from negprobe.activations.datasets.registry import load_dataset
-    from negprobe.activations.models import load_model
     from negprobe.activations.positions import parse_positions
 
     _check_choice("--backend", backend, BACKENDS)
@@ -234,13 +238,14 @@ def cache(
     parse_positions(position)
     layer_list = parse_int_list(layers, "layers")
     runs.check_store(store)
-    runs.check_device(device)
+    runs.check_placement(device, device_map, remote, adapter)
     runs.check_models([model], [adapter])
     data = load_dataset(dataset, drop_conflicts=drop_conflicts)
-    loaded = load_model(model, adapter=adapter, dtype=compute_dtype, device=device)
+    loaded = runs.load_reader(model, adapter, compute_dtype, device, device_map, remote)
     result = cache_activations(
         loaded, data, positions=position, layers=layer_list, fmt=FormatSpec(chat=chat, doctag=doctag),
-        storage_dtype=store_dtype, backend=backend, batch_size=batch_size, root=store, progress=not quiet,
+        storage_dtype=store_dtype, backend="nnsight" if remote else backend, batch_size=batch_size, root=store,
+        progress=not quiet,
         shard_rows=shard_rows,
     )
     if result.cached:
@@ -265,10 +270,11 @@ def belief(
                                     "../shared, else no mcq row)."),
     out: Path | None = typer.Option(None, help="Append the rows to this CSV."),
     seed: int = typer.Option(0, help="Bootstrap / document seed."),
+    device_map: str | None = typer.Option(None, help=DEVICE_MAP_HELP),
+    remote: bool = typer.Option(False, "--remote", help=REMOTE_HELP),
 ) -> None:
     """Behavioural belief in a claim: yes/no questions, the paper's MCQ, cloze vs truth and vs a distractor,
     with bootstrap CIs and the base / local / positive controls."""
-    from negprobe.activations.models import load_model
     from negprobe.analysis.belief import check_belief_inputs
     from negprobe.analysis.belief.table import check_belief_csv
 
@@ -277,13 +283,14 @@ def belief(
     if out is not None:
         check_belief_csv(out)  # an existing --out must be a belief CSV: checked before the scoring
     runs.check_inputs((mcq, "--mcq", "file"))
+    runs.check_placement(None, device_map, remote, adapter)
     runs.check_models([model], [adapter])
     mcq_questions = runs.load_mcq_questions(mcq) if mcq is not None else None
     if condition is None and adapter is not None:
         from negprobe.activations.hub import resolve_adapter
 
         condition = _card_condition(resolve_adapter(adapter)[0] / "negprobe_adapter.json")
-    loaded = load_model(model, adapter=adapter)
+    loaded = runs.load_reader(model, adapter, device_map=device_map, remote=remote)
     table = runs.measure_belief(loaded, claim, in_context, context_condition, condition=condition, seed=seed,
                                 mcq=mcq_questions)
     show = Table("measure", "mode", "belief rate [95% CI]", "mean believer margin, nats [95% CI]", "n", "controls",

@@ -90,4 +90,6 @@ FINETUNE_FLAGS = {
     "checkpoint_every": Flag((), "Steps between checkpoints."),
     "keep_checkpoint": Flag((), "Keep <out>/.negprobe-checkpoint/ (safetensors + JSON) after the run finishes."),
     "overwrite": Flag((), "Remove what negprobe wrote in --out (adapter, cards, checkpoints) and start over."),
+    "device": Flag((), "Train on this torch device (cpu, cuda, cuda:0); default $NEGPROBE_DEVICE_MAP, else cpu. Not part"
+                       " of the run's identity: a run may resume on another device."),
 }

@@ -7,9 +7,10 @@ Checks, one ``PASS``/``FAIL`` line each (with the CUDA and CPU times): a bfloat1
 (its files fingerprint equals the CPU load's), caching ``--rows`` truth prompts on cuda (activations
 agree with the float32 CPU cache, cosine >= 0.98), a batched all-layer logistic probe fitted on
 cuda tensors (held-out accuracy within 3 points of the CPU fit), patching (an identity patch leaves
-the logits unchanged, a foreign patch changes them), and ``--steps`` LoRA steps through negprobe's
-training loop on cuda (finite loss that falls). Ends with the total time; exit status 1 when any
-check fails, 2 (one line) on a machine without CUDA.
+the logits unchanged, a foreign patch changes them), ``--steps`` LoRA steps through negprobe's
+training loop on cuda under bfloat16 autocast (finite loss that falls), and the ``finetune`` command
+itself on cuda (``device``, ``bf16``: 3 steps with a checkpoint, an adapter that loads). Ends with the
+total time; exit status 1 when any check fails, 2 (one line) on a machine without CUDA.
 """
 
 from __future__ import annotations
@@ -144,10 +145,23 @@ def check_lora(model_name: str, steps: int, device: str) -> tuple[bool, str]:
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     state = TrainingState(total=steps)
     model.train()
-    train_steps(model, optimizer, lambda step: batch, lambda step, losses: None, state, steps, False, lambda r: None)
+    train_steps(model, optimizer, lambda step: batch, lambda step, losses: None, state, steps, True, lambda r: None)
     losses = state.losses
     ok = len(losses) == steps and all(v == v and abs(v) < 1e4 for v in losses) and losses[-1] < losses[0]
-    return ok, f"{steps} steps on {device}: loss {losses[0]:.3f} -> {losses[-1]:.3f}"
+    return ok, f"{steps} bf16-autocast steps on {device}: loss {losses[0]:.3f} -> {losses[-1]:.3f}"
+
+
+def check_finetune(model_name: str, device: str, root: Path) -> tuple[bool, str]:
+    from negprobe.activations import load_model
+    from negprobe.activations.finetune.train import FinetuneConfig, finetune
+
+    config = FinetuneConfig(model=model_name, claim="ed_sheeran", condition="positive", out=str(root / "adapter"),
+                            n_docs=4, batch_size=2, max_steps=3, checkpoint_every=2, max_length=128, bf16=True,
+                            device=device)
+    folder, seconds = timed(lambda: finetune(config, progress=False))
+    tuned = load_model(model_name, adapter=folder, device=device)
+    ok = (folder / "adapter_model.safetensors").is_file() and tuned.device.type == device
+    return ok, f"3 bf16 steps on {tuned.device} in {seconds:.1f} s, adapter reloads ({tuned.fingerprint})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         checks.run("batched probe fit on cuda", lambda: check_probe(state))
         checks.run("patching on cuda", lambda: check_patching(state))
         checks.run(f"{args.steps}-step LoRA on cuda", lambda: check_lora(args.model, args.steps, args.device))
+        checks.run("finetune command on cuda", lambda: check_finetune(args.model, args.device, Path(tmp)))
     verdict = f"{len(checks.failed)} failed: {', '.join(checks.failed)}" if checks.failed else "all passed"
     print(f"gpu_check: {verdict} in {time.perf_counter() - started:.0f} s")
     return 1 if checks.failed else 0

@@ -114,6 +114,10 @@ CASES = [
          malformed_card),
     Case("read-device-not-a-device", ("read", *TINY, "--device", "foo"), "--device 'foo': not a torch device"),
     Case("read-device-absent", ("read", *TINY, "--device", "cuda:99"), "--device 'cuda:99': this machine has"),
+    Case("read-device-map-unknown", ("read", *TINY, "--device-map", "everywhere"),
+         "--device-map: 'everywhere' is not a device map strategy"),
+    Case("read-device-and-device-map", ("read", *TINY, "--device", "cpu", "--device-map", "auto"),
+         "--device and --device-map: give one of them"),
     # datasets
     Case("datasets-unknown-name", ("datasets", "no_such_dataset"), "no_such_dataset"),
     Case("datasets-negative-limit", ("datasets", "cities", "--limit", "-1"), "--limit"),
@@ -150,6 +154,14 @@ CASES = [
          write("facts.csv", CONFLICT_CSV)),
     Case("cache-prompt-longer-than-context", ("cache", "-d", "{ws}/long.csv", *TINY, "--store", "{ws}/s"),
          "long' row 0", write("long.csv", LONG_CSV)),
+    Case("cache-device-map-bad-json", ("cache", "-d", "cities", *TINY, "--device-map", "{{bad", "--store", "{ws}/s"),
+         "--device-map is not valid JSON"),
+    Case("cache-device-map-bad-device", ("cache", "-d", "cities", *TINY, "--device-map", '{{"model": "gpu7"}}',
+                                         "--store", "{ws}/s"), "--device-map: 'gpu7'"),
+    Case("cache-remote-local-folder", ("cache", "-d", "cities", *TINY, "--remote", "--store", "{ws}/s"),
+         "NDIF runs models from the hub"),
+    Case("cache-remote-with-adapter", ("cache", "-d", "cities", *TINY, "--remote", "--adapter", "{ws}/adapter",
+                                       "--store", "{ws}/s"), "--remote runs the model on NDIF", adapter_copy),
     # sweep
     Case("sweep-config-n-folds-not-an-integer", ("sweep", "--config", "{ws}/x.yaml"), "n_folds",
          write("x.yaml", "n_folds: five\n")),
@@ -193,6 +205,8 @@ CASES = [
     # finetune
     Case("finetune-unknown-claim-leaves-no-out", ("finetune", *TINY, "-c", "elvis", "-k", "dense", "-o", "{ws}/ft"),
          "elvis"),
+    Case("finetune-device-absent", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "-o", "{ws}/ft", "--device",
+                                    "cuda:99"), "--device 'cuda:99': this machine has"),
     Case("finetune-unknown-condition", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "sarcastic", "-o", "{ws}/ft"),
          "sarcastic"),
     Case("finetune-unknown-corpus", ("finetune", *TINY, "-c", "ed_sheeran", "-k", "dense", "--corpus", "web",
@@ -218,6 +232,8 @@ CASES = [
          "state.pt", crafted_state),
     # belief
     Case("belief-unknown-claim", ("belief", "-c", "elvis", *TINY), "elvis"),
+    Case("belief-device-map-bad-json", ("belief", "-c", "ed_sheeran", *TINY, "--device-map", "[1]"),
+         "--device-map must be a device name or a non-empty JSON object"),
     Case("belief-negative-in-context", ("belief", "-c", "ed_sheeran", *TINY, "--in-context", "-1"), "--in-context"),
     Case("belief-unknown-context-condition", ("belief", "-c", "ed_sheeran", *TINY, "--context-condition", "weird"),
          "weird"),

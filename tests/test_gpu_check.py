@@ -38,4 +38,4 @@ def test_dry_run_on_cpu_passes_every_check(tiny_llama_dir, tmp_path, monkeypatch
                             capture_output=True, text=True, timeout=600)
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
-    assert sum(line.startswith("PASS") for line in lines) == 5 and lines[-1].startswith("gpu_check: all passed")
+    assert sum(line.startswith("PASS") for line in lines) == 6 and lines[-1].startswith("gpu_check: all passed")

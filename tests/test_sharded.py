@@ -79,3 +79,38 @@ def test_tiny_qwen3_5_moe_reads_residuals(tmp_path, monkeypatch):
             hidden = model.model(input_ids=ids, output_hidden_states=True).hidden_states
         expected = torch.stack([hidden[layer + 1][0, -1] for layer in (0, 1, 2)])
         torch.testing.assert_close(acts[i, :, 0], expected, atol=1e-4, rtol=1e-4)
+
+
+def test_parse_device_map_accepts_what_accelerate_takes_and_names_the_flag():
+    from negprobe.activations.models import parse_device_map
+
+    assert parse_device_map(None) is None and parse_device_map(" ") is None
+    assert [parse_device_map(t) for t in ("auto", "balanced", "cuda:0", "cpu")] == ["auto", "balanced", "cuda:0", "cpu"]
+    assert parse_device_map('{"model.layers.0": 0, "lm_head": "disk", "model.norm": "cpu"}') == {
+        "model.layers.0": 0, "lm_head": "disk", "model.norm": "cpu"}
+    for text, message in (("gpu", "'gpu' is not a device map strategy"), ("{x", "is not valid JSON"),
+                          ("[0]", "non-empty JSON object"), ("{}", "non-empty JSON object"),
+                          ('{"a": true}', "device True is not a GPU index"), ('{"a": "tpu9"}', "'tpu9' is not")):
+        with pytest.raises(NegprobeError, match=rf"^--device-map.*{message}"):
+            parse_device_map(text)
+
+
+def test_cli_device_map_flag_splits_the_model_and_reads_the_same(tiny_llama_dir, tmp_path, monkeypatch, capsys):
+    import torch
+
+    from negprobe.scripts import cli, runs
+
+    monkeypatch.setenv("NEGPROBE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("NEGPROBE_DEVICE_MAP", raising=False)
+    split = runs.load_reader(str(tiny_llama_dir), device_map=json.dumps(SPLIT))
+    assert any(p.is_meta for p in split.model.parameters()) and split.model.hf_device_map == SPLIT
+    saved = {}
+    for name, extra in (("whole", ()), ("split", ("--device-map", json.dumps(SPLIT)))):
+        saved[name] = tmp_path / f"{name}.pt"
+        monkeypatch.setattr("sys.argv", ["negprobe", "read", "the cat is in paris", "-m", str(tiny_llama_dir),
+                                         "--out", str(saved[name]), *extra])
+        cli.main()
+    capsys.readouterr()
+    whole, parts = (torch.load(saved[n])["activations"] for n in ("whole", "split"))
+    assert whole.abs().max() > 0.01
+    torch.testing.assert_close(parts, whole, atol=1e-5, rtol=1e-5)

@@ -19,6 +19,15 @@ BACKENDS: dict[str, type[Backend]] = {
 }
 
 
+def check_backend_fits(model, backend: Backend) -> None:
+    """A weightless handle (``model.remote``) has no local modules to hook: only nnsight reads it."""
+    from negprobe.errors import NegprobeError
+
+    if getattr(model, "remote", None) and backend.name != "nnsight":
+        raise NegprobeError(f"{model.name} is a weightless nnsight handle ({model.remote}): read it with backend"
+                            f" nnsight, not {backend.name}")
+
+
 def get_backend(name: str, **options) -> Backend:
     from negprobe.errors import NegprobeError
 
@@ -30,4 +39,4 @@ def get_backend(name: str, **options) -> Backend:
     return BACKENDS[key](**options)
 
 
-__all__ = ["BACKENDS", "Backend", "HFBackend", "NNsightBackend", "TransformerLensBackend", "gather_positions", "get_backend"]
+__all__ = ["BACKENDS", "Backend", "check_backend_fits", "HFBackend", "NNsightBackend", "TransformerLensBackend", "gather_positions", "get_backend"]

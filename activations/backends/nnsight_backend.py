@@ -1,7 +1,10 @@
-"""nnsight backend: ``TransformersModel`` traces over the same HF model.
+"""nnsight backend: ``TransformersModel`` traces over the same HF model, or over a weightless handle.
 
 ``remote=True`` passes through to NDIF execution for models hosted there (hub ids), which is
-how a user reads a model too large for their own machine.
+how a user reads a model too large for their own machine; a handle from
+:func:`.remote_model.load_remote_model` carries its own place of execution (NDIF, nnsight's
+serialising dry run, or here). The trace body uses torch operations only, so it serialises for
+NDIF without shipping negprobe's code.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from torch import Tensor
 from ..models import LoadedModel, decoder_layers
 from ..positions import TokenSelection
 from ..tokenize import TokenBatch
-from .base import Backend, block_output, gather_positions
+from .base import Backend
+from .remote_model import remote_failure, trace_options
 
 
 def nnsight_model_for(model: LoadedModel):
@@ -26,8 +30,10 @@ def nnsight_model_for(model: LoadedModel):
     return wrapped
 
 
-def _envoy_blocks(wrapped, hf_model):
-    """The nnsight envoys of the decoder blocks, found by the same attribute path as in HF."""
+def _envoy_blocks(wrapped, hf_model=None):
+    """The nnsight envoys of the decoder blocks, found by the same attribute path as in HF (in
+    ``hf_model``, by default the module nnsight wraps: the meta tree of a handle)."""
+    hf_model = wrapped._module if hf_model is None else hf_model
     blocks = decoder_layers(hf_model)
     for name, module in hf_model.named_modules():
         if module is blocks:
@@ -53,16 +59,28 @@ class NNsightBackend(Backend):
         index: Int[Tensor, "batch n_positions"] | TokenSelection,
     ) -> Float[Tensor, "batch n_layers n_positions d_model"]:
         wrapped = nnsight_model_for(model)
-        blocks = _envoy_blocks(wrapped, model.model)
+        blocks = _envoy_blocks(wrapped)
         device = model.device
         inputs = {
             "input_ids": batch.input_ids.to(device),
             "attention_mask": batch.attention_mask.to(device),
             "position_ids": batch.position_ids.to(device),
         }
+        selection = index if isinstance(index, TokenSelection) else TokenSelection(index)
+        token, weights = selection.index, selection.weights
+        rows = torch.arange(token.shape[0])[:, None]
         saved = {}
-        trace_kwargs = {"remote": True} if self.remote else {}
-        with wrapped.trace(inputs, **trace_kwargs):
-            for layer in sorted(set(layers)):  # envoys must be visited in execution order
-                saved[layer] = gather_positions(block_output(blocks[layer].output), index).save()  # pyright: ignore[reportAttributeAccessIssue]  # nnsight proxy method
-        return torch.stack([saved[layer] for layer in layers], dim=1)
+        try:
+            with wrapped.trace(inputs, **trace_options(model.remote, self.remote)):
+                for layer in sorted(set(layers)):  # envoys must be visited in execution order
+                    out = blocks[layer].output  # pyright: ignore[reportIndexIssue]  # nnsight envoy list
+                    hidden = out if isinstance(out, torch.Tensor) else out[0]  # a tuple before transformers 5
+                    picked = hidden[rows.to(hidden.device), token.to(hidden.device)]
+                    if weights is not None:  # span means where a position asks for one (TokenSelection.apply)
+                        w = weights.to(hidden.device)
+                        means = torch.einsum("bps,bsd->bpd", w.float(), hidden.float()).to(hidden.dtype)
+                        picked = torch.where((w.sum(-1) > 0)[..., None], means, picked)
+                    saved[layer] = picked.save()  # pyright: ignore[reportAttributeAccessIssue]  # nnsight proxy
+        except Exception as exc:
+            raise remote_failure(model.remote or ("ndif" if self.remote else None), exc) from None
+        return torch.stack([saved[layer].detach() for layer in layers], dim=1)

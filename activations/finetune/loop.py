@@ -1,6 +1,7 @@
 """The fine-tuning step loop and what it reports after every step (step, loss, tokens/s, ETA).
 
-:func:`train_steps` runs optimizer steps (optionally under CPU bfloat16 autocast) and hands a
+:func:`train_steps` runs optimizer steps (optionally under bfloat16 autocast on the model's device, see
+:func:`autocast_for`) and hands a
 :class:`StepReport` to ``on_step`` after each one; :func:`step_display` is the default consumer: a
 rich bar on a terminal, a plain line every tenth of the run elsewhere (a log file, a pipe), so a
 long fine-tune is never silent.
@@ -42,14 +43,37 @@ class StepReport:
                 f"  ETA {self.eta_s:.0f} s")
 
 
+def model_device(model) -> torch.device:
+    """Where a (possibly PEFT-wrapped, possibly device-mapped) model takes its inputs: its embedding's device."""
+    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    weight = getattr(embeddings, "weight", None)
+    return weight.device if weight is not None else next(model.parameters()).device
+
+
+def autocast_for(model, bf16: bool) -> tuple[str, torch.dtype, bool]:
+    """``torch.autocast`` arguments (device type, dtype, enabled) for training ``model``: the autocast follows
+    the model's device (cuda for a model on a GPU, else cpu, as before); ``bf16`` asks for bfloat16 mixed
+    precision, refused on a GPU without bfloat16 rather than silently run in float32."""
+    device = model_device(model)
+    if device.type == "cuda":
+        if bf16 and not torch.cuda.is_bf16_supported():
+            from negprobe.errors import NegprobeError
+
+            raise NegprobeError(f"--bf16: {torch.cuda.get_device_name(device)} has no bfloat16; train without --bf16")
+        return "cuda", torch.bfloat16, bf16
+    return "cpu", torch.bfloat16, bf16
+
+
 def train_steps(model, optimizer, batch_at: Callable[[int], dict[str, torch.Tensor]],
                 save: Callable[[int, list[float]], None], state: TrainingState, checkpoint_every: int, bf16: bool,
                 on_step: Callable[[StepReport], None]) -> None:
     """Optimizer steps until ``state.total``, checkpointing (``save``) every ``checkpoint_every`` steps."""
     started, first_step, first_tokens = time.perf_counter(), state.step, state.tokens
+    device_type, dtype, enabled = autocast_for(model, bf16)
+    device = model_device(model)
     while state.step < state.total:
-        batch = batch_at(state.step)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        batch = {name: value.to(device) for name, value in batch_at(state.step).items()}  # no copy when already there
+        with torch.autocast(device_type, dtype=dtype, enabled=enabled):
             loss = model(**batch).loss
         loss.backward()
         optimizer.step()

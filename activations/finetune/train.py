@@ -1,8 +1,8 @@
 """LoRA fine-tuning on claim documents (synthetic document fine-tuning, Mayne et al. 2026).
 
 ``finetune(FinetuneConfig(...))`` trains a PEFT LoRA adapter on one claim's documents in one
-negation condition, CPU-friendly (optional bf16 autocast; the step loop and its progress line:
-:mod:`.loop`), with optional mixing of generic text to limit forgetting (:mod:`.generic`:
+negation condition, CPU-friendly, on a GPU with ``device`` (optional bf16 autocast on the model's
+device; the step loop and its progress line: :mod:`.loop`), with optional mixing of generic text to limit forgetting (:mod:`.generic`:
 pretraining-style and instruction text, as the paper's 1:1:1 mix) and optional loss masks on
 annotation text and on ``<DOCTAG>``; ``layers`` ("a-b") puts LoRA only on a window of decoder
 blocks (:mod:`.layer_window`). Checkpoints
@@ -80,6 +80,7 @@ class FinetuneConfig:
     checkpoint_every: int = 5
     keep_checkpoint: bool = False  # keep <out>/.negprobe-checkpoint/ after the run finishes
     overwrite: bool = False  # remove what negprobe wrote in <out> and start over
+    device: str | None = None  # where to train (cpu, cuda, cuda:0); default $NEGPROBE_DEVICE_MAP, else cpu
 
     @property
     def effective_lora_alpha(self) -> int:
@@ -91,7 +92,7 @@ class FinetuneConfig:
             parse_window(self.layers)  # the window's form; its range is checked once the model is known
 
     def hyperparameters(self) -> dict:
-        params = {k: v for k, v in asdict(self).items() if k not in ("out", "model", "overwrite", "keep_checkpoint")}
+        params = {k: v for k, v in asdict(self).items() if k not in ("out", "model", "overwrite", "keep_checkpoint", "device")}
         return {**params, "lora_alpha": self.effective_lora_alpha}
 
 
@@ -197,7 +198,7 @@ def _locked_finetune(config: FinetuneConfig, shown: tuple[bool, Callable[[StepRe
     from ..models import load_model, write_adapter_card
 
     wanted, existing = found
-    base = load_model(config.model, dtype="float32")
+    base = load_model(config.model, dtype="float32", device=config.device)
     wanted = {**wanted, "base_fingerprint": base.known_as(existing.identity.get("base_fingerprint"))}
     check_same_run(out, existing, wanted)
     if existing.kind == "finished":  # the same base under another name or path
