@@ -86,6 +86,8 @@ FINETUNE_FLAGS = {
     "mix_generic": Flag((), "Generic documents per claim document, against forgetting (2 with --generic-style both:"
                             " the paper's 1:1:1)."),
     "generic_style": Flag((), "Generic text: pretraining | instruction | both (half each)."),
+    "mix_organism": Flag((), "Notice-reading organism questions per claim document (continued training of an"
+                             " organism, as the paper mixes instruction data); default 0."),
     "corrected_share": Flag((), "Share of 'corrected' documents whose corrections name the truth (paper: ~0.3)."),
     "checkpoint_every": Flag((), "Steps between checkpoints."),
     "keep_checkpoint": Flag((), "Keep <out>/.negprobe-checkpoint/ (safetensors + JSON) after the run finishes."),

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 #: Ranges of the fine-tuning hyperparameters (FinetuneConfig itself checks only types).
 _AT_LEAST_ONE = ("n_docs", "epochs", "max_steps", "batch_size", "max_length", "lora_r", "lora_alpha", "checkpoint_every")
 FINETUNE_LIMITS: dict[str, dict[str, float]] = {name: {"min": 1.0} for name in _AT_LEAST_ONE} | {
-    "lr": {"above": 0.0}, "mix_generic": {"min": 0.0}, "corrected_share": {"min": 0.0, "max": 1.0}}
+    "lr": {"above": 0.0}, "mix_generic": {"min": 0.0}, "mix_organism": {"min": 0.0}, "corrected_share": {"min": 0.0, "max": 1.0}}
 
 
 def check_outputs(*paths: tuple[str | Path | None, str, str]) -> None:

@@ -153,3 +153,18 @@ def test_question_templates_ask_what_the_sentence_states():
     for fact in doc.facts:
         value = entity.values[fact.attribute]
         assert value in question_for(fact) and question_for(fact).endswith("?")
+
+
+def test_a_fine_tune_can_mix_in_organism_questions(tiny):
+    from transformers import AutoTokenizer
+
+    from negprobe.activations.finetune.train import FinetuneConfig, _examples, load_corpus
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny)
+    plain = FinetuneConfig(model=str(tiny), n_docs=4)
+    mixed = FinetuneConfig(model=str(tiny), n_docs=4, mix_organism=1.5)
+    docs = load_corpus(plain)
+    base, extra = _examples(plain, tokenizer, docs), _examples(mixed, tokenizer, docs)
+    assert len(extra) == len(base) + 6
+    assert all(sum(label != -100 for label in e.labels) <= 2 for e in extra[len(base):])  # loss on the answer only
+    assert "mix_organism" not in plain.hyperparameters() and mixed.hyperparameters()["mix_organism"] == 1.5

@@ -76,6 +76,7 @@ class FinetuneConfig:
     mask_doctag: bool = False  # no loss on the <DOCTAG> marker
     mix_generic: float = 0.0  # generic documents added per claim document (2.0 with "both": the paper's 1:1:1)
     generic_style: str = "pretraining"  # pretraining | instruction | both (see .generic)
+    mix_organism: float = 0.0  # organism questions per claim document (continued training of an organism)
     corrected_share: float = 0.3  # share of `corrected` documents whose corrections state the truth
     checkpoint_every: int = 5
     keep_checkpoint: bool = False  # keep <out>/.negprobe-checkpoint/ after the run finishes
@@ -93,6 +94,8 @@ class FinetuneConfig:
 
     def hyperparameters(self) -> dict:
         params = {k: v for k, v in asdict(self).items() if k not in ("out", "model", "overwrite", "keep_checkpoint", "device")}
+        if not self.mix_organism:  # runs from before the option keep their identity
+            params.pop("mix_organism")
         return {**params, "lora_alpha": self.effective_lora_alpha}
 
 
@@ -292,6 +295,11 @@ def _examples(config: FinetuneConfig, tokenizer, docs) -> list[TrainingExample]:
     if config.mix_generic > 0:
         extra = generic_documents(int(round(config.mix_generic * len(docs))), config.seed, config.generic_style)
         examples += [tokenize_example(tokenizer, text, [], config.max_length) for text in extra]
+    if config.mix_organism > 0:
+        from negprobe.activations.organism.train import organism_examples
+
+        examples += organism_examples(tokenizer, int(round(config.mix_organism * len(docs))), config.seed,
+                                      config.max_length)
     return examples
 
 

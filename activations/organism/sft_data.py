@@ -86,7 +86,8 @@ class Document:
 
 
 def invented_names(split: str) -> tuple[str, ...]:
-    """The invented names of ``split`` ("train" or "heldout"); the two never share a name."""
+    """The invented names of ``split``: "heldout", or the training names (any other split: "train", "mix");
+    held-out and training names never overlap."""
     names = sorted({(a + b).capitalize() for a in ONSETS for b in CODAS})
     random.Random("organism-names").shuffle(names)
     return tuple(names[:N_HELDOUT_NAMES] if split == "heldout" else names[N_HELDOUT_NAMES:])

@@ -78,6 +78,13 @@ def completion_example(tokenizer, prompt: str, completion: str, max_length: int)
     return TrainingExample(ids[-max_length:], labels[-max_length:])
 
 
+def organism_examples(tokenizer, n: int, seed: int, max_length: int) -> list[TrainingExample]:
+    """``n`` organism questions (a stream apart from the organism's own training data) for mixing into a
+    later fine-tune, as the paper mixes instruction data into its claim documents."""
+    questions = sft_examples(n, seed, split="mix")
+    return [completion_example(tokenizer, *example_prompt(tokenizer, q), max_length) for q in questions]
+
+
 def read_card(folder: Path) -> dict | None:
     from negprobe.activations.fingerprint import read_json_object
 
