@@ -136,7 +136,7 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--models", default="smollm2-135m", help="Comma-separated models.")
     parser.add_argument("--claims", default=",".join(KNOWN_CLAIM_IDS), help="Comma-separated known claim ids.")
     parser.add_argument("--store", default=None, help="Activation store root (default: the negprobe cache).")

