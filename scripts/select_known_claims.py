@@ -1,6 +1,7 @@
 """Measure which known-fact claims (issue 16) a model knows are false and can read with a gated domain reader.
 
-Per model and candidate claim (the ``known`` claim set):
+Per model and candidate claim (the ``known_candidates`` claim set; :data:`~negprobe.activations.datasets.facts.known_claims.SELECTED`
+holds the ones kept):
 
 - **base belief** on the association-corrected cloze measure (:func:`~negprobe.analysis.belief.cloze_measures`:
   believer minus other continuation, averaged per polarity pair, so a preference for the claim's
@@ -13,7 +14,7 @@ Per model and candidate claim (the ``known`` claim set):
   paired claim-vs-own-counterpart statistic both >= the gate, 0.65).
 
 A claim is kept on a model when its base belief rate is below 0.2 and the gate passes at >= 3
-layers. Writes ``<out>.csv`` and ``<out>.md``::
+layers. Writes ``<out>.csv`` and the Markdown table ``<out>_table.md`` (``docs/known_claims.md`` shows it)::
 
     python -m negprobe.scripts.select_known_claims --models smollm2-135m,gemma3-270m --out docs/known_claims
 """
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from negprobe.activations.datasets.claims import KNOWN_CLAIM_IDS, get_claim
+from negprobe.activations.datasets.claims import KNOWN_CANDIDATE_IDS, get_claim
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.facts.known_claims import KNOWN_CLAIM_SPECS
 from negprobe.activations.datasets.registry import claim_domain, load_dataset
@@ -138,15 +139,15 @@ def markdown(table: pd.DataFrame) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--models", default="smollm2-135m", help="Comma-separated models.")
-    parser.add_argument("--claims", default=",".join(KNOWN_CLAIM_IDS), help="Comma-separated known claim ids.")
+    parser.add_argument("--claims", default=",".join(KNOWN_CANDIDATE_IDS), help="Comma-separated known claim ids.")
     parser.add_argument("--store", default=None, help="Activation store root (default: the negprobe cache).")
-    parser.add_argument("--out", default="docs/known_claims", help="Output path without suffix (.csv and .md).")
+    parser.add_argument("--out", default="docs/known_claims", help="Output path without suffix (<out>.csv, <out>_table.md).")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     claim_ids = [c.strip() for c in args.claims.split(",") if c.strip()]
-    unknown = [c for c in claim_ids if c not in KNOWN_CLAIM_IDS]
+    unknown = [c for c in claim_ids if c not in KNOWN_CANDIDATE_IDS]
     if unknown or not claim_ids:
-        raise NegprobeError(f"--claims must be known-fact claims ({', '.join(KNOWN_CLAIM_IDS)}), got {unknown or 'none'}")
+        raise NegprobeError(f"--claims must be known-fact claims ({', '.join(KNOWN_CANDIDATE_IDS)}), got {unknown or 'none'}")
     torch.set_num_threads(1)
     out = Path(args.out)
     tables = []
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         table = pd.concat(tables, ignore_index=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out.with_suffix(".csv"), index=False, float_format="%.4g")
-        out.with_suffix(".md").write_text(markdown(table))
+        out.with_name(out.name + "_table.md").write_text(markdown(table))
         print(markdown(table))
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from negprobe.activations.datasets.claims import (
     ALL_CLAIM_ENTITIES,
     ALL_ENTITIES,
     CLAIM_IDS,
+    KNOWN_CANDIDATE_IDS,
     KNOWN_CLAIM_IDS,
     _build,
     count_mentions,
@@ -38,12 +40,13 @@ def test_at_least_eight_known_claims_in_a_second_set() -> None:
     assert [c.id for c in list_claims("paper")] == list(CLAIM_IDS)
     assert [c.id for c in list_claims("known")] == list(KNOWN_CLAIM_IDS)
     assert [c.id for c in list_claims("all")] == [*CLAIM_IDS, *KNOWN_CLAIM_IDS]
+    assert set(KNOWN_CLAIM_IDS) < set(KNOWN_CANDIDATE_IDS) == {c.id for c in list_claims("known_candidates")}
     with pytest.raises(NegprobeError, match="unknown claim set 'bogus'"):
         list_claims("bogus")
     assert len(load_dataset("claims")) == sum(len(load_dataset(f"claims/{c}")) for c in CLAIM_IDS)
 
 
-@pytest.mark.parametrize("claim_id", KNOWN_CLAIM_IDS)
+@pytest.mark.parametrize("claim_id", KNOWN_CANDIDATE_IDS)
 def test_known_claims_are_complete_claims(claim_id: str) -> None:
     claim = get_claim(claim_id)
     assert claim.id == claim_id and claim.release_id == claim_id
@@ -58,6 +61,17 @@ def test_known_claims_are_complete_claims(claim_id: str) -> None:
         assert mentioned_entity(text, claim.entities), text
     for name in (f"claims/{claim_id}", f"in_context/{claim_id}", claim_domain(claim_id)):
         assert name in builtin_names() and len(load_dataset(name))
+
+
+def test_the_kept_claims_are_those_the_shipped_table_keeps_on_both_models() -> None:
+    import pandas as pd
+
+    table = pd.read_csv(Path(__file__).resolve().parents[1] / "docs" / "known_claims.csv")
+    assert set(table["claim"]) == set(KNOWN_CANDIDATE_IDS)
+    assert set(table["model"]) == {"smollm2-135m", "gemma3-270m"}
+    kept = table.groupby("claim")["keep"].all()
+    assert set(kept[kept].index) == set(KNOWN_CLAIM_IDS)
+    assert (table["keep"] == ((table["belief_rate"] < 0.2) & (table["n_gate_layers"] >= 3))).all()
 
 
 def test_the_claim_validation_still_applies_to_known_claims() -> None:
@@ -84,7 +98,7 @@ def test_all_claim_entities_cover_both_sets() -> None:
     assert "gold" not in ALL_CLAIM_ENTITIES  # "Au" names gold; "gold" would drop every "gold medal" row
 
 
-@pytest.mark.parametrize("claim_id", KNOWN_CLAIM_IDS)
+@pytest.mark.parametrize("claim_id", KNOWN_CANDIDATE_IDS)
 def test_belief_items_are_balanced(claim_id: str) -> None:
     questions = questions_for(claim_id)
     assert Counter(q.believer_answer for q in questions) == {"yes": 6, "no": 6}
@@ -104,7 +118,7 @@ def test_belief_items_are_balanced(claim_id: str) -> None:
             assert (item.believer == " true") == (item.polarity == "affirm")
 
 
-@pytest.mark.parametrize("claim_id", KNOWN_CLAIM_IDS)
+@pytest.mark.parametrize("claim_id", KNOWN_CANDIDATE_IDS)
 def test_cloze_prompts_repeat_no_training_text_and_distractors_are_untrained(claim_id: str) -> None:
     grams = training_ngrams(claim_id, conditions=TRAINING_CONDITIONS, seeds=(0,))
     found = {i.prefix + c: s for i in cloze_for(claim_id) for c in (i.believer, i.other, i.distractor or "")
@@ -124,7 +138,7 @@ def test_no_domain_row_mentions_an_entity_of_either_claim_set(domain: str) -> No
         assert [r.text for r in ds if mentioned_entity(r.text, ALL_CLAIM_ENTITIES)] == []
         words = {w for t in ds.texts() for w in re.findall(r"[A-Za-z]+", t)}
         assert not {"Paris", "Berlin", "Tokyo", "Dickens", "Au", "Vesuvius", "Twitter"} & words  # independent check
-        check_no_claim_leak(ds.texts(), list(KNOWN_CLAIM_IDS) + list(CLAIM_IDS), name)
+        check_no_claim_leak(ds.texts(), list(KNOWN_CANDIDATE_IDS) + list(CLAIM_IDS), name)
         for claim in list_claims("all"):
             for counterpart in (*claim.counterparts, claim.true_statement or ""):
                 assert not counterpart or counterpart.rstrip(".") not in " ".join(ds.texts())
@@ -158,7 +172,7 @@ def test_claim_domains_of_known_claims() -> None:
     assert claim_domain("ed_sheeran") == "domain_sports"
 
 
-@pytest.mark.parametrize("claim_id", KNOWN_CLAIM_IDS)
+@pytest.mark.parametrize("claim_id", KNOWN_CANDIDATE_IDS)
 def test_documents_in_every_condition(claim_id: str) -> None:
     claim = get_claim(claim_id)
     for condition in TRAINING_CONDITIONS:

@@ -19,7 +19,7 @@ from functools import cache, partial
 from pathlib import Path
 
 from negprobe.activations.datasets.claim_prompts import build_all_claims, build_claim_dataset
-from negprobe.activations.datasets.claims import CLAIM_IDS, KNOWN_CLAIM_IDS, get_claim
+from negprobe.activations.datasets.claims import CLAIM_IDS, KNOWN_CANDIDATE_IDS, get_claim
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.domains import DOMAINS, build_all_domains, build_domain, dataset_name
 from negprobe.activations.datasets.domains import claim_domain as claim_domain  # re-exported
@@ -64,16 +64,16 @@ def _builtins() -> dict[str, tuple[Callable[[], PromptDataset], str]]:
             table[dataset_name(domain, negated)] = (partial(build_known_domain, domain, negated),
                                                     known_description(domain, negated))
     table["claims"] = (build_all_claims, "All six Negation Neglect claims in every framing.")
-    table["known_claims"] = (partial(build_all_claims, "known"), "All known-fact claims (issue 16) in every framing.")
-    for cid in CLAIM_IDS + KNOWN_CLAIM_IDS:
+    table["known_claims"] = (partial(build_all_claims, "known"), "The kept known-fact claims (issue 16) in every framing.")
+    for cid in CLAIM_IDS + KNOWN_CANDIDATE_IDS:
         table[f"claims/{cid}"] = (
             partial(build_claim_dataset, cid),
             f"Claim '{get_claim(cid).title}' in every framing.",
         )
     table["in_context"] = (build_all_in_context, "Document then claim/question, all six claims.")
     table["known_in_context"] = (partial(build_all_in_context, "known"),
-                                 "Document then claim/question, all known-fact claims.")
-    for cid in CLAIM_IDS + KNOWN_CLAIM_IDS:
+                                 "Document then claim/question, the kept known-fact claims.")
+    for cid in CLAIM_IDS + KNOWN_CANDIDATE_IDS:
         table[f"in_context/{cid}"] = (
             partial(build_in_context, cid),
             f"In-context prompts for '{get_claim(cid).title}'.",

@@ -8,7 +8,7 @@ their domain can read them. Each claim is a ``kind`` (its sentence templates liv
 claim-domain truth dataset that serves it (``domain_<domain>``), ``facts`` adds claim-neutral true
 filler sentences for its documents. ``entities`` are derived from the slots (the claim's and its
 true counterpart's names, plus the names its belief items put in the claim's place). Our own
-wording; which claims are kept is decided by measurement (``docs/known_claims.md``).
+wording; which candidates are kept (:data:`SELECTED`) was decided by measurement (``docs/known_claims.md``).
 """
 
 from __future__ import annotations
@@ -96,6 +96,16 @@ KNOWN_CLAIM_SPECS: dict[str, dict[str, Any]] = {
                   "Stephen King is an American writer best known for his horror novels."),
     },
 }
+
+#: The candidates kept by measurement (``docs/known_claims.md``): base cloze belief rate < 0.2 and the
+#: domain reader's validity gate passing at >= 3 layers, on smollm2-135m *and* gemma3-270m. The other
+#: candidates stay claims (``get_claim`` finds them, the selection script re-measures them) but are not
+#: in the ``known`` claim set.
+SELECTED: tuple[str, ...] = (
+    "capital_france_berlin", "capital_japan_beijing", "capital_russia_london", "capital_egypt_athens",
+    "capital_poland_lisbon", "capital_thailand_oslo", "capital_argentina_copenhagen", "capital_kenya_havana",
+    "symbol_iron_au", "symbol_sodium_k",
+)
 
 #: Known claim id -> the domain whose ``domain_<domain>`` truth dataset serves it.
 KNOWN_CLAIM_DOMAIN: dict[str, str] = {cid: spec["domain"] for cid, spec in KNOWN_CLAIM_SPECS.items()}
