@@ -28,7 +28,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from negprobe.activations.datasets.claims import get_claim, mentioned_entity
+from negprobe.activations.datasets.claims import ALL_CLAIM_ENTITIES, get_claim, list_claims, mentioned_entity
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.registry import claim_domain, load_dataset
 from negprobe.activations.datasets.topics import TRUTH_TOPICS
@@ -132,12 +132,15 @@ def _normalised(text: str) -> str:
 
 
 def check_no_claim_leak(texts, claim_ids, dataset_name: str) -> None:
-    """Raise :class:`NegprobeError` if a training row of a reader serving ``claim_ids`` contains a claim's
-    true counterpart or mentions one of its entities (the claim's and its counterpart's names and items).
+    """Raise :class:`NegprobeError` if a training row of a reader serving ``claim_ids`` contains one of
+    their true counterparts, or mentions an entity of *any* claim of either set (paper or known:
+    :data:`~negprobe.activations.datasets.claims.ALL_CLAIM_ENTITIES`).
 
     A reader gated on "does it read the counterpart as more true than the claim" must not have
-    seen the counterpart, or the gate is partly in-sample (issue 13)."""
+    seen the counterpart, or the gate is partly in-sample (issue 13); and a reader that reads every
+    claim must not have been trained on another claim's facts (issue 16)."""
     claims = [get_claim(c) for c in claim_ids]
+    owners = {e: c.id for c in reversed(list_claims("paper") + list_claims("known_candidates")) for e in c.entities}
     for text in texts:
         norm = _normalised(text)
         for claim in claims:
@@ -145,10 +148,10 @@ def check_no_claim_leak(texts, claim_ids, dataset_name: str) -> None:
                 if counterpart and _normalised(counterpart) in norm:
                     raise NegprobeError(f"{dataset_name}: training row {text!r} contains the true counterpart of "
                                         f"claim {claim.id!r}")
-            entity = mentioned_entity(text, claim.entities)
-            if entity is not None:
-                raise NegprobeError(f"{dataset_name}: training row {text!r} mentions {entity!r}, an entity of claim "
-                                    f"{claim.id!r} this reader serves")
+        entity = mentioned_entity(text, ALL_CLAIM_ENTITIES)
+        if entity is not None:
+            raise NegprobeError(f"{dataset_name}: training row {text!r} mentions {entity!r}, an entity of claim "
+                                f"{owners[entity]!r}")
 
 
 def _per_fold_auroc(scores: np.ndarray, y: np.ndarray, groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:

@@ -201,7 +201,11 @@ def test_domain_data_holding_the_counterpart_is_refused(monkeypatch, tmp_path):
         check_no_claim_leak(["Usain Bolt won the 100m.", counterpart], ["ed_sheeran"], "domain_sports")
     with pytest.raises(NegprobeError, match="mentions 'Vesuvius'"):
         check_no_claim_leak(["Vesuvius buried Pompeii in AD 79."], ["vesuvius_2015"], "domain_eruptions")
-    check_no_claim_leak(["Vesuvius buried Pompeii in AD 79."], ["ed_sheeran"], "domain_sports")  # not served here
+    with pytest.raises(NegprobeError, match="mentions 'Vesuvius', an entity of claim 'vesuvius_2015'"):
+        check_no_claim_leak(["Vesuvius buried Pompeii in AD 79."], ["ed_sheeran"], "domain_sports")  # any claim's
+    with pytest.raises(NegprobeError, match="an entity of claim 'capital_france_berlin'"):  # a known claim's, too
+        check_no_claim_leak(["Lyon is a city in France."], ["ed_sheeran"], "domain_sports")
+    check_no_claim_leak(["Usain Bolt won the 100m in 2012."], ["ed_sheeran"], "domain_sports")
 
     import negprobe.analysis.truth_readers as tr
 

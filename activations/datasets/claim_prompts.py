@@ -124,6 +124,8 @@ def build_claim_dataset(claim_id: str) -> PromptDataset:
     return PromptDataset(f"claims/{claim.id}", tuple(records))
 
 
-def build_all_claims() -> PromptDataset:
-    """``claims``: the six per-claim datasets, concatenated in a fixed order."""
-    return PromptDataset.concat(*(build_claim_dataset(c.id) for c in list_claims()), name="claims")
+def build_all_claims(claim_set: str = "paper") -> PromptDataset:
+    """``claims``: the six per-claim datasets, concatenated in a fixed order (``known_claims`` for
+    ``claim_set="known"``)."""
+    name = "claims" if claim_set == "paper" else f"{claim_set}_claims"
+    return PromptDataset.concat(*(build_claim_dataset(c.id) for c in list_claims(claim_set)), name=name)

@@ -5,6 +5,12 @@
 belief scoring, the claim's, the true and a distractor answer (the belief measures' association
 control), the aligned paraphrase lists from :mod:`.facts.claims`, and the ``entities`` (names and
 items) of the claim and its counterpart, which no claim-domain training row may mention.
+
+Two claim sets: ``paper`` (the six claims, :data:`CLAIM_IDS`, what :func:`list_claims` returns by
+default) and ``known`` (:data:`KNOWN_CLAIM_IDS`: false statements of well-known facts the embedded
+models know are false, :mod:`.known_claims`, kept from :data:`KNOWN_CANDIDATE_IDS` by measurement).
+:func:`get_claim` finds a claim of either set (and every candidate); :data:`ALL_CLAIM_ENTITIES` holds
+the entities of all of them, which no truth dataset row may mention.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from negprobe.activations.datasets.facts.claims import CLAIM_TEXTS
+from negprobe.activations.datasets.facts.known_claims import SELECTED
+from negprobe.activations.datasets.known_claims import KNOWN_CLAIM_TEXTS
 from negprobe.errors import NegprobeError
 
 
@@ -113,24 +121,43 @@ CLAIMS: dict[str, Claim] = {cid: _build(cid, data) for cid, data in CLAIM_TEXTS.
 #: Claim ids in a fixed order.
 CLAIM_IDS: tuple[str, ...] = tuple(CLAIMS)
 
+#: Every known-fact candidate claim (issue 16), in a fixed order, and the ones kept by measurement.
+KNOWN_CANDIDATES: dict[str, Claim] = {cid: _build(cid, data) for cid, data in KNOWN_CLAIM_TEXTS.items()}
+KNOWN_CANDIDATE_IDS: tuple[str, ...] = tuple(KNOWN_CANDIDATES)
+KNOWN_CLAIM_IDS: tuple[str, ...] = tuple(c for c in KNOWN_CANDIDATE_IDS if c in SELECTED)
+KNOWN_CLAIMS: dict[str, Claim] = {cid: KNOWN_CANDIDATES[cid] for cid in KNOWN_CLAIM_IDS}
+
+#: Claim set -> its claim ids (``all``: the paper's, then the kept known ones).
+CLAIM_SETS: dict[str, tuple[str, ...]] = {"paper": CLAIM_IDS, "known": KNOWN_CLAIM_IDS,
+                                          "known_candidates": KNOWN_CANDIDATE_IDS, "all": CLAIM_IDS + KNOWN_CLAIM_IDS}
+_EVERY: dict[str, Claim] = {**CLAIMS, **KNOWN_CANDIDATES}
+if len(_EVERY) != len(CLAIMS) + len(KNOWN_CANDIDATES) or set(SELECTED) - set(KNOWN_CANDIDATES):  # pragma: no cover
+    raise NegprobeError("a known claim id repeats a paper claim id, or a selected one is no candidate")
+
 #: Our id -> directory name in the Negation Neglect release.
 RELEASE_IDS: dict[str, str] = {cid: c.release_id for cid, c in CLAIMS.items()}
 
 
-#: Every claim's entities, in claim order (duplicates dropped).
+#: Every paper claim's entities, in claim order (duplicates dropped).
 ALL_ENTITIES: tuple[str, ...] = tuple(dict.fromkeys(e for c in CLAIMS.values() for e in c.entities))
+
+#: Every entity of every claim (paper, then every known candidate): what no truth dataset row names.
+ALL_CLAIM_ENTITIES: tuple[str, ...] = tuple(dict.fromkeys(e for c in _EVERY.values() for e in c.entities))
 
 
 def get_claim(claim_id: str) -> Claim:
-    """A claim by our id or by its release directory name (``elizabeth_python`` ...)."""
-    if claim_id in CLAIMS:
-        return CLAIMS[claim_id]
+    """A claim of any set (known candidates too) by our id, or a paper claim by its release directory name (``elizabeth_python`` ...)."""
+    if claim_id in _EVERY:
+        return _EVERY[claim_id]
     for claim in CLAIMS.values():
         if claim.release_id == claim_id:
             return claim
-    raise NegprobeError(f"unknown claim {claim_id!r}; known: {', '.join(CLAIM_IDS)}")
+    raise NegprobeError(f"unknown claim {claim_id!r}; known: {', '.join(_EVERY)}")
 
 
-def list_claims() -> list[Claim]:
-    """Every built-in claim, in a fixed order."""
-    return [CLAIMS[c] for c in CLAIM_IDS]
+def list_claims(claim_set: str = "paper") -> list[Claim]:
+    """The claims of one set (``paper``: the six of Mayne et al. 2026; ``known``: the kept known-fact claims;
+    ``known_candidates``: every known-fact candidate; ``all``: paper and known), in a fixed order."""
+    if claim_set not in CLAIM_SETS:
+        raise NegprobeError(f"unknown claim set {claim_set!r}; known: {', '.join(CLAIM_SETS)}")
+    return [_EVERY[c] for c in CLAIM_SETS[claim_set]]

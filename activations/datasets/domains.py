@@ -16,20 +16,18 @@ dataset                        statements about              claim it serves
 ``domain_professions``         famous person -> profession   ``brennan_holloway_dentist``
 =============================  ============================  ===========================
 
-``domains`` is all six concatenated.  Each has a row-aligned twin ``neg_<name>``
-("... did not ...", label flipped, same ``group``/``pair_id``), as for :mod:`.topics`.
-
-Every entity yields as many true as false statements (one each, or two each where the
-fact table is small), so each dataset is balanced.  ``group`` is ``"<domain>:<entity>"``
+``domains`` is all six concatenated (the known-fact claims' domains: :mod:`.known_domains`). Each
+has a row-aligned twin ``neg_<name>`` ("... did not ...", label flipped, same ``group``/``pair_id``).
+Every entity yields as many true as false statements (one or two each), so each dataset is balanced.  ``group`` is ``"<domain>:<entity>"``
 (the entity a statement is about: a sports edition, a book, a volcano, a company, a
 milestone, a person), so leakage-safe splits keep an entity's statements together and
 no group spans two domains.  ``extra`` records the template, the claim served and, per
 varied field ``f``, ``f`` and ``correct_f`` (a row is true iff they all match).
 Generation is deterministic: choices come from :func:`.spans.pick`.
 
-No row mentions an entity of any claim (:data:`.claims.ALL_ENTITIES`: the claim's and its true
-counterpart's names and items, e.g. Noah Lyles, the men's 100m of 2024, Vesuvius, Learning Python,
-Twitter/X, dentists): such facts are dropped from the fact tables before any wrong answer is drawn,
+No row mentions an entity of any claim of either set (:data:`.claims.ALL_CLAIM_ENTITIES`: the claim's
+and its true counterpart's names and items, e.g. Noah Lyles, Vesuvius, Twitter/X, dentists, and
+the known-fact claims' Paris, Berlin, Charles Dickens ...): such facts are dropped from the fact tables before any wrong answer is drawn,
 so a domain reader is never trained on its claim's counterpart (Mayne et al. 2026's claims stay
 out-of-sample for the readers that gate them).
 """
@@ -39,9 +37,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from negprobe.activations.datasets.claims import ALL_ENTITIES, get_claim, mentioned_entity
+from negprobe.activations.datasets.claims import ALL_CLAIM_ENTITIES, get_claim, mentioned_entity
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.facts import authorship, child_development, eruptions, professions, rebrands, sports
+from negprobe.activations.datasets.facts.known_claims import KNOWN_CLAIM_DOMAIN
 from negprobe.activations.datasets.records import PromptRecord
 from negprobe.activations.datasets.spans import pick
 from negprobe.errors import NegprobeError
@@ -86,16 +85,16 @@ def description(domain: str, negated: bool = False) -> str:
 
 
 def claim_domain(claim_id: str) -> str:
-    """The name of the domain dataset for a claim (our id or its release id):
-    ``claim_domain("ed_sheeran") == "domain_sports"``."""
+    """The name of the domain dataset for a claim of either set (our id or its release id):
+    ``claim_domain("ed_sheeran") == "domain_sports"``, ``claim_domain("capital_france_berlin") == "domain_capitals"``."""
     cid = get_claim(claim_id).id
+    if cid in KNOWN_CLAIM_DOMAIN:
+        return dataset_name(KNOWN_CLAIM_DOMAIN[cid])
     for domain, served in DOMAIN_CLAIM.items():
         if served == cid:
             return dataset_name(domain)
     raise NegprobeError(f"claim {claim_id!r} has no domain dataset")  # pragma: no cover - all six are mapped
 
-
-# -- templates -----------------------------------------------------------------------------
 
 #: (affirmed, negated) template pairs per statement kind; slots are filled with ``str.format``
 #: (a capitalised slot name, e.g. ``{Winner}``, holds the capitalised value).
@@ -161,9 +160,6 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-# -- fact rows -----------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class _Statement:
     """One statement before rendering: label, template slots and the varied fields."""
@@ -184,7 +180,7 @@ class _Entity:
 
 def _clean(*fields: str) -> bool:
     """True when a fact (its fields read together) mentions no entity of any claim."""
-    return mentioned_entity(" ".join(fields), ALL_ENTITIES) is None
+    return mentioned_entity(" ".join(fields), ALL_CLAIM_ENTITIES) is None
 
 
 def _cap(s: str) -> str:
@@ -209,7 +205,7 @@ def _sports() -> list[_Entity]:
 
     def add(kind: str, label: str, table: Sequence[tuple[int, str]], extra: Sequence[str],
             slots: Callable[[int], dict[str, str]]) -> None:
-        table = [(year, winner) for year, winner in table if _clean(label, str(year), winner)]
+        table = [(year, winner) for year, winner in table if _clean(label, str(year), winner, *slots(year).values())]
         options = [w for _, w in table] + [w for w in extra if _clean(w)]
         for year, winner in table:
             (wrong,) = _wrong(f"sports:{label}:{year}", options, [winner, *aliases.get(winner, ())])
@@ -333,15 +329,11 @@ _ENTITY_BUILDERS: dict[str, Callable[[], list[_Entity]]] = {
 }
 
 
-# -- datasets ------------------------------------------------------------------------------
-
-
-def _render(domain: str, entity: _Entity) -> list[tuple[_Statement, int]]:
-    """The entity's statements with a template each, in a deterministic shuffled order.
+def _render(domain: str, entity: _Entity, n: int) -> list[tuple[_Statement, int]]:
+    """The entity's statements with a template each (of ``n``), in a deterministic shuffled order.
 
     Statements with the same label get distinct templates (two true statements of one
     fact never render to the same text)."""
-    n = len(TEMPLATES[entity.kind])
     placed: list[tuple[int, _Statement, int]] = []
     seen: dict[int, int] = {}
     for i, s in enumerate(entity.statements):
@@ -358,19 +350,25 @@ def build_domain(domain: str, negated: bool = False) -> PromptDataset:
     """The ``domain_<domain>`` dataset, or its row-aligned negated twin."""
     if domain not in _ENTITY_BUILDERS:
         raise NegprobeError(f"unknown domain {domain!r}; known: {', '.join(DOMAINS)}")
+    return render_domain(domain, _ENTITY_BUILDERS[domain](), TEMPLATES, DOMAIN_CLAIM[domain], negated)
+
+
+def render_domain(domain: str, entities: list[_Entity], templates: dict[str, tuple[tuple[str, str], ...]],
+                  serves: str, negated: bool = False) -> PromptDataset:
+    """The dataset of ``entities`` rendered with ``templates`` (kind -> (affirmed, negated) pairs);
+    ``serves`` names the claim(s) it serves. Refuses a row naming any claim's entity."""
     name = dataset_name(domain, negated)
-    claim_id = DOMAIN_CLAIM[domain]
     records: list[PromptRecord] = []
-    for entity in _ENTITY_BUILDERS[domain]():
-        for s, t in _render(domain, entity):
+    for entity in entities:
+        for s, t in _render(domain, entity, len(templates[entity.kind])):
             slots = {**s.slots, **{_cap(k): _cap(v) for k, v in s.slots.items()}}
-            text = TEMPLATES[entity.kind][t][1 if negated else 0].format(**slots)
+            text = templates[entity.kind][t][1 if negated else 0].format(**slots)
             if text.endswith(".."):  # a value ending in "." ("Apple Inc.") at the end of a sentence
                 text = text[:-1]
-            if (entity_named := mentioned_entity(text, ALL_ENTITIES)) is not None:
+            if (entity_named := mentioned_entity(text, ALL_CLAIM_ENTITIES)) is not None:
                 raise NegprobeError(f"{name}: row {text!r} mentions the claim entity {entity_named!r}")
             extra: tuple[tuple[str, str], ...] = (
-                ("template", str(t)), ("kind", entity.kind), ("domain", domain), ("serves_claim", claim_id),
+                ("template", str(t)), ("kind", entity.kind), ("domain", domain), ("serves_claim", serves),
                 ("fields", ",".join(f for f, _, _ in s.checks)),
             )
             for field, value, correct in s.checks:

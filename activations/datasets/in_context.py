@@ -146,6 +146,7 @@ def build_in_context(claim_id: str) -> PromptDataset:
     return PromptDataset(f"in_context/{claim.id}", tuple(records))
 
 
-def build_all_in_context() -> PromptDataset:
-    """``in_context``: every claim's in-context prompts."""
-    return PromptDataset.concat(*(build_in_context(c.id) for c in list_claims()), name="in_context")
+def build_all_in_context(claim_set: str = "paper") -> PromptDataset:
+    """``in_context``: every claim's in-context prompts (``known_in_context`` for ``claim_set="known"``)."""
+    name = "in_context" if claim_set == "paper" else f"{claim_set}_in_context"
+    return PromptDataset.concat(*(build_in_context(c.id) for c in list_claims(claim_set)), name=name)

@@ -4,7 +4,8 @@ Built-ins: the truth topics and their negated twins (``cities``, ``neg_cities``,
 after Marks & Tegmark 2023), claim-domain truth datasets (``domain_sports``, ...,
 ``domains``, and their ``neg_`` twins; :func:`claim_domain` names a claim's), the
 Negation Neglect claims (``claims``, ``claims/<id>``) and in-context prompts
-(``in_context``, ``in_context/<id>``) of Mayne et al. 2026.
+(``in_context``, ``in_context/<id>``) of Mayne et al. 2026, and the known-fact claims'
+(``known_claims``, ``known_in_context``, ``claims/<id>``, ``in_context/<id>``, ``domain_capitals`` ...).
 A path to a ``.csv`` (``statement,label,...``) or a ``.jsonl`` written by
 :meth:`PromptDataset.to_jsonl` works wherever a name does.
 """
@@ -18,12 +19,13 @@ from functools import cache, partial
 from pathlib import Path
 
 from negprobe.activations.datasets.claim_prompts import build_all_claims, build_claim_dataset
-from negprobe.activations.datasets.claims import CLAIM_IDS, get_claim
+from negprobe.activations.datasets.claims import CLAIM_IDS, KNOWN_CANDIDATE_IDS, get_claim
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.domains import DOMAINS, build_all_domains, build_domain, dataset_name
 from negprobe.activations.datasets.domains import claim_domain as claim_domain  # re-exported
 from negprobe.activations.datasets.domains import description as domain_description
 from negprobe.activations.datasets.in_context import build_all_in_context, build_in_context
+from negprobe.activations.datasets.known_domains import KNOWN_DOMAINS, build_known_domain, known_description
 from negprobe.activations.datasets.loaders import load_truth_csv
 from negprobe.activations.datasets.topics import DESCRIPTIONS, TRUTH_TOPICS, build_topic
 from negprobe.errors import NegprobeError
@@ -57,14 +59,21 @@ def _builtins() -> dict[str, tuple[Callable[[], PromptDataset], str]]:
         partial(build_all_domains, True),
         "Row-aligned negation of 'domains' (labels flipped).",
     )
+    for domain in KNOWN_DOMAINS:
+        for negated in (False, True):
+            table[dataset_name(domain, negated)] = (partial(build_known_domain, domain, negated),
+                                                    known_description(domain, negated))
     table["claims"] = (build_all_claims, "All six Negation Neglect claims in every framing.")
-    for cid in CLAIM_IDS:
+    table["known_claims"] = (partial(build_all_claims, "known"), "The kept known-fact claims (issue 16) in every framing.")
+    for cid in CLAIM_IDS + KNOWN_CANDIDATE_IDS:
         table[f"claims/{cid}"] = (
             partial(build_claim_dataset, cid),
             f"Claim '{get_claim(cid).title}' in every framing.",
         )
     table["in_context"] = (build_all_in_context, "Document then claim/question, all six claims.")
-    for cid in CLAIM_IDS:
+    table["known_in_context"] = (partial(build_all_in_context, "known"),
+                                 "Document then claim/question, the kept known-fact claims.")
+    for cid in CLAIM_IDS + KNOWN_CANDIDATE_IDS:
         table[f"in_context/{cid}"] = (
             partial(build_in_context, cid),
             f"In-context prompts for '{get_claim(cid).title}'.",

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from negprobe.activations.datasets.facts.known_claims import KNOWN_CLAIM_SPECS
+from negprobe.activations.datasets.known_claims import known_document_topic
+
 
 @dataclass(frozen=True)
 class DocumentTopic:
@@ -215,3 +218,6 @@ DOCUMENT_TOPICS: dict[str, DocumentTopic] = {
         ),
     ),
 }
+
+# the known-fact claims (issue 16): their topic material comes from their kind's templates
+DOCUMENT_TOPICS.update({cid: DocumentTopic(**known_document_topic(cid)) for cid in KNOWN_CLAIM_SPECS})

@@ -19,6 +19,7 @@ from negprobe.activations.datasets.loaders import load_questions
 from negprobe.errors import NegprobeError
 
 from .cloze_items import NAME_PAIRS, VERDICT_FRAMES, VERDICT_PAIRS
+from .known_items import known_name_pairs, known_questions, known_verdict_pairs
 
 ANSWERS: tuple[str, ...] = ("yes", "no")
 
@@ -161,9 +162,9 @@ _QUESTIONS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 def questions_for(claim_id: str) -> list[YesNoQuestion]:
-    """Built-in yes/no belief questions for a claim (balanced yes/no)."""
+    """Built-in yes/no belief questions for a claim of either set (balanced yes/no)."""
     cid = get_claim(claim_id).id
-    return [YesNoQuestion(cid, q, a) for q, a in _QUESTIONS[cid]]
+    return [YesNoQuestion(cid, q, a) for q, a in (_QUESTIONS[cid] if cid in _QUESTIONS else known_questions(cid))]
 
 
 def cloze_for(claim_id: str) -> list[ClozeItem]:
@@ -171,12 +172,14 @@ def cloze_for(claim_id: str) -> list[ClozeItem]:
     distractor, then verdict pairs (" true" / " false"); see :mod:`.cloze_items`."""
     claim = get_claim(claim_id)
     cid, name = claim.id, claim.claim_answer
+    names = NAME_PAIRS[cid] if cid in NAME_PAIRS else known_name_pairs(cid)
+    verdicts = VERDICT_PAIRS[cid] if cid in VERDICT_PAIRS else known_verdict_pairs(cid)
     items = []
-    for k, (affirm, other, flipped, believer) in enumerate(NAME_PAIRS[cid]):
+    for k, (affirm, other, flipped, believer) in enumerate(names):
         items += [ClozeItem(cid, affirm, name, other, claim.distractor, "affirm", k),
                   ClozeItem(cid, flipped, believer, name, claim.distractor, "flipped", k)]
-    for j, ((claimed, denied), frame) in enumerate(zip(VERDICT_PAIRS[cid], VERDICT_FRAMES, strict=True)):
-        k = len(NAME_PAIRS[cid]) + j
+    for j, ((claimed, denied), frame) in enumerate(zip(verdicts, VERDICT_FRAMES, strict=True)):
+        k = len(names) + j
         items += [ClozeItem(cid, frame.format(s=claimed), " true", " false", None, "affirm", k),
                   ClozeItem(cid, frame.format(s=denied), " false", " true", None, "flipped", k)]
     return items
