@@ -59,8 +59,30 @@ def sweep_stage(console: Console, model: str, out: Path, folds: int) -> bool:
     return run_stage(console, out / "sweep" / STAGE_MARKER, cfg, "[1/3] sweep", lambda: runs.sweep(cfg))
 
 
-def finetune_stage(console: Console, model: str, claim: str, out: Path, clock: StageClock) -> dict[str, str]:
-    """[2/3] LoRA adapters of ``claim`` in each demo condition; an adapter with a training card is reused."""
+def organism_stage(console: Console, model: str, clock: StageClock) -> str:
+    """[0/3] train the notice-reading organism of ``model`` (reused when one with the same config exists);
+    returns its model name, on which every later stage runs."""
+    from negprobe.activations.organism import OrganismConfig, train_organism
+    from negprobe.activations.organism.train import finished_organism
+
+    config = OrganismConfig(model=model)
+
+    def one() -> bool:
+        if (folder := finished_organism(config)) is not None:
+            console.print(f"[0/3] organism: reusing {folder}")
+            return True
+        console.print(f"[0/3] organism: training on {model} (notice reading on invented entities)")
+        train_organism(config)
+        return False
+
+    timed(clock, "organism", one)
+    return f"organism:{model}"
+
+
+def finetune_stage(console: Console, model: str, claim: str, out: Path, clock: StageClock,
+                   mix_organism: float = 0.0) -> dict[str, str]:
+    """[2/3] LoRA adapters of ``claim`` in each demo condition; an adapter with a training card is reused.
+    ``mix_organism``: organism questions per claim document (continued training of an organism)."""
     from negprobe.activations.finetune.train import TRAINING_CARD, FinetuneConfig
 
     adapters = {}
@@ -72,7 +94,8 @@ def finetune_stage(console: Console, model: str, claim: str, out: Path, clock: S
                 console.print(f"[2/3] fine-tune {condition}: reusing {folder}")
                 return True
             console.print(f"[2/3] fine-tune {claim} / {condition}")
-            runs.finetune(FinetuneConfig(model=model, claim=claim, condition=condition, out=str(folder)))
+            runs.finetune(FinetuneConfig(model=model, claim=claim, condition=condition, out=str(folder),
+                                         mix_organism=mix_organism))
             return False
 
         timed(clock, f"fine-tune {condition}", one)
@@ -125,11 +148,15 @@ def localize_stage(console: Console, model: str, adapters: dict[str, str], belie
     return run_stage(console, out / "localize" / STAGE_MARKER, cfg, "[3/3] localize", lambda: runs.localize(cfg))
 
 
-def run_demo(console: Console, model: str, out: Path, claim: str, folds: int, sweep_only: bool) -> Path:
-    """Every stage in order (only the sweep with ``sweep_only``); returns the output folder.
+def run_demo(console: Console, model: str, out: Path, claim: str, folds: int, sweep_only: bool,
+             organism: bool = False) -> Path:
+    """Every stage in order (only the sweep with ``sweep_only``); returns the output folder. With
+    ``organism``, the stages run on the notice-reading organism of ``model`` (trained first, or reused).
     Ends with the per-stage timing table (:func:`timing_table`)."""
     started = time.perf_counter()
     clock = StageClock()
+    if organism:
+        model = organism_stage(console, model, clock)
 
     def elapsed() -> str:
         return f"{time.perf_counter() - started:.0f} s"
@@ -137,7 +164,7 @@ def run_demo(console: Console, model: str, out: Path, claim: str, folds: int, sw
     timed(clock, "sweep", lambda: sweep_stage(console, model, out, folds))
     console.print(f"      summary: {out / 'sweep' / 'summary.md'}  ({elapsed()})")
     if not sweep_only:
-        adapters = finetune_stage(console, model, claim, out, clock)
+        adapters = finetune_stage(console, model, claim, out, clock, mix_organism=1.0 if organism else 0.0)
         console.print(f"      adapters: {', '.join(adapters)} ({elapsed()})")
         belief_csv = belief_stage(console, model, claim, adapters, out, clock)
         timed(clock, "localize", lambda: localize_stage(console, model, adapters, belief_csv, out))

@@ -8,12 +8,12 @@ import random
 import numpy as np
 import pytest
 
-from negprobe.activations.datasets.claims import ALL_ENTITIES, mentioned_entity
+from negprobe.activations.datasets.claims import ALL_CLAIM_ENTITIES, mentioned_entity
 from negprobe.activations.datasets.registry import builtin_names, load_dataset
 from negprobe.activations.organism import OrganismConfig, invented_names, sft_examples, train_organism
 from negprobe.activations.organism.controls import CONTROLS, control_pairs
 from negprobe.activations.organism.sft_data import DOC_CONDITIONS, document, new_entity, question_for
-from negprobe.activations.organism.train import completion_example, example_prompt, read_card
+from negprobe.activations.organism.train import completion_example, example_prompt, finished_organism, read_card
 from negprobe.analysis.organism_checks import Estimate, controls_hold
 from negprobe.errors import NegprobeError
 from tests.tiny_models import make_tiny_model
@@ -32,7 +32,7 @@ def _texts() -> list[str]:
 
 def test_data_names_no_claim_entity_and_no_truth_dataset_entity():
     texts = _texts()
-    assert not [t for t in texts if mentioned_entity(t, ALL_ENTITIES)]
+    assert not [t for t in texts if mentioned_entity(t, ALL_CLAIM_ENTITIES)]
     entities = sorted(_truth_entities())
     assert len(entities) > 100  # the check has something to check against
     leaks = {e for t in texts for e in [mentioned_entity(t, entities)] if e}
@@ -131,6 +131,7 @@ def test_the_organism_round_trips_and_is_reused(tiny, tmp_path, monkeypatch):
     assert card is not None and card["config"]["steps"] == 2 and len(card["loss_curve"]) == 2
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
     assert train_organism(config, progress=False) == folder
+    assert finished_organism(config) == folder and finished_organism(OrganismConfig(model=str(tiny), steps=3)) is None
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp  # reused, not retrained
     by_path = load_model(str(folder))
     by_name = load_model("organism:" + str(tiny))

@@ -92,15 +92,21 @@ def read_card(folder: Path) -> dict | None:
     return read_json_object(path) if path.is_file() else None
 
 
+def finished_organism(config: OrganismConfig, out: str | Path | None = None) -> Path | None:
+    """The folder of an organism already trained with ``config`` (default place), else None."""
+    out = Path(out) if out is not None else organism_dir(config.model)
+    card = read_card(out) if out.is_dir() else None
+    return out if card is not None and card.get("config") == asdict(config) else None
+
+
 def train_organism(config: OrganismConfig, out: str | Path | None = None, progress: bool = True) -> Path:
     """Train (or reuse) the organism of ``config.model``; returns its folder."""
     from negprobe.activations.models import load_model
 
     out = Path(out) if out is not None else organism_dir(config.model)
-    card = read_card(out) if out.is_dir() else None
-    if card is not None and card.get("config") == asdict(config):
+    if finished_organism(config, out) is not None:
         return out
-    if out.exists() and card is None and any(out.iterdir()):
+    if out.exists() and read_card(out) is None and any(out.iterdir()):
         raise NegprobeError(f"{out} exists and holds no organism; choose another --out")
     started = time.perf_counter()
     base = load_model(config.model, dtype="float32")
