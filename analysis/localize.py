@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from negprobe.activations.datasets.claims import get_claim
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.registry import load_dataset
 from negprobe.activations.hub import resolve_adapter
@@ -79,16 +80,13 @@ def _in_context_probe(in_context: PromptDataset, probe: str) -> PromptDataset:
 
 
 def _claims_data(config) -> LocalizeData:
-    """The built-in claims and in-context prompts, restricted to ``config.claims``."""
-    claims = load_dataset("claims")
-    in_context = load_dataset("in_context")
+    """The claims and in-context prompts of ``config.claims`` (any claim set), else of the six paper claims."""
     if config.claims:
-        unknown = sorted(set(config.claims) - {r.claim for r in claims})
-        if unknown:
-            raise NegprobeError(f"unknown claim(s) {', '.join(unknown)}; built-in claims: "
-                                f"{', '.join(_claim_ids(claims))}")
-        claims = claims.filter(claim=list(config.claims))
-        in_context = in_context.filter(claim=list(config.claims))
+        ids = [get_claim(c).id for c in config.claims]  # an unknown id fails here, naming it
+        claims = PromptDataset.concat(*(load_dataset(f"claims/{c}") for c in ids), name="claims")
+        in_context = PromptDataset.concat(*(load_dataset(f"in_context/{c}") for c in ids), name="in_context")
+    else:
+        claims, in_context = load_dataset("claims"), load_dataset("in_context")
     return LocalizeData(claims, *(_in_context_probe(in_context, probe) for probe in ("statement", "document", "question")))
 
 
