@@ -243,6 +243,22 @@ CASES = [
                                   "--out", "{ws}/sig"), "elvis"),
     Case("signal-zero-pairs", ("signal", *TINY, "--claim", "ed_sheeran", "--condition", "negated", "--pairs", "0",
                                "--out", "{ws}/sig"), "--pairs"),
+    # cross-patch
+    Case("cross-patch-unknown-claim", ("cross-patch", *TINY, "-a", "{adapter}", "-c", "elvis", "-o", "{ws}/cp"), "elvis"),
+    Case("cross-patch-missing-adapter", ("cross-patch", *TINY, "-a", "{ws}/nope", "-c", "ed_sheeran", "-o", "{ws}/cp"),
+         "--adapter {ws}/nope: folder not found"),
+    Case("cross-patch-zero-items", ("cross-patch", *TINY, "-a", "{adapter}", "-c", "ed_sheeran", "--max-items", "0",
+                                    "-o", "{ws}/cp"), "--max-items"),
+    # finetuned-report
+    Case("finetuned-report-no-input", ("finetuned-report", "-o", "{ws}/r"), "give at least one of --localize"),
+    Case("finetuned-report-missing-json", ("finetuned-report", "--cross-patching", "{ws}/cp.json", "-o", "{ws}/r"),
+         "--cross-patching {ws}/cp.json: file not found"),
+    Case("finetuned-report-garbled-json", ("finetuned-report", "--cross-patching", "{ws}/cp.json", "-o", "{ws}/r"),
+         "cp.json is not valid JSON", write("cp.json", "{not json")),
+    Case("finetuned-report-signal-folder-without-csv", ("finetuned-report", "--signal", "{ws}/sig", "-o", "{ws}/r"),
+         "signal_claims.csv: signal_claims.csv not found", write("sig/other.txt", "x")),
+    Case("finetuned-report-garbled-norms", ("finetuned-report", "--weights", "{ws}/n.csv", "-o", "{ws}/r"),
+         "n.csv: not a lora_norms.csv: lacks columns", write("n.csv", "a,b\n1,2\n")),
     # layer-sweep
     Case("layer-sweep-reversed-window", ("layer-sweep", *TINY, "-c", "ed_sheeran", "-o", "{ws}/ls", "--windows", "5-2"),
          "--windows '5-2'"),
