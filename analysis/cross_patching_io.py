@@ -82,9 +82,11 @@ def _array(values, path: Path, what: str, n: int) -> np.ndarray:
 
 def _gate(data: dict, path: Path) -> BeliefGate:
     g = data.get("gate")
+    if not isinstance(g, dict):
+        raise NegprobeError(f"{path}: no 'gate' object")
     try:
-        return BeliefGate(str(g["what"]), str(g["measure"]), *(float(g[k]) for k in ("rise", "ci_low", "ci_high")),
-                          int(g["n_seeds"]), int(g["n_units"]))  # type: ignore[index]
+        return BeliefGate(str(g["what"]), str(g["measure"]), float(g["rise"]), float(g["ci_low"]), float(g["ci_high"]),
+                          int(g["n_seeds"]), int(g["n_units"]))
     except (TypeError, KeyError, ValueError):
         raise NegprobeError(f"{path}: 'gate' lacks rise / ci_low / ci_high / n_seeds / n_units") from None
 
@@ -107,10 +109,10 @@ def read_recovery(path: str | Path, curve: str = CURVES[1]) -> RecoveryCurve:
     entry = (data.get("curves") or {}).get(curve)
     if not isinstance(entry, dict):
         raise NegprobeError(f"{path}: no curve {curve!r}")
-    values = [_array(entry.get(k), path, f"{curve} {k}", len(layers)) for k in ("recovery", "ci_low", "ci_high")]
+    value, low, high = (_array(entry.get(k), path, f"{curve} {k}", len(layers)) for k in ("recovery", "ci_low", "ci_high"))
     n_layers, half = int(data.get("n_layers", len(layers))), entry.get("half_layer")
     ci = entry.get("half_ci")
-    return RecoveryCurve(curve, status, reason, gate, layers, *values,
+    return RecoveryCurve(curve, status, reason, gate, layers, value, low, high,
                          None if half is None or int(half) >= n_layers else int(half),
                          (int(ci[0]), int(ci[1])) if isinstance(ci, list) and len(ci) == 2 else None,
                          int(entry.get("n_claims", 0)))

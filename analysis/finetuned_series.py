@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,11 @@ def read_table(path: Path, columns: tuple[str, ...], what: str) -> pd.DataFrame:
     return table
 
 
+def _where(table: pd.DataFrame, mask) -> pd.DataFrame:
+    """The rows of ``table`` where ``mask`` holds, typed as a frame."""
+    return cast(pd.DataFrame, table.loc[mask])
+
+
 def _numbers(table: pd.DataFrame, columns: tuple[str, ...], path: Path) -> None:
     for column in columns:
         if not pd.api.types.is_numeric_dtype(table[column]):
@@ -91,7 +97,7 @@ def in_context_series(folder: Path, annotation: str = "negated", curve: str = "a
     """Claim-mean NIE of ``curve`` for ``annotation`` from a localize report folder (see the module docstring)."""
     path = folder / "claim_patching.csv"
     table = read_table(path, ("annotation", "curve", "layer", "nie", "ci_low", "ci_high"), "localize claim_patching.csv")
-    rows = table[(table["annotation"] == annotation) & (table["curve"] == curve)].sort_values("layer")
+    rows = _where(table, (table["annotation"] == annotation) & (table["curve"] == curve)).sort_values(by="layer")
     ylabel = f"NIE, {curve.replace('annotated', annotation)} (nats)"
     if rows.empty:
         why = _handoff_note(folder, annotation) or (f"localize patched no claim for annotation {annotation!r}: "
@@ -112,7 +118,7 @@ def _handoff_rows(folder: Path, annotation: str) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     table = read_table(path, ("annotation", "direction", "layer", "ci_low", "ci_high", "note"), "handoff_layers.csv")
-    return table[table["annotation"] == annotation]
+    return _where(table, table["annotation"] == annotation)
 
 
 def _handoff_note(folder: Path, annotation: str) -> str:
@@ -124,12 +130,12 @@ def _handoff_note(folder: Path, annotation: str) -> str:
 def _handoff(folder: Path, annotation: str, curve: str) -> tuple[int | None, tuple[int, int] | None]:
     rows = _handoff_rows(folder, annotation)
     direction = curve.replace("annotated", annotation)
-    row = None if rows is None else rows[rows["direction"] == direction]
-    if row is None or row.empty or not np.isfinite(float(row["layer"].iloc[0])):
+    found = [] if rows is None else _where(rows, rows["direction"] == direction).to_dict("records")
+    if not found or not np.isfinite(float(found[0]["layer"])):
         return None, None
-    low, high = float(row["ci_low"].iloc[0]), float(row["ci_high"].iloc[0])
+    low, high = float(found[0]["ci_low"]), float(found[0]["ci_high"])
     ci = (int(low), int(high)) if np.isfinite(low) and np.isfinite(high) else None
-    return int(row["layer"].iloc[0]), ci
+    return int(found[0]["layer"]), ci
 
 
 def signal_series(folder: Path, n_boot: int = 1000, seed: int = 0) -> LayerSeries:
@@ -169,7 +175,7 @@ def patching_series(path: Path, curve: str = CURVES[1]) -> tuple[LayerSeries, Re
 def weight_series(path: Path, patching: LayerSeries | None) -> LayerSeries:
     """Per block, the relative LoRA update norm (mean over adapters, band = their range) from ``lora_norms.csv``."""
     table = read_table(path, ("adapter", "layer", "module", "relative"), "lora_norms.csv")
-    rows = table[table["module"] == "all"]
+    rows = _where(table, table["module"] == "all")
     _numbers(rows, ("layer", "relative"), path)
     if rows.empty:
         raise NegprobeError(f"{path}: no per-block rows (module 'all')")

@@ -19,6 +19,8 @@ the rise, and its gap columns are blank.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -55,7 +57,7 @@ def window_gates(belief: pd.DataFrame, condition: str = "positive", n_boot: int 
     gates = {}
     for window in dict.fromkeys(str(w) for w in belief["window"] if str(w)):
         rows = belief[(belief["window"].astype(str) == window) & (belief["condition"] == condition)]
-        pooled = pool_seeds(pd.concat([base, rows]).drop(columns="window"), n_boot, seed)
+        pooled = pool_seeds(cast(pd.DataFrame, pd.concat([base, rows]).drop(columns="window")), n_boot, seed)
         for row in pooled.to_dict("records"):
             if row["mode"] == "fine_tuned" and row["measure"] in BELIEF_MEASURES and np.isfinite(row["rise_ci_low"]):
                 gates[(window, str(row["measure"]))] = gate_from_pooled(row, f"the {condition} adapters of window {window}")
