@@ -4,7 +4,10 @@ Every input is checked before a model loads (claims, adapters, numbers, output f
 ``cross_patching.json`` (:mod:`negprobe.analysis.cross_patching_io`: the gate, the status, the
 curves when the gate passed) and ``lora_norms.csv`` (:func:`negprobe.analysis.weight_view.weight_table`
 of every adapter), then prints the gate line (``belief effect: ...`` or ``nothing to localise: ...``)
-and the half-recovery layers. A folder the command created is removed again when it fails.
+and the half-recovery layers. With ``--in-context`` it also runs the behavioural prerequisite (notice vs
+plain and vs its neutral control, in context) on the base and on every fine-tuned model, and writes
+``prerequisite_by_model.csv`` with each model's change from the base
+(:mod:`negprobe.analysis.tuned_prerequisite`). A folder the command created is removed again when it fails.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ def cross_patch(
     min_effect: float = typer.Option(0.5, help="Questions whose |m_tuned - m_base| is below this get no recovery."),
     n_boot: int = typer.Option(1000, help="Bootstrap draws."),
     seed: int = typer.Option(0, help="Bootstrap seed."),
+    in_context: bool = typer.Option(False, "--in-context", help="Also run the in-context behavioural prerequisite on"
+                                    " the base and every fine-tuned model (prerequisite_by_model.csv)."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
     """Patch each fine-tuned model's residual into its base (and back) one layer at a time, after checking
@@ -75,6 +80,17 @@ def cross_patch(
         result = cross_model_patching(pairs, claim, chosen, min_effect, max_items, n_boot, seed, progress=not quiet)
         write_cross_patching(result, folder / "cross_patching.json")
         atomic_write_text(folder / "lora_norms.csv", weight_table(norms, list(adapter)).to_csv(index=False))
-    for line in result.lines():
+        lines = result.lines() + (in_context_lines(base, pairs, claim, folder) if in_context else [])
+    for line in lines:
         print(line)
     print(folder.resolve())
+
+
+def in_context_lines(base, pairs: dict, claims: list[str], folder: Path) -> list[str]:
+    """The prerequisite of the base and every fine-tuned model (written to ``prerequisite_by_model.csv``)."""
+    from negprobe.activations.atomic import atomic_write_text
+    from negprobe.analysis.tuned_prerequisite import in_context_questions, tuned_prerequisite
+
+    result = tuned_prerequisite(base, {label: pair.tuned for label, pair in pairs.items()}, in_context_questions(claims))
+    atomic_write_text(folder / "prerequisite_by_model.csv", result.table().to_csv(index=False))
+    return result.lines("notice")

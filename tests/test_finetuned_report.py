@@ -144,19 +144,24 @@ def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
                           timeout=900, cwd=cwd)
 
 
-def test_cross_patch_then_finetuned_report_on_a_tiny_adapter(tiny_llama_dir, tmp_path):
+def test_cross_patch_then_finetuned_report_on_a_tiny_adapter(tmp_path):
     from negprobe.activations.finetune.train import FinetuneConfig, finetune
+    from tests.tiny_models import make_tiny_model
 
+    tiny_llama_dir = make_tiny_model(tmp_path / "tiny", "llama", seed=0, max_positions=512)  # documents in context
     adapter = finetune(FinetuneConfig(model=str(tiny_llama_dir), claim="ed_sheeran", condition="positive",
                                       out=str(tmp_path / "a"), max_steps=2, batch_size=2, n_docs=2, max_length=32,
                                       lora_r=2, layers="1-2"), progress=False)
     proc = cli("cross-patch", "-m", str(tiny_llama_dir), "-a", str(adapter), "-c", "ed_sheeran", "-o",
-               str(tmp_path / "cp"), "--max-items", "4", "--n-boot", "100", "--quiet")
+               str(tmp_path / "cp"), "--max-items", "4", "--n-boot", "100", "--quiet", "--in-context")
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads((tmp_path / "cp" / "cross_patching.json").read_text())
     first = proc.stdout.splitlines()[0]
     assert first.startswith("belief effect: " if data["status"] == "effect" else "nothing to localise: ")
     assert data["gate"]["n_units"] == 4 and (data["curves"] == {}) == (data["status"] == "nothing_to_localise")
+    prerequisite = pd.read_csv(tmp_path / "cp" / "prerequisite_by_model.csv")
+    assert set(prerequisite["model"]) == {"base", str(adapter)} and "notice" in set(prerequisite["annotation"])
+    assert "in context, base: notice vs neutral" in proc.stdout and "; change vs base" in proc.stdout
     norms = pd.read_csv(tmp_path / "cp" / "lora_norms.csv")
     assert (norms.loc[norms["layer"] == 0, "update_norm"] == 0).all() and (norms.loc[norms["layer"] > 0,
                                                                                      "update_norm"] > 0).all()
