@@ -93,24 +93,40 @@ def _numbers(table: pd.DataFrame, columns: tuple[str, ...], path: Path) -> None:
             raise NegprobeError(f"{path}: column {column!r} holds values that are not numbers")
 
 
-def in_context_series(folder: Path, annotation: str = "negated", curve: str = "annotated -> plain") -> LayerSeries:
+def in_context_series(folder: Path, annotation: str = "notice", curve: str = "annotated -> plain") -> LayerSeries:
     """Claim-mean NIE of ``curve`` for ``annotation`` from a localize report folder (see the module docstring)."""
     path = folder / "claim_patching.csv"
     table = read_table(path, ("annotation", "curve", "layer", "nie", "ci_low", "ci_high"), "localize claim_patching.csv")
     rows = _where(table, (table["annotation"] == annotation) & (table["curve"] == curve)).sort_values(by="layer")
     ylabel = f"NIE, {curve.replace('annotated', annotation)} (nats)"
+    prerequisite = _prerequisite_note(folder, annotation)
     if rows.empty:
         why = _handoff_note(folder, annotation) or (f"localize patched no claim for annotation {annotation!r}: "
-                                                     "its behavioural prerequisite passed no claim (prerequisite.csv)")
+                                                     f"its behavioural prerequisite passed no claim ({prerequisite})")
         empty = np.array([], dtype=float)
         return LayerSeries(IN_CONTEXT, ylabel, empty.astype(int), empty, empty, empty, False, why, source=str(path))
     _numbers(rows, ("layer", "nie", "ci_low", "ci_high"), path)
     marker, ci = _handoff(folder, annotation, curve)
-    reason = f"annotation {annotation!r} passes the behavioural prerequisite on {int(rows['n_claims'].iloc[0])} claims" \
-        if "n_claims" in rows else f"annotation {annotation!r} passes the behavioural prerequisite"
+    reason = f"annotation {annotation!r}: {prerequisite}"
     return LayerSeries(IN_CONTEXT, ylabel, rows["layer"].to_numpy(int), rows["nie"].to_numpy(float),
                        rows["ci_low"].to_numpy(float), rows["ci_high"].to_numpy(float), True, reason, marker, ci,
                        "hand-off layer", source=str(path))
+
+
+def _prerequisite_note(folder: Path, annotation: str) -> str:
+    """How many claims pass ``annotation``'s prerequisite and its per-claim effects vs plain (prerequisite.csv);
+    an annotation the file does not gate is refused."""
+    path = folder / "prerequisite.csv"
+    if not path.is_file():
+        return "prerequisite.csv not found"
+    table = read_table(path, ("gate", "annotation", "comparison", "effect", "passes"), "localize prerequisite.csv")
+    if annotation not in set(table["gate"].astype(str)):
+        raise NegprobeError(f"--annotation {annotation!r}: {path} gates {', '.join(sorted(set(table['gate'].astype(str))))}")
+    rows = _where(table, (table["gate"] == annotation) & (table["annotation"] == annotation)
+                  & (table["comparison"] == "plain"))
+    passing = sum(str(v).lower() == "true" for v in rows["passes"])
+    effects = pd.to_numeric(rows["effect"], errors="coerce")
+    return f"{passing} of {len(rows)} claims pass; effects vs plain {effects.min():+.2f} to {effects.max():+.2f} nats"
 
 
 def _handoff_rows(folder: Path, annotation: str) -> pd.DataFrame | None:

@@ -76,10 +76,12 @@ def cross_patch(
     with removed_on_error(folder):
         base = load_model(model)
         norms = [lora_update_norms(base, a) for a in adapter]  # an adapter of another base fails here, first
-        pairs = {a: load_pair(model, a, label=a) for a in adapter}
+        names = [Path(a).name or a for a in adapter]
+        labels = names if len(set(names)) == len(names) else list(adapter)  # folder names, unless two share one
+        pairs = {label: load_pair(model, a, label=label) for label, a in zip(labels, adapter)}
         result = cross_model_patching(pairs, claim, chosen, min_effect, max_items, n_boot, seed, progress=not quiet)
         write_cross_patching(result, folder / "cross_patching.json")
-        atomic_write_text(folder / "lora_norms.csv", weight_table(norms, list(adapter)).to_csv(index=False))
+        atomic_write_text(folder / "lora_norms.csv", weight_table(norms, labels).to_csv(index=False))
         lines = result.lines() + (in_context_lines(base, pairs, claim, folder) if in_context else [])
     for line in lines:
         print(line)

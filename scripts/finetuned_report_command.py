@@ -25,7 +25,7 @@ def finetuned_report(
     signal: Path | None = typer.Option(None, "--signal", help="negprobe signal output folder (signal_claims.csv)."),
     cross_patching: Path | None = typer.Option(None, "--cross-patching", help="cross_patching.json (negprobe cross-patch)."),
     weights: Path | None = typer.Option(None, "--weights", help="lora_norms.csv (negprobe cross-patch)."),
-    annotation: str = typer.Option("negated", help="The in-context annotation to show (localize's gate name)."),
+    annotation: str = typer.Option("notice", help="The in-context annotation to show: notice | dense | local."),
     curve: str = typer.Option("all", help="Cross-model patching curve: all (positions) | claim (tokens)."),
     out: Path = typer.Option(Path("negprobe-out/finetuned"), "--out", "-o", help="Output folder."),
     seed: int = typer.Option(0, help="Bootstrap seed of the training-signal divergence (as negprobe signal's)."),

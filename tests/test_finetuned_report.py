@@ -86,12 +86,16 @@ def test_signal_series_without_divergence_fails_its_gate(tmp_path):
 
 def write_localize(folder, annotation_rows: bool):
     folder.mkdir(parents=True, exist_ok=True)
-    rows = [("negated", "annotated -> plain", layer, 0.1 * layer, 0.1 * layer - 0.05, 0.1 * layer + 0.05, 3, 30)
+    rows = [("notice", "annotated -> plain", layer, 0.1 * layer, 0.1 * layer - 0.05, 0.1 * layer + 0.05, 3, 30)
             for layer in range(4)] if annotation_rows else []
     pd.DataFrame(rows, columns=["annotation", "curve", "layer", "nie", "ci_low", "ci_high", "n_claims", "n_pairs"]) \
         .to_csv(folder / "claim_patching.csv", index=False)
-    handoff = [("negated", "negated -> plain", 2, 1, 3, 3, 30, "")] if annotation_rows else \
-        [("negated", None, None, None, None, 0, 0, "nothing to localise on this model: it does not lower belief")]
+    handoff = [("notice", "notice -> plain", 2, 1, 3, 3, 30, "")] if annotation_rows else \
+        [("notice", None, None, None, None, 0, 0, "nothing to localise on this model: it does not lower belief")]
+    prerequisite = [("notice", "notice", "plain", f"c{c}", -1.5 + c if annotation_rows else 0.1 * c, annotation_rows
+                     and c < 2) for c in range(3)] + [("notice", "neutral", "plain", "c0", 0.0, None)]
+    pd.DataFrame(prerequisite, columns=["gate", "annotation", "comparison", "claim", "effect", "passes"]) \
+        .to_csv(folder / "prerequisite.csv", index=False)
     pd.DataFrame(handoff, columns=["annotation", "direction", "layer", "ci_low", "ci_high", "n_claims", "n_pairs",
                                    "note"]).to_csv(folder / "handoff_layers.csv", index=False)
 
@@ -100,6 +104,9 @@ def test_in_context_series_reads_localize_and_its_gate(tmp_path):
     write_localize(tmp_path / "ok", True)
     s = in_context_series(tmp_path / "ok")
     assert s.passed and s.marker == 2 and s.marker_ci == (1, 3) and s.value[3] == pytest.approx(0.3)
+    assert s.reason == "annotation 'notice': 2 of 3 claims pass; effects vs plain -1.50 to +0.50 nats"
+    with pytest.raises(NegprobeError, match="--annotation 'negated': .* gates notice"):
+        in_context_series(tmp_path / "ok", "negated")
     write_localize(tmp_path / "none", False)
     gated = in_context_series(tmp_path / "none")
     assert not gated.passed and gated.reason.startswith("nothing to localise on this model") and len(gated.layers) == 0
@@ -160,7 +167,7 @@ def test_cross_patch_then_finetuned_report_on_a_tiny_adapter(tmp_path):
     assert first.startswith("belief effect: " if data["status"] == "effect" else "nothing to localise: ")
     assert data["gate"]["n_units"] == 4 and (data["curves"] == {}) == (data["status"] == "nothing_to_localise")
     prerequisite = pd.read_csv(tmp_path / "cp" / "prerequisite_by_model.csv")
-    assert set(prerequisite["model"]) == {"base", str(adapter)} and "notice" in set(prerequisite["annotation"])
+    assert set(prerequisite["model"]) == {"base", adapter.name} and "notice" in set(prerequisite["annotation"])
     assert "in context, base: notice vs neutral" in proc.stdout and "; change vs base" in proc.stdout
     norms = pd.read_csv(tmp_path / "cp" / "lora_norms.csv")
     assert (norms.loc[norms["layer"] == 0, "update_norm"] == 0).all() and (norms.loc[norms["layer"] > 0,
