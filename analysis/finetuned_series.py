@@ -125,8 +125,11 @@ def _prerequisite_note(folder: Path, annotation: str) -> str:
     rows = _where(table, (table["gate"] == annotation) & (table["annotation"] == annotation)
                   & (table["comparison"] == "plain"))
     passing = sum(str(v).lower() == "true" for v in rows["passes"])
-    effects = pd.to_numeric(rows["effect"], errors="coerce")
-    return f"{passing} of {len(rows)} claims pass; effects vs plain {effects.min():+.2f} to {effects.max():+.2f} nats"
+    effects = np.asarray(pd.to_numeric(rows["effect"], errors="coerce"), dtype=float)
+    if not len(effects):
+        return f"no claim of annotation {annotation!r} in prerequisite.csv"
+    return f"{passing} of {len(rows)} claims pass; effects vs plain {np.nanmin(effects):+.2f} to " \
+           f"{np.nanmax(effects):+.2f} nats"
 
 
 def _handoff_rows(folder: Path, annotation: str) -> pd.DataFrame | None:

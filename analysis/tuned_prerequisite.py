@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import pandas as pd
 
@@ -88,7 +89,7 @@ def margin_change(tuned: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     joined = tuned.merge(base, on=keys, suffixes=("_tuned", "_base"), validate="one_to_one")
     if joined.empty:
         raise NegprobeError("the fine-tuned and base models answered no common in-context question")
-    return joined.assign(margin=joined["margin_tuned"] - joined["margin_base"])[list(MARGIN_COLUMNS)]
+    return cast(pd.DataFrame, joined.assign(margin=joined["margin_tuned"] - joined["margin_base"])[list(MARGIN_COLUMNS)])
 
 
 def tuned_prerequisite(base: LoadedModel, tuned: Mapping[str, LoadedModel], questions: Sequence,
