@@ -3,7 +3,8 @@
 Four series (:mod:`.finetuned_series`; any may be missing): in-context annotation use on the base
 model (claim-token patching NIE, Meng et al. 2022's causal tracing as localize runs it), the
 training-signal divergence (:mod:`.training_signal`), cross-model patching recovery
-(:mod:`.cross_patching`) and the LoRA update norm (Hu et al. 2022; :mod:`.weight_view`). Each panel
+(:mod:`.cross_patching`) and the LoRA update norm (Hu et al. 2022; :mod:`.weight_view`), and, when
+a layer sweep is given, its per-window gaps (:mod:`.finetuned_windows`). Each panel
 shares the layer axis. A series whose gate failed is drawn grey with its reason and is left out of
 the findings, which state only numbers that passed their gate (and say "nothing to localise: <reason>"
 for the others). :func:`write_finetuned_report` writes ``finetuned_report.png`` / ``.html`` / ``.md``
@@ -23,6 +24,7 @@ from negprobe.activations.atomic import atomic_path, atomic_write_text
 from negprobe.errors import NegprobeError
 
 from .finetuned_series import IN_CONTEXT, KEYS, PATCHING, SIGNAL, TITLES, LayerSeries
+from .finetuned_windows import WindowGap, window_panel, window_rows, window_sentence
 from .plots import pyplot, write_html
 from .report_figures import Figure, save_png
 
@@ -31,8 +33,9 @@ CAPTION = (
     "annotated -> plain; marker: hand-off layer), the training signal's annotation-specific divergence "
     "cos(neutral, plain) - cos(annotated, plain) (marker: first layer from which its CI stays above 0), "
     "cross-model patching recovery of the fine-tuned margin (marker: first layer recovering half) and the "
-    "relative LoRA update norm per block (band: range over adapters). Bands are 95% CIs unless stated. A grey "
-    "panel's gate failed: its numbers are shown, not read."
+    "relative LoRA update norm per block (band: range over adapters); with a layer sweep, the belief gap "
+    "negated - positive of adapters trained on one window of blocks (bar over the window, 95% t CI over seeds). "
+    "Bands are 95% CIs unless stated. A grey panel's gate failed: its numbers are shown, not read."
 )
 
 
@@ -67,7 +70,7 @@ def _sentence(s: LayerSeries) -> str:
            f"({s.value[top]:.4f}; {s.band} {s.low[top]:.4f} to {s.high[top]:.4f})."
 
 
-def findings_paragraph(series: Mapping[str, LayerSeries | None]) -> str:
+def findings_paragraph(series: Mapping[str, LayerSeries | None], windows: list[WindowGap] | None = None) -> str:
     """The findings from gated numbers only; a failed gate reads "nothing to localise: <reason>"."""
     parts = []
     for key in KEYS:
@@ -78,11 +81,13 @@ def findings_paragraph(series: Mapping[str, LayerSeries | None]) -> str:
             parts.append(_sentence(s))
         else:
             parts.append(f"{_upper(TITLES[key])}: nothing to localise: {s.reason}.")
+    if windows is not None:
+        parts.append(window_sentence(windows))
     marked = [f"{TITLES[k]} {series[k].marker}" for k in KEYS  # type: ignore[union-attr]
               if series.get(k) is not None and series[k].passed and series[k].marker is not None]  # type: ignore[union-attr]
     if len(marked) >= 2:
         parts.append("Layers located by the gated series: " + ", ".join(marked) + ".")
-    elif not any(s is not None and s.passed for s in series.values()):
+    elif not any(s is not None and s.passed for s in series.values()) and not any(g.passed for g in windows or []):
         parts.append("No series passed its gate: nothing is localised.")
     return " ".join(parts)
 
@@ -111,15 +116,18 @@ def _panel(ax, s: LayerSeries | None, key: str) -> None:
                 transform=ax.transAxes)
 
 
-def overlay_figure(series: Mapping[str, LayerSeries | None], out: Path) -> Figure:
-    """The four panels on one layer axis (``finetuned_report.png``)."""
+def overlay_figure(series: Mapping[str, LayerSeries | None], out: Path,
+                   windows: list[WindowGap] | None = None) -> Figure:
+    """The four panels (five with a layer sweep) on one layer axis (``finetuned_report.png``)."""
     plt = pyplot()
     layers = [s.layers for s in series.values() if s is not None and len(s.layers)]
     span = (min(int(x.min()) for x in layers), max(int(x.max()) for x in layers)) if layers else (0, 1)
-    fig, axes = plt.subplots(1, len(KEYS), figsize=(16, 3.6))
+    fig, axes = plt.subplots(1, len(KEYS) + (windows is not None), figsize=(16 + 4 * (windows is not None), 3.6))
     for ax, key in zip(axes, KEYS):
         _panel(ax, series.get(key), key)
         ax.set_xlim(span[0] - 0.5, span[1] + 0.5)
+    if windows is not None:
+        window_panel(axes[-1], windows)
     fig.suptitle("Where fine-tuning drops the annotation: per-layer evidence (grey: gate failed)", fontsize=10)
     fig.tight_layout()
     figure = Figure("Fine-tuned models per layer", CAPTION, save_png(fig, out / "finetuned_report.png"))
@@ -127,10 +135,11 @@ def overlay_figure(series: Mapping[str, LayerSeries | None], out: Path) -> Figur
     return figure
 
 
-def layers_table(series: Mapping[str, LayerSeries | None]) -> pd.DataFrame:
+def layers_table(series: Mapping[str, LayerSeries | None], windows: list[WindowGap] | None = None) -> pd.DataFrame:
     """Every given series per layer: value, band, gate status and reason (``finetuned_layers.csv``)."""
     rows = [(s.key, int(layer), float(v), float(lo), float(hi), s.band, s.status, s.marker, s.reason, s.source)
             for s in series.values() if s is not None for layer, v, lo, hi in zip(s.layers, s.value, s.low, s.high)]
+    rows += window_rows(windows)
     return pd.DataFrame(rows, columns=["series", "layer", "value", "low", "high", "band", "status", "marker", "reason",
                                        "source"])
 
@@ -148,16 +157,17 @@ def interactive_overlay(table: pd.DataFrame, path: Path) -> None:
         write_html(fig, tmp)
 
 
-def write_finetuned_report(series: Mapping[str, LayerSeries | None], out: Path) -> list[Path]:
+def write_finetuned_report(series: Mapping[str, LayerSeries | None], out: Path,
+                           windows: list[WindowGap] | None = None) -> list[Path]:
     """Write the figure, its table, the page with the findings paragraph; every file atomically."""
-    if not any(s is not None for s in series.values()):
+    if not any(s is not None for s in series.values()) and not windows:
         raise NegprobeError("the fine-tuned report needs at least one series (localize, signal, cross patching,"
-                            " LoRA norms)")
+                            " LoRA norms, layer sweep)")
     out.mkdir(parents=True, exist_ok=True)
-    table = layers_table(series)
-    paragraph = findings_paragraph(series)
+    table = layers_table(series, windows)
+    paragraph = findings_paragraph(series, windows)
     written = [atomic_write_text(out / "finetuned_layers.csv", table.to_csv(index=False))]
-    figure = overlay_figure(series, out)
+    figure = overlay_figure(series, out, windows)
     interactive_overlay(table, out / "finetuned_report.html")
     sources = [f"- {TITLES[k]}: {series[k].source}" for k in KEYS if series.get(k) is not None]  # type: ignore[union-attr]
     page = [f"# {figure.title}", "", "![per layer](finetuned_report.png)", "",

@@ -259,6 +259,8 @@ CASES = [
          "signal_claims.csv: signal_claims.csv not found", write("sig/other.txt", "x")),
     Case("finetuned-report-garbled-norms", ("finetuned-report", "--weights", "{ws}/n.csv", "-o", "{ws}/r"),
          "n.csv: not a lora_norms.csv: lacks columns", write("n.csv", "a,b\n1,2\n")),
+    Case("finetuned-report-sweep-without-gaps", ("finetuned-report", "--layer-sweep", "{ws}/ls", "-o", "{ws}/r"),
+         "layer_gaps.csv: layer_gaps.csv not found", write("ls/layer_sweep.csv", "window\n0-1\n")),
     # layer-sweep
     Case("layer-sweep-reversed-window", ("layer-sweep", *TINY, "-c", "ed_sheeran", "-o", "{ws}/ls", "--windows", "5-2"),
          "--windows '5-2'"),

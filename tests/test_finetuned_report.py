@@ -198,3 +198,36 @@ def test_the_report_refuses_a_garbled_cross_patching_file(make, words, tmp_path)
         patching_series(tmp_path / "cp.json")
     gate = BeliefGate("x", "questions", 0.1, -0.1, 0.2, 1, 4)
     assert gate.status == "nothing_to_localise" and gate.line().startswith("nothing to localise: belief rise of x")
+
+
+def write_gaps(folder, statuses=("effect", "nothing_to_localise")):
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for window, status, gap in zip(("0-1", "2-4"), statuses, (-1.25, 0.4)):
+        read = status == "effect"
+        rows.append((window, "questions", "positive", gap if read else np.nan, gap - 0.5 if read else np.nan,
+                     gap + 0.5 if read else np.nan, 3, 1.0, 2.0, status, 0.8 if read else 0.01, 0.3 if read else -0.2,
+                     1.2 if read else 0.2, "" if read else "belief rise of the positive adapters of window 2-4 ..."))
+    pd.DataFrame(rows, columns=["window", "measure", "reference", "gap", "gap_ci_low", "gap_ci_high", "n_seeds",
+                                "treated_margin", "reference_margin", "status", "gate_rise", "gate_ci_low",
+                                "gate_ci_high", "reason"]).to_csv(folder / "layer_gaps.csv", index=False)
+
+
+def test_layer_window_gaps_enter_the_report_only_where_gated(tmp_path):
+    from negprobe.analysis.finetuned_windows import read_window_gaps
+
+    write_gaps(tmp_path / "ls")
+    gaps = read_window_gaps(tmp_path / "ls")
+    assert [(g.window, g.first, g.last, g.passed) for g in gaps] == [("0-1", 0, 1, True), ("2-4", 2, 4, False)]
+    text = findings_paragraph({PATCHING: None}, gaps)
+    assert "negated - positive: blocks 0-1 -1.25 [-1.75, -0.75] (3 seeds)." in text
+    assert "Layer windows 2-4: nothing to localise: belief rise of the positive adapters of window 2-4" in text
+    assert "0.40" not in text and "No series passed" not in text
+    write_finetuned_report({PATCHING: None}, tmp_path / "out", gaps)
+    table = pd.read_csv(tmp_path / "out" / "finetuned_layers.csv")
+    assert list(table["layer"]) == [0, 1, 2, 3, 4] and table["value"].iloc[:2].tolist() == [-1.25, -1.25]
+    assert table["value"].iloc[2:].isna().all() and set(table["series"]) == {"window 0-1", "window 2-4"}
+    with pytest.raises(NegprobeError, match="no cloze rows against positive"):
+        read_window_gaps(tmp_path / "ls", "cloze")
+    write_gaps(tmp_path / "none", ("nothing_to_localise", "nothing_to_localise"))
+    assert findings_paragraph({}, read_window_gaps(tmp_path / "none")).endswith("nothing is localised.")
