@@ -82,7 +82,7 @@ def read_table(path: Path, columns: tuple[str, ...], what: str) -> pd.DataFrame:
     return table
 
 
-def _where(table: pd.DataFrame, mask) -> pd.DataFrame:
+def where(table: pd.DataFrame, mask) -> pd.DataFrame:
     """The rows of ``table`` where ``mask`` holds, typed as a frame."""
     return cast(pd.DataFrame, table.loc[mask])
 
@@ -97,7 +97,7 @@ def in_context_series(folder: Path, annotation: str = "notice", curve: str = "an
     """Claim-mean NIE of ``curve`` for ``annotation`` from a localize report folder (see the module docstring)."""
     path = folder / "claim_patching.csv"
     table = read_table(path, ("annotation", "curve", "layer", "nie", "ci_low", "ci_high"), "localize claim_patching.csv")
-    rows = _where(table, (table["annotation"] == annotation) & (table["curve"] == curve)).sort_values(by="layer")
+    rows = where(table, (table["annotation"] == annotation) & (table["curve"] == curve)).sort_values(by="layer")
     ylabel = f"NIE, {curve.replace('annotated', annotation)} (nats)"
     prerequisite = _prerequisite_note(folder, annotation)
     if rows.empty:
@@ -122,7 +122,7 @@ def _prerequisite_note(folder: Path, annotation: str) -> str:
     table = read_table(path, ("gate", "annotation", "comparison", "effect", "passes"), "localize prerequisite.csv")
     if annotation not in set(table["gate"].astype(str)):
         raise NegprobeError(f"--annotation {annotation!r}: {path} gates {', '.join(sorted(set(table['gate'].astype(str))))}")
-    rows = _where(table, (table["gate"] == annotation) & (table["annotation"] == annotation)
+    rows = where(table, (table["gate"] == annotation) & (table["annotation"] == annotation)
                   & (table["comparison"] == "plain"))
     passing = sum(str(v).lower() == "true" for v in rows["passes"])
     effects = np.asarray(pd.to_numeric(rows["effect"], errors="coerce"), dtype=float)
@@ -137,7 +137,7 @@ def _handoff_rows(folder: Path, annotation: str) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     table = read_table(path, ("annotation", "direction", "layer", "ci_low", "ci_high", "note"), "handoff_layers.csv")
-    return _where(table, table["annotation"] == annotation)
+    return where(table, table["annotation"] == annotation)
 
 
 def _handoff_note(folder: Path, annotation: str) -> str:
@@ -149,7 +149,7 @@ def _handoff_note(folder: Path, annotation: str) -> str:
 def _handoff(folder: Path, annotation: str, curve: str) -> tuple[int | None, tuple[int, int] | None]:
     rows = _handoff_rows(folder, annotation)
     direction = curve.replace("annotated", annotation)
-    found = [] if rows is None else _where(rows, rows["direction"] == direction).to_dict("records")
+    found = [] if rows is None else where(rows, rows["direction"] == direction).to_dict("records")
     if not found or not np.isfinite(float(found[0]["layer"])):
         return None, None
     low, high = float(found[0]["ci_low"]), float(found[0]["ci_high"])
@@ -194,7 +194,7 @@ def patching_series(path: Path, curve: str = CURVES[1]) -> tuple[LayerSeries, Re
 def weight_series(path: Path, patching: LayerSeries | None) -> LayerSeries:
     """Per block, the relative LoRA update norm (mean over adapters, band = their range) from ``lora_norms.csv``."""
     table = read_table(path, ("adapter", "layer", "module", "relative"), "lora_norms.csv")
-    rows = _where(table, table["module"] == "all")
+    rows = where(table, table["module"] == "all")
     _numbers(rows, ("layer", "relative"), path)
     if rows.empty:
         raise NegprobeError(f"{path}: no per-block rows (module 'all')")

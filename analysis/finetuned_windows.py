@@ -15,7 +15,7 @@ from pathlib import Path
 from negprobe.errors import NegprobeError
 
 from .belief_gate import EFFECT, NOTHING
-from .finetuned_series import read_table
+from .finetuned_series import read_table, where
 
 TITLE = "layer-window gap"
 
@@ -54,7 +54,7 @@ def read_window_gaps(folder: Path, measure: str = "questions", reference: str = 
     path = folder / "layer_gaps.csv"
     table = read_table(path, ("window", "measure", "reference", "gap", "gap_ci_low", "gap_ci_high", "n_seeds",
                               "status", "reason"), "layer_gaps.csv")
-    rows = table[(table["measure"] == measure) & (table["reference"] == reference)].to_dict("records")
+    rows = where(table, (table["measure"] == measure) & (table["reference"] == reference)).to_dict("records")
     if not rows:
         raise NegprobeError(f"{path}: no {measure} rows against {reference} (measures: "
                             f"{', '.join(sorted(set(map(str, table['measure']))))})")
