@@ -201,3 +201,20 @@ def test_a_garbled_json_is_one_error(text, words, tmp_path):
     (tmp_path / "cp.json").write_text(text)
     with pytest.raises(NegprobeError, match=words):
         read_recovery(tmp_path / "cp.json")
+
+
+def test_a_real_but_small_rise_under_the_gap_guard_is_nothing_to_localise(tmp_path):
+    """Every question rises by 0.1-0.2 nats: the gate passes, but no question reaches min_effect = 0.5, so no
+    curve is read and the reason says so (synthetic items: no model needed)."""
+    from negprobe.analysis.cross_patching import ItemPatching, summarise
+
+    rng = np.random.default_rng(0)
+    items = [ItemPatching("a", "ed_sheeran", str(k), 0.0, float(rng.uniform(0.1, 0.2)),
+                          {name: np.zeros(3) for name in (TUNED_CLAIM, TUNED_ALL, BASE_CLAIM, BASE_ALL)}, k % 2 == 0)
+             for k in range(8)]
+    result = summarise(items, [0, 1, 2], 3, min_effect=0.5, n_boot=200)
+    assert result.gate.passed and result.status == "nothing_to_localise" and result.half == {}
+    assert result.reason == "no question moved by at least 0.5 nats under fine-tuning"
+    assert result.lines()[0].startswith("belief effect: ") and result.lines()[1] == "nothing to localise: " + result.reason
+    curve = read_recovery(write_cross_patching(result, tmp_path / "cp.json"))
+    assert curve.status == "nothing_to_localise" and curve.reason == result.reason and curve.gate.passed
