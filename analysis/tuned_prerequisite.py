@@ -9,7 +9,7 @@ length and position. Here the same in-context question records are asked of each
 exactly as the prerequisite pools (mean over paraphrases per claim, Student-t CI over claims): it is
 :func:`~.prerequisite.prerequisite_gate` applied to the margins ``m_tuned - m_base``. A negative
 change: the fine-tuned model uses the notice *more* to lower belief than the base; positive: less
-(after Mayne et al. 2026, who report that fine-tuned models still read notices correctly in context).
+(the in-context contrasts of Mayne et al. 2026's Negation Neglect, asked of the fine-tuned models).
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ class TunedPrerequisite:
 
 
 def _interval(p: PooledEffect) -> str:
-    return f"{p.effect:+.2f} [{p.ci_low:+.2f}, {p.ci_high:+.2f}] nats ({p.n_claims} claims)"
+    unit = f"{p.n_claims} claims" if p.n_claims > 1 else f"1 claim x {p.n_paraphrases} paraphrases"
+    return f"{p.effect:+.2f} [{p.ci_low:+.2f}, {p.ci_high:+.2f}] nats ({unit})"
 
 
 def margin_change(tuned: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
