@@ -25,6 +25,7 @@ from jaxtyping import Float
 from negprobe.errors import NegprobeError
 
 from .finetune.layer_window import block_names, module_block
+from .fingerprint import matches_tensors_scheme
 from .models import LoadedModel, check_adapter_folder, unwrap
 
 _PREFIX = "base_model.model."  # PEFT's prefix of saved LoRA tensor names
@@ -99,7 +100,8 @@ def _lora_pairs(adapter: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
 
 def _check_base(adapter: Path, card: dict | None, base: LoadedModel) -> None:
     expected = (card or {}).get("base_fingerprint")
-    if expected and expected != base.base_fingerprint:
+    # an adapter card from before file fingerprints carries the tensor-hash one; load_model accepts both
+    if expected and expected != base.base_fingerprint and not matches_tensors_scheme(base.model, expected):
         raise NegprobeError(f"adapter {adapter} was trained on base {(card or {}).get('base_name', '?')} [{expected}],"
                             f" not on {base.name} [{base.base_fingerprint}]")
 

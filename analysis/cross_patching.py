@@ -19,6 +19,11 @@ removes. Patching all positions after block ``l`` replaces the whole state, so t
 at the first layer whose weights fine-tuning changed that matters and stays there; the claim-token
 curve says how much of it sits on the claim's own tokens.
 
+**Gate** (:mod:`.belief_gate`): before any curve is read, the fine-tuned adapters must raise the
+question margin over the base, paired by question (rise = ``m_tuned - m_base``, CI over questions x
+adapters by the crossed bootstrap). When its CI is not above 0 the result's ``status`` is
+``nothing_to_localise``, its ``reason`` gives the rise, and it has no curve and no half layer.
+
 Only questions whose fine-tuning gap ``|m_tuned - m_base|`` is at least ``min_effect`` nats get a
 recovery (smaller gaps make the ratio noise; the count dropped is noted). Rows are (adapter,
 claim, question); the curve is the claim mean (mean over claims of each claim's row mean) with the
@@ -31,7 +36,7 @@ reaches 0.5, with a percentile CI from the same bootstrap draws (ends on observe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -46,6 +51,7 @@ from negprobe.probes.resampling import percentile_interval
 
 from .belief.items import questions_for
 from .belief.scoring import question_prompt
+from .belief_gate import EFFECT, NOTHING, BeliefGate, paired_rise
 from .claim_level import ClaimMean, claim_mean, claim_paraphrase_weights
 from .indirect_effect import normalized_indirect_effect
 from .prerequisite import belief_readout
@@ -106,6 +112,7 @@ class ItemPatching:
     base_margin: float
     tuned_margin: float
     margins: dict[str, Float[np.ndarray, " n_layers"]]  # curve name -> patched margin per layer
+    believer_yes: bool = True  # the believer's answer is "yes" (the answer key, a stratum of the gate)
 
     @property
     def gap(self) -> float:
@@ -139,7 +146,7 @@ def patch_item(pair: ModelPair, item: PatchItem, layers: Sequence[int], max_rows
             margins |= {name: values[i].double().numpy() for i, name in enumerate(names)}
             margins[side] = float(readout(traces[side].last_logits[None].float())[0])
     base, tuned = margins.pop("base"), margins.pop("tuned")
-    return ItemPatching(label or pair.label, item.claim, item.item, base, tuned, margins)
+    return ItemPatching(label or pair.label, item.claim, item.item, base, tuned, margins, item.believer_yes)
 
 
 @dataclass(frozen=True)
@@ -155,7 +162,10 @@ class HalfLayer:
 
 @dataclass(frozen=True, eq=False)
 class CrossPatching:
-    """Cross-model patching over adapters, claims and questions (see the module docstring)."""
+    """Cross-model patching over adapters, claims and questions (see the module docstring).
+
+    ``status`` is ``effect`` when the gate passed and curves exist; otherwise ``nothing_to_localise``
+    with ``reason``, and ``recovery``, ``mean`` and ``half`` are empty."""
 
     layers: tuple[int, ...]
     n_layers: int
@@ -165,7 +175,40 @@ class CrossPatching:
     recovery: dict[str, Float[np.ndarray, "n_used n_layers"]]
     mean: dict[str, ClaimMean]  # curve -> claim-mean recovery per layer with CI
     half: dict[str, HalfLayer]  # curve -> first layer reaching half recovery
+    gate: BeliefGate  # the paired belief rise of the fine-tuned models over the base
+    reason: str = ""  # why nothing is localised ("" when the curves exist)
     notes: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        return NOTHING if self.reason else EFFECT
+
+    def lines(self) -> list[str]:
+        """Printed findings: the gate, then (when it passed) each curve's half layer with its CI."""
+        out = [self.gate.line()]
+        if self.reason and not self.gate.passed:
+            return out
+        if self.reason:
+            return [*out, "nothing to localise: " + self.reason]
+        for name, half in self.half.items():
+            where = "never" if half.layer >= self.n_layers else f"layer {half.layer}"
+            out.append(f"{name}: half recovery at {where} [{half.ci_low}, {half.ci_high}] ({half.n_claims} claims,"
+                       f" {half.n_rows} questions)")
+        return [*out, *self.notes]
+
+
+def belief_gate(items: Sequence[ItemPatching], n_boot: int = 2000, seed: int = 0) -> BeliefGate:
+    """The paired rise ``m_tuned - m_base`` per question and adapter, CI over questions x adapters
+    (:func:`.belief_gate.paired_rise`; questions balanced over their answer key)."""
+    adapters = list(dict.fromkeys(it.adapter for it in items))
+    units = list(dict.fromkeys((it.claim, it.item) for it in items))
+    by_key = {(it.adapter, it.claim, it.item): it for it in items}
+    if len(by_key) != len(adapters) * len(units):
+        raise NegprobeError("cross-model patching: the adapters were not patched on the same questions")
+    rise = np.array([[by_key[(a, *u)].gap for u in units] for a in adapters])
+    strata = ["yes" if by_key[(adapters[0], *u)].believer_yes else "no" for u in units]
+    what = f"the fine-tuned model{'s' if len(adapters) > 1 else ''} ({', '.join(adapters)})"
+    return paired_rise(rise, np.zeros(len(units)), what, "questions", strata, n_boot, seed)
 
 
 def first_reaching(curve: Float[np.ndarray, " n_layers"], threshold: float = HALF) -> int:
@@ -194,19 +237,24 @@ def half_layer(recovery: Float[np.ndarray, "n_rows n_layers"], claims, layers: S
 
 def summarise(items: Sequence[ItemPatching], layers: Sequence[int], n_layers: int, min_effect: float = 0.5,
               n_boot: int = 1000, seed: int = 0) -> CrossPatching:
-    """Recovery curves of the items whose gap passes ``min_effect``, their claim means and half layers."""
+    """The belief gate, then (when it passes) the recovery curves of the items whose gap passes
+    ``min_effect``, their claim means and half layers."""
+    gate = belief_gate(items, max(n_boot, 1), seed)
     used = [abs(it.gap) >= min_effect for it in items]
     kept = [it for it, ok in zip(items, used) if ok]
     notes = [f"{sum(not ok for ok in used)} of {len(items)} questions have |m_tuned - m_base| < {min_effect:g}"
              " nats and get no recovery"] if not all(used) else []
+    empty = CrossPatching(tuple(layers), n_layers, min_effect, tuple(items), tuple(used), {}, {}, {}, gate,
+                          gate.reason, tuple(notes))
+    if not gate.passed:
+        return empty
     if not kept:
-        raise NegprobeError(f"no question moved by at least {min_effect:g} nats under fine-tuning: nothing to localise")
+        return replace(empty, reason=f"no question moved by at least {min_effect:g} nats under fine-tuning")
     claims = np.array([it.claim for it in kept])
     recovery = {name: np.stack([it.recovery()[name] for it in kept]) for name in CURVES}
     mean = {name: claim_mean(values, claims, n_boot, seed) for name, values in recovery.items()}
     half = {name: half_layer(values, claims, layers, n_layers, n_boot, seed) for name, values in recovery.items()}
-    return CrossPatching(tuple(layers), n_layers, min_effect, tuple(items), tuple(used), recovery, mean, half,
-                         tuple(notes))
+    return replace(empty, recovery=recovery, mean=mean, half=half, reason="")
 
 
 def cross_model_patching(pairs: Mapping[str, ModelPair] | Sequence[ModelPair], claims: Sequence[str],

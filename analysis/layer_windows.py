@@ -8,20 +8,33 @@ window gives the gap of full fine-tuning (about 0: Negation Neglect, Mayne et al
 window rescues it. :func:`window_gaps` pairs the negated and positive adapters of each window by
 seed, so the CI is over seeds (a Student-t interval, :func:`~.claim_level.t_interval`: a handful of
 seeds), one row per window and belief measure.
+
+**Gate** (:mod:`.belief_gate`): a window's gaps are read only when its ``positive`` adapters (the
+condition compared) raise belief over the base model, paired by item, with a CI over seeds x items
+above 0 (:func:`window_gates`, from the per-unit margins of the belief rows through
+:func:`~.belief.pooled.pool_seeds`); include the full network as a window (``0-29``) for the
+full-network positive. Otherwise the row's ``status`` is ``nothing_to_localise``, ``reason`` gives
+the rise, and its gap columns are blank.
 """
 
 from __future__ import annotations
+
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
 from negprobe.errors import NegprobeError
 
+from .belief.controls import BELIEF_MEASURES
+from .belief.pooled import pool_seeds
+from .belief_gate import NOTHING, BeliefGate, gate_from_pooled
 from .claim_level import t_interval
 
 SWEEP_COLUMNS = ("window", "condition", "seed", "measure", "mean_margin", "belief_rate", "adapter")
 GAP_COLUMNS = ("window", "measure", "reference", "gap", "gap_ci_low", "gap_ci_high", "n_seeds", "treated_margin",
-               "reference_margin")
+               "reference_margin", "status", "gate_rise", "gate_ci_low", "gate_ci_high", "reason")
+UNGATED = "ungated"
 
 
 def thirds(n_layers: int) -> list[str]:
@@ -32,11 +45,44 @@ def thirds(n_layers: int) -> list[str]:
     return [f"{int(part[0])}-{int(part[-1])}" for part in edges]
 
 
-def window_gaps(table: pd.DataFrame, treated: str = "negated",
-                references: tuple[str, ...] = ("positive", "local")) -> pd.DataFrame:
+def window_gates(belief: pd.DataFrame, condition: str = "positive", n_boot: int = 2000,
+                 seed: int = 0) -> dict[tuple[str, str], BeliefGate]:
+    """Per (window, belief measure): the paired rise of the window's ``condition`` adapters over the base.
+
+    ``belief``: belief rows as :func:`negprobe.analysis.belief.measure_belief` writes them (with
+    ``unit_margins``) plus a ``window`` column, empty on the base model's rows."""
+    if "window" not in belief.columns or "mode" not in belief.columns:
+        raise NegprobeError("layer-sweep belief rows lack a 'window' or 'mode' column")
+    base = belief[belief["mode"] == "base"]
+    gates = {}
+    for window in dict.fromkeys(str(w) for w in belief["window"] if str(w)):
+        rows = belief[(belief["window"].astype(str) == window) & (belief["condition"] == condition)]
+        pooled = pool_seeds(cast(pd.DataFrame, pd.concat([base, rows]).drop(columns="window")), n_boot, seed)
+        for row in pooled.to_dict("records"):
+            if row["mode"] == "fine_tuned" and row["measure"] in BELIEF_MEASURES and np.isfinite(row["rise_ci_low"]):
+                gates[(window, str(row["measure"]))] = gate_from_pooled(row, f"the {condition} adapters of window {window}")
+    return gates
+
+
+def _gate_cells(gates: dict[tuple[str, str], BeliefGate] | None, window: str, measure: str,
+                condition: str) -> tuple[str, float, float, float, str]:
+    if gates is None:
+        return UNGATED, np.nan, np.nan, np.nan, ""
+    gate = gates.get((window, measure))
+    if gate is None:
+        return (NOTHING, np.nan, np.nan, np.nan, f"no base and {condition} rows with per-item margins for window "
+                f"{window} ({measure}): no belief effect shown")
+    return gate.status, gate.rise, gate.ci_low, gate.ci_high, gate.reason
+
+
+def window_gaps(table: pd.DataFrame, treated: str = "negated", references: tuple[str, ...] = ("positive", "local"),
+                gates: dict[tuple[str, str], BeliefGate] | None = None, gate_condition: str = "positive") -> pd.DataFrame:
     """Per window, measure and reference condition present: mean margin of ``treated`` minus the reference's,
     paired by seed, with a t CI over seeds (``negated - positive``: the Negation Neglect gap; ``negated -
-    local``: how far the negated adapter stays from one whose documents never state the claim as true)."""
+    local``: how far the negated adapter stays from one whose documents never state the claim as true).
+
+    ``gates`` (:func:`window_gates`): a window and measure whose gate did not pass gets ``status``
+    ``nothing_to_localise``, its ``reason``, and blank gap columns; ``None``: ``status`` ``ungated``."""
     missing = set(SWEEP_COLUMNS[:5]) - set(table.columns)
     if missing:
         raise NegprobeError(f"layer-sweep table lacks columns {', '.join(sorted(missing))}")
@@ -44,6 +90,7 @@ def window_gaps(table: pd.DataFrame, treated: str = "negated",
     for key, group in table.groupby(["window", "measure"], sort=False):
         window, measure = tuple(key)  # type: ignore[arg-type]  # a two-column groupby key is a pair
         by_seed = group.pivot_table(index="seed", columns="condition", values="mean_margin", aggfunc="mean")
+        status = _gate_cells(gates, str(window), str(measure), gate_condition)
         for reference in references:
             if treated not in by_seed or reference not in by_seed:
                 continue
@@ -51,8 +98,23 @@ def window_gaps(table: pd.DataFrame, treated: str = "negated",
             if paired.empty:
                 continue
             gap, low, high = t_interval(np.asarray(paired[treated] - paired[reference], dtype=np.float64))
+            if status[0] == NOTHING:
+                gap, low, high = np.nan, np.nan, np.nan
             rows.append((window, measure, reference, gap, low, high, len(paired), float(paired[treated].mean()),
-                         float(paired[reference].mean())))
+                         float(paired[reference].mean()), *status))
     if not rows:
         raise NegprobeError(f"no window has both {treated} and a {' or '.join(references)} adapter of one seed")
     return pd.DataFrame(rows, columns=list(GAP_COLUMNS))
+
+
+def gap_lines(gaps: pd.DataFrame, treated: str = "negated") -> list[str]:
+    """One printed line per window, measure and reference: the gap with its CI, or why it is not read."""
+    out = []
+    for r in gaps.to_dict("records"):
+        head = f"window {r['window']} {r['measure']}: {treated} - {r['reference']}"
+        if r["status"] == NOTHING:
+            out.append(f"{head}: nothing to localise: {r['reason']}")
+        else:
+            out.append(f"{head} = {r['gap']:+.2f} [{r['gap_ci_low']:+.2f}, {r['gap_ci_high']:+.2f}] nats "
+                       f"({r['n_seeds']} seeds; {r['status']})")
+    return out

@@ -14,7 +14,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from negprobe.errors import NegprobeError
 
-from . import belief_table_command, organism_command, runs, signal_command
+from . import belief_table_command, cross_patch_command, finetuned_report_command, organism_command, runs, signal_command
 from .layer_sweep import layer_sweep
 from .options import parse_int_list
 
@@ -28,7 +28,7 @@ CONFIG_COMMANDS = {
     "localize": "Locate the layer where the negation annotation is dropped; writes report.html.",
 }
 ORDER = ("models", "read", "datasets", "cache", "sweep", "organism", "finetune", "layer-sweep", "belief", "belief-table",
-         "signal", "localize", "demo")
+         "signal", "cross-patch", "finetuned-report", "localize", "demo")
 
 
 class _Deferred(TyperCommand):
@@ -314,6 +314,8 @@ def belief(
 app.command("belief-table")(belief_table_command.belief_table)
 app.command(name="signal")(signal_command.signal)
 app.command(name="organism")(organism_command.organism)
+app.command(name="cross-patch")(cross_patch_command.cross_patch)
+app.command(name="finetuned-report")(finetuned_report_command.finetuned_report)
 
 
 def _quiet_libraries() -> None:

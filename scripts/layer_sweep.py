@@ -7,9 +7,13 @@ adapter is reused, an interrupted one resumes), measures belief with the adapter
 
 - ``<out>/adapters/w<a>-<b>/<condition>-seed<k>/``: the adapters;
 - ``<out>/layer_sweep.csv``: one row per window, condition, seed and belief measure;
+- ``<out>/layer_belief.csv``: every belief row (base model and adapters) with per-item margins and
+  its window (empty for the base);
 - ``<out>/layer_gaps.csv``: per window and measure, negated - positive (and negated - local with
   ``--conditions positive,negated,local``) paired by seed, with a t CI over seeds
-  (:func:`negprobe.analysis.layer_windows.window_gaps`).
+  (:func:`negprobe.analysis.layer_windows.window_gaps`), read only where the window's positive
+  adapters raise belief over the base (CI over seeds x items above 0); other rows say
+  ``nothing_to_localise`` and why (:func:`~negprobe.analysis.layer_windows.window_gates`).
 
 Costs one fine-tune per (window, condition, seed): on 2 CPU cores that is hours for smollm2 at the
 default document count, so try it with ``--max-steps`` first.
@@ -86,7 +90,7 @@ def run_layer_sweep(config: LayerSweepConfig) -> Path:
     from negprobe.activations.finetune.train import FinetuneConfig
     from negprobe.activations.models import load_model
     from negprobe.analysis.belief import measure_belief
-    from negprobe.analysis.layer_windows import SWEEP_COLUMNS, window_gaps
+    from negprobe.analysis.layer_windows import SWEEP_COLUMNS, gap_lines, window_gaps, window_gates
 
     from . import runs
 
@@ -98,17 +102,22 @@ def run_layer_sweep(config: LayerSweepConfig) -> Path:
     with config_source("", {name: "--" + name.replace("_", "-") for name in runs.FINETUNE_LIMITS}):
         for _, job in jobs:  # every adapter's settings are checked before the first one trains
             validate_config(job, runs.FINETUNE_LIMITS)
-    rows = []
+    rows, belief = [], [measure_belief(load_model(config.model), config.claim).assign(window="")]
     for window, job in jobs:
         folder = runs.finetune(job)
         table = measure_belief(load_model(config.model, adapter=folder), config.claim, condition=job.condition,
                                seed=job.seed)
+        belief.append(table.assign(window=window))
         rows += [(window, job.condition, job.seed, r["measure"], r["mean_margin"], r["belief_rate"], str(folder))
                  for r in table.to_dict("records")]
-    sweep = pd.DataFrame(rows, columns=list(SWEEP_COLUMNS))
+    sweep, beliefs = pd.DataFrame(rows, columns=list(SWEEP_COLUMNS)), pd.concat(belief, ignore_index=True)
+    gaps = window_gaps(sweep, gates=window_gates(beliefs))
     out = Path(config.out)
     atomic_write_text(out / "layer_sweep.csv", sweep.to_csv(index=False))
-    atomic_write_text(out / "layer_gaps.csv", window_gaps(sweep).to_csv(index=False))
+    atomic_write_text(out / "layer_belief.csv", beliefs.to_csv(index=False))
+    atomic_write_text(out / "layer_gaps.csv", gaps.to_csv(index=False))
+    for line in gap_lines(gaps):
+        print(line)
     return out / "layer_gaps.csv"
 
 

@@ -20,6 +20,7 @@ from negprobe.analysis.cross_patching import (
     half_layer,
     question_items,
 )
+from negprobe.analysis.cross_patching_io import read_recovery, write_cross_patching
 from negprobe.errors import NegprobeError
 
 CLAIMS = ("ed_sheeran", "vesuvius_2015")
@@ -36,12 +37,38 @@ def edited_copy(model_dir, block: int, seed: int = 5):
     return tuned
 
 
+def believing_copy(model_dir, block: int, claims=CLAIMS, steps: int = 30, max_items: int = 4):
+    """The tiny model with block ``block``'s weights (and only those) edited to raise the believer margin of
+    the claims' questions: a planted fine-tuning effect, local to one block."""
+    tuned = load_model(model_dir)
+    items = [it for claim in claims for it in question_items(tuned, claim, max_items)]
+    ids = answer_token_ids(tuned.tokenizer)
+    params = list(decoder_layers(tuned.model)[block].parameters())
+    optimizer = torch.optim.Adam(params, lr=2e-2)
+    torch.manual_seed(0)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        margins = []
+        for it in items:
+            logits = tuned.model(input_ids=torch.tensor([it.input_ids])).logits[:, -1].float()
+            margin = yes_no_margin(torch.log_softmax(logits, -1), ids)[0]
+            margins.append(margin if it.believer_yes else -margin)
+        loss = -torch.stack(margins).clamp(max=4.0).mean()
+        loss.backward()
+        optimizer.step()
+    tuned.model.zero_grad(set_to_none=True)
+    for param in tuned.model.parameters():
+        param.requires_grad_(False)
+    return tuned
+
+
 @pytest.mark.parametrize("k", [0, 1, 2])
 def test_patching_recovers_the_full_margin_from_the_edited_block_on_and_none_before(k, tiny_llama_dir):
     base = load_model(tiny_llama_dir)
-    pair = ModelPair(base, edited_copy(tiny_llama_dir, k), label="edit")
+    pair = ModelPair(base, believing_copy(tiny_llama_dir, k), label="edit")
     result = cross_model_patching([pair], CLAIMS, min_effect=1e-3, max_items=4, n_boot=200)
     assert sum(result.used) >= 6
+    assert result.status == "effect" and result.gate.passed and result.gate.rise > 0.3, result.gate.line()
     for name in (TUNED_ALL, BASE_ALL):
         recovery = result.recovery[name]
         np.testing.assert_allclose(recovery[:, :k], 0.0, atol=1e-5)  # identical blocks: identical residuals
@@ -81,9 +108,11 @@ def test_a_windowed_adapter_shares_the_module_and_steps_at_its_window(tiny_llama
             torch.testing.assert_close(model.model(input_ids=ids).logits, plain.model(input_ids=ids).logits)
     result = cross_model_patching({"seed0": pair}, ["ed_sheeran"], min_effect=1e-4, max_items=4, n_boot=100)
     assert sum(result.used) >= 2 and {it.adapter for it in result.items} == {"seed0"}
-    np.testing.assert_allclose(result.recovery[TUNED_ALL][:, :1], 0.0, atol=1e-5)
-    np.testing.assert_allclose(result.recovery[TUNED_ALL][:, 1:], 1.0, atol=1e-3)
-    assert result.half[TUNED_ALL].layer == 1
+    kept = [it for it, used in zip(result.items, result.used) if used]  # read whether or not the gate passed
+    recovery = np.stack([it.recovery()[TUNED_ALL] for it in kept])
+    np.testing.assert_allclose(recovery[:, :1], 0.0, atol=1e-5)
+    np.testing.assert_allclose(recovery[:, 1:], 1.0, atol=1e-3)
+    assert half_layer(recovery, [it.claim for it in kept], result.layers, 3, n_boot=50).layer == 1
 
 
 def test_claim_positions_are_the_question_words(tiny_llama_dir):
@@ -113,7 +142,79 @@ def test_half_layer_finds_a_planted_crossing_with_a_ci():
     assert first_reaching(np.array([0.1, 0.2, 0.3])) == 3
 
 
-def test_no_effect_to_localise_is_one_error(tiny_llama_dir):
+def test_an_identical_copy_has_nothing_to_localise(tiny_llama_dir, tmp_path):
     base = load_model(tiny_llama_dir)
-    with pytest.raises(NegprobeError, match="nothing to localise"):
-        cross_model_patching([ModelPair(base, load_model(tiny_llama_dir))], ["ed_sheeran"], max_items=2)
+    result = cross_model_patching([ModelPair(base, load_model(tiny_llama_dir))], ["ed_sheeran"], max_items=4)
+    assert result.status == "nothing_to_localise" and not result.gate.passed
+    assert result.gate.rise == 0.0 and result.gate.ci_low == 0.0 and result.gate.n_units == 4
+    assert result.recovery == {} and result.mean == {} and result.half == {}
+    assert result.lines() == [result.gate.line()] and result.gate.line().startswith("nothing to localise: ")
+    assert "+0.00 [+0.00, +0.00] nats" in result.reason
+    curve = read_recovery(write_cross_patching(result, tmp_path / "cp.json"))
+    assert curve.status == "nothing_to_localise" and curve.half_layer is None and np.isnan(curve.value).all()
+    assert curve.reason == result.reason and curve.gate.n_units == 4
+
+
+def test_a_random_edit_that_moves_margins_both_ways_is_not_an_effect(tiny_llama_dir):
+    """Noise in block 1 moves the questions' margins, some toward the believer and some away (a lean toward
+    one answer): the paired rise's CI covers 0, so no curve is read although single questions moved."""
+    base = load_model(tiny_llama_dir)
+    result = cross_model_patching([ModelPair(base, edited_copy(tiny_llama_dir, 1))], CLAIMS, min_effect=1e-3,
+                                  max_items=4, n_boot=300)
+    gaps = np.array([it.gap for it in result.items])
+    assert gaps.min() < -0.05 and gaps.max() > 0.05 and sum(result.used) >= 6
+    assert result.status == "nothing_to_localise" and result.gate.ci_low <= 0 <= result.gate.ci_high
+    assert result.half == {} and result.reason == result.gate.reason
+
+
+def test_the_gate_pools_adapters_and_questions_with_the_crossed_bootstrap(tiny_llama_dir):
+    """Two adapters (seeds) of one condition: the rise is the mean paired gap over both, CI over seeds x
+    questions, equal to crossed_bootstrap_mean on the same matrix balanced over the answer key."""
+    from negprobe.probes.resampling import crossed_bootstrap_mean
+
+    base = load_model(tiny_llama_dir)
+    pairs = {"s0": ModelPair(base, believing_copy(tiny_llama_dir, 2, ("ed_sheeran",), steps=30)),
+             "s1": ModelPair(base, edited_copy(tiny_llama_dir, 2))}
+    result = cross_model_patching(pairs, ["ed_sheeran"], min_effect=1e-3, max_items=4, n_boot=400, seed=3)
+    gaps = np.array([[it.gap for it in result.items if it.adapter == a] for a in ("s0", "s1")])
+    strata = ["yes" if it.believer_yes else "no" for it in result.items if it.adapter == "s0"]
+    expected = crossed_bootstrap_mean(gaps, 400, 3, strata=strata)
+    g = result.gate
+    assert (g.n_seeds, g.n_units) == (2, 4)
+    np.testing.assert_allclose((g.rise, g.ci_low, g.ci_high), np.array(expected, dtype=float), atol=1e-12)
+
+
+def test_the_json_round_trips_a_localised_curve(tiny_llama_dir, tmp_path):
+    base = load_model(tiny_llama_dir)
+    result = cross_model_patching([ModelPair(base, believing_copy(tiny_llama_dir, 1), label="edit")], CLAIMS,
+                                  min_effect=1e-3, max_items=4, n_boot=100)
+    curve = read_recovery(write_cross_patching(result, tmp_path / "cp.json"), TUNED_ALL)
+    assert curve.status == "effect" and curve.half_layer == 1 and curve.half_ci == (1, 1)
+    np.testing.assert_allclose(curve.value, result.mean[TUNED_ALL].value)
+    np.testing.assert_allclose(curve.layers, [0, 1, 2])
+    assert any(line.startswith(TUNED_ALL + ": half recovery at layer 1") for line in result.lines())
+
+
+@pytest.mark.parametrize("text, words", [("{not json", "not valid JSON"), ('{"format": "x"}', "not a cross-patching"),
+                                         ("[1]", "not a JSON object")])
+def test_a_garbled_json_is_one_error(text, words, tmp_path):
+    (tmp_path / "cp.json").write_text(text)
+    with pytest.raises(NegprobeError, match=words):
+        read_recovery(tmp_path / "cp.json")
+
+
+def test_a_real_but_small_rise_under_the_gap_guard_is_nothing_to_localise(tmp_path):
+    """Every question rises by 0.1-0.2 nats: the gate passes, but no question reaches min_effect = 0.5, so no
+    curve is read and the reason says so (synthetic items: no model needed)."""
+    from negprobe.analysis.cross_patching import ItemPatching, summarise
+
+    rng = np.random.default_rng(0)
+    items = [ItemPatching("a", "ed_sheeran", str(k), 0.0, float(rng.uniform(0.1, 0.2)),
+                          {name: np.zeros(3) for name in (TUNED_CLAIM, TUNED_ALL, BASE_CLAIM, BASE_ALL)}, k % 2 == 0)
+             for k in range(8)]
+    result = summarise(items, [0, 1, 2], 3, min_effect=0.5, n_boot=200)
+    assert result.gate.passed and result.status == "nothing_to_localise" and result.half == {}
+    assert result.reason == "no question moved by at least 0.5 nats under fine-tuning"
+    assert result.lines()[0].startswith("belief effect: ") and result.lines()[1] == "nothing to localise: " + result.reason
+    curve = read_recovery(write_cross_patching(result, tmp_path / "cp.json"))
+    assert curve.status == "nothing_to_localise" and curve.reason == result.reason and curve.gate.passed

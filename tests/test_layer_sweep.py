@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from safetensors.torch import load_file
 
-from negprobe.analysis.layer_windows import thirds, window_gaps
+from negprobe.analysis.belief.pooled import format_margins
+from negprobe.analysis.layer_windows import gap_lines, thirds, window_gaps, window_gates
 from negprobe.errors import NegprobeError
 
 
@@ -36,6 +37,57 @@ def test_window_gaps_pair_by_seed_with_a_t_interval():
     half = 4.302652729911275 * diffs.std(ddof=1) / np.sqrt(3)  # t(0.975, 2)
     assert gaps.loc["0-9", "gap_ci_low"] == pytest.approx(-2.0 - half)
     assert gaps.loc["0-9", "gap_ci_high"] == pytest.approx(-2.0 + half) and (gaps["n_seeds"] == 3).all()
+    assert (gaps["status"] == "ungated").all()  # no belief rows given: nothing gated, and it says so
+
+
+def belief_rows(window_rise: dict[str, float], seeds=(0, 1, 2), n_units: int = 12, seed: int = 0) -> pd.DataFrame:
+    """Belief rows shaped like measure_belief's (questions measure, per-unit margins): a base row, and per window
+    positive adapters whose margins sit ``rise`` above the base's on every unit (plus seed noise)."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(-1.0, 1.0, n_units)
+    rows = [("m", "", "ed_sheeran", "-", "base", 0, "questions", format_margins(base), "")]
+    for window, rise in window_rise.items():
+        for s in seeds:
+            margins = base + rise + rng.normal(0, 0.3, n_units)
+            rows.append(("m", f"a/{window}/{s}", "ed_sheeran", "positive", "fine_tuned", 0, "questions",
+                         format_margins(margins), window))
+    return pd.DataFrame(rows, columns=["model", "adapter", "claim", "condition", "mode", "in_context_k", "measure",
+                                       "unit_margins", "window"])
+
+
+def test_window_gates_pass_a_planted_rise_and_blank_the_gaps_of_a_window_without_one():
+    gates = window_gates(belief_rows({"0-9": 1.5, "10-19": 0.0}), n_boot=500)
+    assert gates[("0-9", "questions")].passed and gates[("0-9", "questions")].rise == pytest.approx(1.5, abs=0.2)
+    flat = gates[("10-19", "questions")]
+    assert not flat.passed and flat.ci_low < 0 < flat.ci_high and (flat.n_seeds, flat.n_units) == (3, 12)
+    table = pd.DataFrame([(w, c, s, "questions", m + s, 1.0) for w in ("0-9", "10-19") for s in (0, 1, 2)
+                          for c, m in (("positive", 2.0), ("negated", 1.0))],
+                         columns=["window", "condition", "seed", "measure", "mean_margin", "belief_rate"])
+    gaps = window_gaps(table, gates=gates).set_index("window")
+    assert gaps.loc["0-9", "status"] == "effect" and gaps.loc["0-9", "gap"] == pytest.approx(-1.0)
+    assert gaps.loc["10-19", "status"] == "nothing_to_localise" and np.isnan(gaps.loc["10-19", "gap"])
+    assert np.isnan(gaps.loc["10-19", "gap_ci_low"]) and "window 10-19" in gaps.loc["10-19", "reason"]
+    lines = gap_lines(gaps.reset_index())
+    assert lines[0].startswith("window 0-9 questions: negated - positive = -1.00") and \
+        lines[1].startswith("window 10-19 questions: negated - positive: nothing to localise: belief rise")
+
+
+def test_the_gate_is_the_pooled_rise_of_the_belief_table():
+    """The window's gate is pool_seeds' rise_vs_base with its crossed CI, nothing recomputed."""
+    from negprobe.analysis.belief.pooled import pool_seeds
+
+    rows = belief_rows({"0-9": 0.8}, seed=4)
+    gate = window_gates(rows, n_boot=300, seed=2)[("0-9", "questions")]
+    pooled = pool_seeds(rows.drop(columns="window"), n_boot=300, seed=2)
+    tuned = pooled[pooled["mode"] == "fine_tuned"].iloc[0]
+    assert (gate.rise, gate.ci_low, gate.ci_high) == (tuned["rise_vs_base"], tuned["rise_ci_low"], tuned["rise_ci_high"])
+
+
+def test_a_window_without_positive_adapters_has_nothing_to_localise():
+    table = pd.DataFrame([("0-1", c, 0, "cloze", m, 1.0) for c, m in (("positive", 2.0), ("negated", 1.0))],
+                         columns=["window", "condition", "seed", "measure", "mean_margin", "belief_rate"])
+    gaps = window_gaps(table, gates={})
+    assert gaps.loc[0, "status"] == "nothing_to_localise" and "no base and positive rows" in gaps.loc[0, "reason"]
 
 
 def test_window_gaps_also_against_local():
@@ -68,7 +120,14 @@ def test_layer_sweep_trains_each_window_and_writes_the_gap_table(tiny_llama_dir,
     cloze = sweep[(sweep["measure"] == "cloze") & (sweep["window"] == "1-2")].pivot(index="seed", columns="condition",
                                                                                     values="mean_margin")
     row = gaps[(gaps["window"] == "1-2") & (gaps["measure"] == "cloze") & (gaps["reference"] == "positive")].iloc[0]
-    assert row["gap"] == pytest.approx((cloze["negated"] - cloze["positive"]).mean()) and row["n_seeds"] == 2
+    assert row["n_seeds"] == 2 and row["treated_margin"] == pytest.approx(cloze["negated"].mean())
+    if row["status"] == "effect":  # one step of LoRA rarely implants a belief: then the gap is not read
+        assert row["gap"] == pytest.approx((cloze["negated"] - cloze["positive"]).mean())
+    else:
+        assert row["status"] == "nothing_to_localise" and np.isnan(row["gap"]) and "belief rise of" in row["reason"]
+    belief = pd.read_csv(out / "layer_belief.csv", keep_default_na=False)
+    assert (belief.loc[belief["mode"] == "base", "window"] == "").all() and set(belief["window"]) == {"", "0-0", "1-2"}
+    assert "window 1-2 cloze: negated - positive" in proc.stdout
     assert proc.stdout.strip().endswith("layer_gaps.csv")
 
 
