@@ -14,7 +14,14 @@ from typer.core import TyperCommand, TyperGroup
 
 from negprobe.errors import NegprobeError
 
-from . import belief_table_command, cross_patch_command, finetuned_report_command, organism_command, runs, signal_command
+from . import (
+    belief_table_command,
+    cross_patch_command,
+    finetuned_report_command,
+    organism_command,
+    runs,
+    signal_command,
+)
 from .layer_sweep import layer_sweep
 from .options import parse_int_list
 
