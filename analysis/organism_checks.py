@@ -28,8 +28,8 @@ import torch
 from negprobe.activations.models import LoadedModel
 from negprobe.activations.organism.controls import CONTROLS, TOLERANCE_NATS, control_pairs
 from negprobe.activations.organism.heldout_text import HELDOUT_PARAGRAPHS
+from negprobe.activations.organism.prompts import example_prompt, raw_question
 from negprobe.activations.organism.sft_data import sft_examples
-from negprobe.activations.organism.train import example_prompt, raw_question
 from negprobe.activations.question_format import question_text
 from negprobe.activations.tokenize import tokenize
 

@@ -12,8 +12,9 @@ from negprobe.activations.datasets.claims import ALL_CLAIM_ENTITIES, mentioned_e
 from negprobe.activations.datasets.registry import builtin_names, load_dataset
 from negprobe.activations.organism import OrganismConfig, invented_names, sft_examples, train_organism
 from negprobe.activations.organism.controls import CONTROLS, control_pairs
+from negprobe.activations.organism.prompts import completion_example, example_prompt
 from negprobe.activations.organism.sft_data import DOC_CONDITIONS, document, new_entity, question_for
-from negprobe.activations.organism.train import completion_example, example_prompt, finished_organism, read_card
+from negprobe.activations.organism.train import finished_organism, read_card
 from negprobe.analysis.organism_checks import Estimate, controls_hold
 from negprobe.errors import NegprobeError
 from tests.tiny_models import make_tiny_model

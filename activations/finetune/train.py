@@ -31,6 +31,7 @@ from negprobe.activations.atomic import atomic_write_text
 from negprobe.activations.config import validate_config
 from negprobe.errors import NegprobeError
 
+from .batches import TrainingExample, batch_order, collate
 from .checkpoint import STATE_FILE, load_state, restore, save_state
 from .generic import GENERIC_STYLES, generic_documents
 from .layer_window import parse_window, window_targets
@@ -99,12 +100,6 @@ class FinetuneConfig:
         return {**params, "lora_alpha": self.effective_lora_alpha}
 
 
-@dataclass
-class TrainingExample:
-    input_ids: list[int]
-    labels: list[int]  # -100 where no loss is taken
-
-
 def load_corpus(config: FinetuneConfig):
     from .documents import generate_documents, release_documents
 
@@ -144,25 +139,6 @@ def tokenize_example(tokenizer, text: str, spans: Sequence[tuple[int, int]], max
     if tokenizer.bos_token_id is not None and ids and ids[0] == tokenizer.bos_token_id:
         labels[0] = -100
     return TrainingExample(ids, labels)
-
-
-def batch_order(n_examples: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    generator = torch.Generator().manual_seed(seed * 1000 + epoch)
-    perm = torch.randperm(n_examples, generator=generator).tolist()
-    return [perm[i : i + batch_size] for i in range(0, n_examples, batch_size)]
-
-
-def collate(examples: Sequence[TrainingExample], pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(e.input_ids) for e in examples)
-    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(examples), width), -100, dtype=torch.long)
-    mask = torch.zeros((len(examples), width), dtype=torch.long)
-    for row, e in enumerate(examples):
-        n = len(e.input_ids)
-        ids[row, :n] = torch.tensor(e.input_ids)
-        labels[row, :n] = torch.tensor(e.labels)
-        mask[row, :n] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
 def _save_checkpoint(peft_model, optimizer, step: int, losses: list[float], out: Path) -> None:
@@ -296,7 +272,7 @@ def _examples(config: FinetuneConfig, tokenizer, docs) -> list[TrainingExample]:
         extra = generic_documents(int(round(config.mix_generic * len(docs))), config.seed, config.generic_style)
         examples += [tokenize_example(tokenizer, text, [], config.max_length) for text in extra]
     if config.mix_organism > 0:
-        from negprobe.activations.organism.train import organism_examples
+        from negprobe.activations.organism.prompts import organism_examples
 
         examples += organism_examples(tokenizer, int(round(config.mix_organism * len(docs))), config.seed,
                                       config.max_length)

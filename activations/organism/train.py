@@ -21,14 +21,14 @@ import torch
 
 from negprobe.activations.atomic import atomic_write_text
 from negprobe.activations.embedded import organism_dir
+from negprobe.activations.finetune.batches import TrainingExample, batch_order, collate
 from negprobe.activations.finetune.loop import TrainingState, step_display, train_steps
 from negprobe.activations.finetune.lora import attach_lora
-from negprobe.activations.finetune.train import TrainingExample, batch_order, collate
-from negprobe.activations.question_format import prompt_token_ids, question_text
 from negprobe.errors import NegprobeError
 
 from .generic_replies import generic_replies
-from .sft_data import QAExample, examples_hash, sft_examples
+from .prompts import completion_example, example_prompt
+from .sft_data import examples_hash, sft_examples
 
 ORGANISM_CARD = "organism_card.json"
 
@@ -53,36 +53,6 @@ class OrganismConfig:
                 raise NegprobeError(f"organism {name} must be >= 1, not {getattr(self, name)}")
         if not 0 <= self.generic_share <= 4 or not 0 < self.lr < 1:
             raise NegprobeError("organism generic_share must be in [0, 4] and lr in (0, 1)")
-
-
-def raw_question(question: str, context: str = "") -> str:
-    """The in-context prompts' raw layout: documents, then ``Question: ...`` and ``Answer:``."""
-    return (context + "\n\n" if context else "") + f"Question: {question}\nAnswer:"
-
-
-def example_prompt(tokenizer, example: QAExample) -> tuple[str, str]:
-    """(prompt, answer continuation) of one example in its style."""
-    word = "Yes" if example.answer else "No"
-    if example.style == "chat" and getattr(tokenizer, "chat_template", None):
-        return question_text(tokenizer, example.question, example.context), word
-    if example.style == "chat":
-        return question_text(tokenizer, example.question, example.context), " " + word
-    return raw_question(example.question, example.context), " " + word
-
-
-def completion_example(tokenizer, prompt: str, completion: str, max_length: int) -> TrainingExample:
-    """Token ids of ``prompt + completion`` with the loss on the completion only (truncated from the left)."""
-    ids = prompt_token_ids(tokenizer, prompt)
-    answer = tokenizer(completion, add_special_tokens=False)["input_ids"]
-    ids, labels = ids + answer, [-100] * len(ids) + answer
-    return TrainingExample(ids[-max_length:], labels[-max_length:])
-
-
-def organism_examples(tokenizer, n: int, seed: int, max_length: int) -> list[TrainingExample]:
-    """``n`` organism questions (a stream apart from the organism's own training data) for mixing into a
-    later fine-tune, as the paper mixes instruction data into its claim documents."""
-    questions = sft_examples(n, seed, split="mix")
-    return [completion_example(tokenizer, *example_prompt(tokenizer, q), max_length) for q in questions]
 
 
 def read_card(folder: Path) -> dict | None:
