@@ -50,8 +50,8 @@ class Estimate:
 
     @classmethod
     def of(cls, values: Sequence[float] | np.ndarray) -> Estimate:
-        values = np.asarray(values, dtype=np.float64)
-        return cls(*t_interval(values), n=len(values))
+        mean, low, high = t_interval(np.asarray(values, dtype=np.float64))
+        return cls(float(mean), float(low), float(high), n=len(values))
 
     def inside(self, tolerance: float) -> bool:
         return -tolerance <= self.low and self.high <= tolerance
@@ -93,7 +93,7 @@ def control_effects(model: LoadedModel, n_units: int = 40, seed: int = 0) -> dic
 
 def controls_hold(effects: dict[str, Estimate], tolerance: float = TOLERANCE_NATS) -> dict[str, bool]:
     """Per control: the intended one lowers belief (CI below -tolerance); every other stays inside +-tolerance."""
-    return {name: (e.high < -tolerance) if name == "notice_effect" else e.inside(tolerance)
+    return {name: bool(e.high < -tolerance) if name == "notice_effect" else bool(e.inside(tolerance))
             for name, e in effects.items()}
 
 

@@ -82,7 +82,7 @@ def _by_role(heldout) -> dict[str, float]:
 
 
 def _pooled(p) -> Estimate:
-    return Estimate(p.effect, p.ci_low, p.ci_high, p.n_claims)
+    return Estimate(float(p.effect), float(p.ci_low), float(p.ci_high), p.n_claims)
 
 
 def check_model(model: LoadedModel, claims: Sequence[str] = CLAIM_IDS, n_control_units: int = 40,
@@ -122,6 +122,7 @@ def compare(base: tuple[ModelChecks, dict[str, np.ndarray]],
         "perplexity_within_10_percent": o.perplexity <= MAX_PERPLEXITY_RATIO * b.perplexity,
         **{f"control_{k}": v for k, v in controls_hold(o.controls, TOLERANCE_NATS).items()},
     }
+    verdicts = {name: bool(held) for name, held in verdicts.items()}
     return OrganismReport(b, o, bare_shift, Estimate.of(ou["facts"] - bu["facts"]), verdicts)
 
 

@@ -170,3 +170,29 @@ def test_a_fine_tune_can_mix_in_organism_questions(tiny):
     assert len(extra) == len(base) + 6
     assert all(sum(label != -100 for label in e.labels) <= 2 for e in extra[len(base):])  # loss on the answer only
     assert "mix_organism" not in plain.hyperparameters() and mixed.hyperparameters()["mix_organism"] == 1.5
+
+
+def _checks(name: str, shift: float) -> tuple:
+    from negprobe.analysis.organism_report import ModelChecks
+
+    e = Estimate.of(np.array([0.1, 0.3, 0.2]) + shift)
+    controls = {c: Estimate.of(np.array([-0.2, 0.1, 0.0])) for c in CONTROLS}
+    controls["notice_effect"] = Estimate.of(np.array([-4.0, -5.0, -6.0]) * (shift > 0))
+    checks = ModelChecks(name, e, e, {"notice": Estimate.of(np.array([-3.0, -2.0, -2.5]) * (shift > 0) - 0.1)}, {},
+                         controls, np.float64(0.5), e, {"stated": 0.9}, 20.0 + shift)
+    return checks, {"bare": np.array([0.1, 0.3, 0.2]) + shift, "facts": np.array([0.0, 1.0]) + shift}
+
+
+def test_the_report_judges_the_planted_organism_and_writes_json(tmp_path):
+    from negprobe.analysis.organism_report import compare, markdown, write_report
+
+    report = compare(_checks("base", 0.0), _checks("organism", 0.5))
+    assert report.bare_shift.mean == pytest.approx(0.5)
+    verdicts = report.verdicts
+    assert verdicts["notice_gap_at_least_1_nat_ci_below_0"] and verdicts["control_notice_effect"]
+    assert verdicts["control_unrelated"] and verdicts["bare_margin_within_1_nat_of_base"]
+    assert not verdicts["bare_yes_rate_at_most_0.2"]  # the planted yes-rate is 0.7
+    assert verdicts["perplexity_within_10_percent"]  # 20.5 vs 20.0: within 10%
+    json_path, md_path = write_report(report, tmp_path)
+    assert json.loads(json_path.read_text())["verdicts"] == verdicts
+    assert "| control: notice_effect |" in md_path.read_text() and markdown(report).startswith("| measure |")
