@@ -11,13 +11,12 @@ independent units (:func:`~negprobe.analysis.claim_level.t_interval`):
 * :func:`control_effects` -- the shortcut controls of :mod:`negprobe.activations.organism.controls`
   on held-out entities; units = entity pairs;
 * :func:`fact_accuracy` -- bare questions on the ``cities`` truth dataset, a known-fact domain the
-  organism never saw; :func:`heldout_accuracy` -- held-out organism questions by role;
+  organism never saw (:func:`~negprobe.activations.organism.controls.known_fact_questions`); :func:`heldout_accuracy` -- held-out organism questions by role;
 * :func:`perplexity` -- held-out generic prose (language drift).
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,7 +25,7 @@ import pandas as pd
 import torch
 
 from negprobe.activations.models import LoadedModel
-from negprobe.activations.organism.controls import CONTROLS, TOLERANCE_NATS, control_pairs
+from negprobe.activations.organism.controls import CONTROLS, TOLERANCE_NATS, control_pairs, known_fact_questions
 from negprobe.activations.organism.heldout_text import HELDOUT_PARAGRAPHS
 from negprobe.activations.organism.prompts import example_prompt, raw_question
 from negprobe.activations.organism.sft_data import sft_examples
@@ -97,19 +96,9 @@ def controls_hold(effects: dict[str, Estimate], tolerance: float = TOLERANCE_NAT
             for name, e in effects.items()}
 
 
-def city_questions(n: int = 100, seed: int = 0) -> list[tuple[str, bool]]:
-    """``n`` bare questions from the ``cities`` truth dataset, half true, half false."""
-    from negprobe.activations.datasets.registry import load_dataset
-
-    records = list(load_dataset("cities").records)
-    rng = random.Random(f"organism-cities-{seed}")
-    picked = [r for label in (1, 0) for r in rng.sample([r for r in records if r.label == label], n // 2)]
-    return [(f"Is it true that {r.text.rstrip('.')}?", bool(r.label)) for r in picked]
-
-
 def fact_accuracy(model: LoadedModel, n: int = 100, seed: int = 0) -> pd.DataFrame:
     """Bare chat questions on known facts: the truth-signed margin and whether the answer is right."""
-    questions = city_questions(n, seed)
+    questions = known_fact_questions(n, seed)
     margins = yes_minus_no(model, [question_text(model.tokenizer, q) for q, _ in questions])
     truth = np.array([t for _, t in questions])
     signed = np.where(truth, margins, -margins)

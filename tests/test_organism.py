@@ -28,7 +28,9 @@ def _truth_entities() -> set[str]:
 
 def _texts() -> list[str]:
     texts = [e.context + " " + e.question for split in ("train", "heldout") for e in sft_examples(1500, 0, split)]
-    return texts + [p.treated + " " + p.baseline + " " + p.question for p in control_pairs(40)]
+    # the controls' documents too; the `unrelated` control asks a cities question on purpose (never trained on)
+    return texts + [p.treated + " " + p.baseline + " " + (p.question if p.control != "unrelated" else "")
+                    for p in control_pairs(40)]
 
 
 def test_data_names_no_claim_entity_and_no_truth_dataset_entity():
@@ -81,6 +83,16 @@ def test_no_surface_cue_gives_the_answer():
         assert 0.15 < answers[cue].mean() < 0.85
     unseen = [e for e in examples if e.role in ("unseen", "unstated", "contradicted")]
     assert unseen and not any(e.answer for e in unseen)
+
+
+def test_controls_counterbalance_order_and_ask_untrained_known_facts():
+    pairs = control_pairs(4)
+    second = [p for p in pairs if p.control == "second_document"]
+    assert second[0].treated.startswith("NOTICE") and not second[1].treated.startswith("NOTICE")
+    unrelated = [p for p in pairs if p.control == "unrelated"]
+    assert all(p.question.startswith("Is it true that ") and "The " not in p.question for p in unrelated)
+    trained = {q for e in sft_examples(3000, 0) for q in [e.question]}
+    assert not {p.question for p in unrelated} & trained
 
 
 def test_every_control_is_a_matched_pair_on_heldout_names():
@@ -178,7 +190,7 @@ def _checks(name: str, shift: float) -> tuple:
     e = Estimate.of(np.array([0.1, 0.3, 0.2]) + shift)
     controls = {c: Estimate.of(np.array([-0.2, 0.1, 0.0])) for c in CONTROLS}
     controls["notice_effect"] = Estimate.of(np.array([-4.0, -5.0, -6.0]) * (shift > 0))
-    checks = ModelChecks(name, e, e, {"notice": Estimate.of(np.array([-3.0, -2.0, -2.5]) * (shift > 0) - 0.1)}, {},
+    checks = ModelChecks(name, e, e, e, e, {"notice": Estimate.of(np.array([-3.0, -2.0, -2.5]) * (shift > 0) - 0.1)}, {},
                          controls, np.float64(0.5), e, {"stated": 0.9}, 20.0 + shift)
     return checks, {"bare": np.array([0.1, 0.3, 0.2]) + shift, "facts": np.array([0.0, 1.0]) + shift}
 
@@ -190,8 +202,9 @@ def test_the_report_judges_the_planted_organism_and_writes_json(tmp_path):
     assert report.bare_shift.mean == pytest.approx(0.5)
     verdicts = report.verdicts
     assert verdicts["notice_gap_at_least_1_nat_ci_below_0"] and verdicts["control_notice_effect"]
-    assert verdicts["control_unrelated"] and verdicts["bare_margin_within_1_nat_of_base"]
-    assert not verdicts["bare_yes_rate_at_most_0.2"]  # the planted yes-rate is 0.7
+    assert verdicts["control_unrelated"] and verdicts["bare_margin_within_1_nat_of_base_ci"]
+    assert not verdicts["bare_claim_yes_rate_at_most_0.2"]  # the planted yes-rate is 0.7
+    assert verdicts["known_facts_at_least_as_accurate"]  # equal accuracy, margin shift +0.5 (a zero-width CI)
     assert verdicts["perplexity_within_10_percent"]  # 20.5 vs 20.0: within 10%
     json_path, md_path = write_report(report, tmp_path)
     assert json.loads(json_path.read_text())["verdicts"] == verdicts
