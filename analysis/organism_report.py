@@ -95,7 +95,7 @@ def check_model(model: LoadedModel, claims: Sequence[str] = CLAIM_IDS, n_control
     echo(f"{model.name}: bare questions")
     bare = bare_claim_beliefs(model, claims)
     bare["says_yes"] = (bare["yes_minus_no"] > 0).astype(float)
-    claim_side, truth_side = bare[bare["believer_answer"] == "yes"], bare[bare["believer_answer"] == "no"]
+    claim_side, truth_side = bare.query("believer_answer == 'yes'"), bare.query("believer_answer == 'no'")
     echo(f"{model.name}: in-context prompts of {len(claims)} claims")
     in_context, vs_neutral, n_paraphrases = _in_context(model, claims)
     echo(f"{model.name}: shortcut controls, known facts, held-out questions, perplexity")

@@ -14,14 +14,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from negprobe.errors import NegprobeError
 
-from . import (
-    belief_table_command,
-    cross_patch_command,
-    finetuned_report_command,
-    organism_command,
-    runs,
-    signal_command,
-)
+from . import module_commands, runs
 from .layer_sweep import layer_sweep
 from .options import parse_int_list
 
@@ -318,11 +311,7 @@ def belief(
         console.print(line)
 
 
-app.command("belief-table")(belief_table_command.belief_table)
-app.command(name="signal")(signal_command.signal)
-app.command(name="organism")(organism_command.organism)
-app.command(name="cross-patch")(cross_patch_command.cross_patch)
-app.command(name="finetuned-report")(finetuned_report_command.finetuned_report)
+module_commands.register(app)
 
 
 def _quiet_libraries() -> None:
