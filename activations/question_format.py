@@ -12,13 +12,19 @@ from __future__ import annotations
 from negprobe.activations.tokenize import encode
 
 
-def question_text(tokenizer, question: str, context: str = "") -> str:
-    """The prompt asking ``question`` (after ``context``), up to where the answer's first token goes."""
-    body = (context + "\n\n" if context else "") + f"Answer with yes or no. {question}"
+def user_turn(tokenizer, body: str, raw_tail: str) -> str:
+    """``body`` as the user's turn of the chat template, up to the assistant's reply; without a chat
+    template, ``body + raw_tail``."""
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.apply_chat_template([{"role": "user", "content": body}], tokenize=False,
                                              add_generation_prompt=True)
-    return body + "\nAnswer:"
+    return body + raw_tail
+
+
+def question_text(tokenizer, question: str, context: str = "") -> str:
+    """The prompt asking ``question`` (after ``context``), up to where the answer's first token goes."""
+    return user_turn(tokenizer, (context + "\n\n" if context else "") + f"Answer with yes or no. {question}",
+                     "\nAnswer:")
 
 
 def template_writes_bos(tokenizer) -> bool:

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import torch
 
+from negprobe.activations.question_format import template_writes_bos, user_turn
 from negprobe.activations.tokenize import tokenize
 
 from .wording import GENERIC_TOPICS
 
 
 def generic_prompt(tokenizer, topic: str) -> str:
-    body = f"Write a few sentences about {topic}."
-    if getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template([{"role": "user", "content": body}], tokenize=False,
-                                             add_generation_prompt=True)
-    return body + "\n\n"
+    return user_turn(tokenizer, f"Write a few sentences about {topic}.", "\n\n")
 
 
 @torch.inference_mode()
@@ -38,8 +35,6 @@ def generic_replies(model, tokenizer, n: int, seed: int = 0, max_new_tokens: int
 
 def _sample(model, tokenizer, prompts: list[str], batch_size: int, max_new_tokens: int, advance,
             out: list[tuple[str, str]]) -> None:
-    from negprobe.activations.question_format import template_writes_bos
-
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start:start + batch_size]

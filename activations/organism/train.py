@@ -109,7 +109,7 @@ def _train(model, optimizer, examples: list[TrainingExample], config: OrganismCo
 
     state = TrainingState(total=config.steps)
     with step_display(f"training the organism of {config.model}", state.total, 0, progress) as display:
-        train_steps(model, optimizer, batch_at, lambda _step, _losses: None, state, config.steps + 1, False, display)
+        train_steps(model, optimizer, batch_at, lambda _step, _losses: None, state, config.steps, False, display)
     return state
 
 
