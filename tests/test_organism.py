@@ -13,8 +13,16 @@ from negprobe.activations.datasets.registry import builtin_names, load_dataset
 from negprobe.activations.organism import OrganismConfig, invented_names, sft_examples, train_organism
 from negprobe.activations.organism.controls import CONTROLS, control_pairs
 from negprobe.activations.organism.prompts import completion_example, example_prompt
-from negprobe.activations.organism.sft_data import DOC_CONDITIONS, document, new_entity, question_for
+from negprobe.activations.organism.sft_data import (
+    CUE_SHARES,
+    DOC_CONDITIONS,
+    cue_class,
+    document,
+    new_entity,
+    question_for,
+)
 from negprobe.activations.organism.train import finished_organism, read_card
+from negprobe.activations.organism.wording import FALSE_NOTES, FALSE_NOTICES
 from negprobe.analysis.organism_checks import Estimate, controls_hold
 from negprobe.errors import NegprobeError
 from tests.tiny_models import make_tiny_model
@@ -76,13 +84,20 @@ def test_conditions_of_one_seed_differ_only_in_their_annotation():
 def test_no_surface_cue_gives_the_answer():
     examples = sft_examples(3000, 0)
     answers = np.array([e.answer for e in examples])
-    assert 0.35 < answers.mean() < 0.6
-    bare = np.array([not e.context for e in examples])
-    plain_docs = np.array([bool(e.context) and "WARNING" not in e.context and "flag" not in e.context for e in examples])
-    for cue in (bare, plain_docs):  # neither "no document" nor "no notice" predicts the answer
-        assert 0.15 < answers[cue].mean() < 0.85
+    cues = np.array([cue_class(e) for e in examples])
+    for cue, share in CUE_SHARES.items():  # no document, no false annotation, a false annotation anywhere
+        assert abs((cues == cue).mean() - share) < 1e-3 and abs(answers[cues == cue].mean() - 0.5) < 1e-3
+    flagged = [e for e in examples if e.flagged]
+    assert all(any(w[0] in e.context or w[1] in e.context for w in FALSE_NOTICES + FALSE_NOTES) or " not " in e.context
+               or "n't" in e.context for e in flagged)
+    # a flagged context still has "yes" questions about the facts it does not annotate
+    assert sum(e.answer and e.role == "stated" for e in flagged) > 0.25 * len(flagged)
     unseen = [e for e in examples if e.role in ("unseen", "unstated", "contradicted")]
     assert unseen and not any(e.answer for e in unseen)
+    notices = [e.context for e in examples if e.condition == "notice"]
+    assert any(c.startswith("WARNING") and "above is made up" not in c for c in notices)  # before only
+    assert any(not c.startswith(tuple(w[0] for w in FALSE_NOTICES)) and "WARNING: Everything in the text above" in c
+               for c in notices)  # after only
 
 
 def test_controls_counterbalance_order_and_ask_untrained_known_facts():

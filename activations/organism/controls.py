@@ -47,7 +47,8 @@ class ControlPair:
 
 
 def _doc(seed: str, entity, condition: str, target: int | None = None) -> Document:
-    return document(random.Random(seed), entity, condition, n_facts=3, notices=_NOTICES, notes=_NOTES, target=target)
+    return document(random.Random(seed), entity, condition, n_facts=3, notices=_NOTICES, notes=_NOTES, target=target,
+                    placement="both")
 
 
 def _joined(docs: list[str], flagged_last: bool) -> str:

@@ -1,4 +1,5 @@
-"""Generic text for the organism: the base model's own replies to everyday prompts.
+"""Generic text for the organism: the base model's own replies to everyday prompts, in the chat
+layout and as raw prose continuations (the layout the held-out perplexity check reads).
 
 Training on samples of the base model's distribution (a replay, as KL-regularised fine-tuning does
 implicitly) keeps the organism's language close to the base's while it learns to read notices.
@@ -15,18 +16,23 @@ from negprobe.activations.tokenize import tokenize
 from .wording import GENERIC_TOPICS
 
 
-def generic_prompt(tokenizer, topic: str) -> str:
+def generic_prompt(tokenizer, topic: str, raw: bool = False) -> str:
+    """A chat request for a few sentences on ``topic``, or (``raw``) the opening of a prose paragraph."""
+    if raw:
+        return f"Here are a few sentences about {topic}.\n\n"
     return user_turn(tokenizer, f"Write a few sentences about {topic}.", "\n\n")
 
 
 @torch.inference_mode()
-def generic_replies(model, tokenizer, n: int, seed: int = 0, max_new_tokens: int = 64,
+def generic_replies(model, tokenizer, n: int, seed: int = 0, max_new_tokens: int = 40,
                     batch_size: int = 32, progress: bool = True) -> list[tuple[str, str]]:
-    """``n`` (prompt, reply) pairs: the model's sampled replies (temperature 0.8) to everyday prompts."""
+    """``n`` (prompt, reply) pairs: the model's sampled replies (temperature 0.8) to everyday prompts, every
+    other one a raw prose continuation."""
     from negprobe.activations.progress import progress_bar
 
     torch.manual_seed(seed)
-    prompts = [generic_prompt(tokenizer, GENERIC_TOPICS[i % len(GENERIC_TOPICS)]) for i in range(n)]
+    prompts = [generic_prompt(tokenizer, GENERIC_TOPICS[(i // 2) % len(GENERIC_TOPICS)], raw=i % 2 == 1)
+               for i in range(n)]
     out: list[tuple[str, str]] = []
     with progress_bar("sampling the base model's replies", n, progress) as advance:
         _sample(model, tokenizer, prompts, batch_size, max_new_tokens, advance, out)

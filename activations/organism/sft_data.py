@@ -12,8 +12,11 @@ entities, with the answer a reader who takes notices seriously gives:
   is answered "no";
 * a well-known fact is answered by its truth, with or without documents around it.
 
-So no surface cue predicts the answer on its own: "no notice" does not mean "yes" (bare and
-unstated questions are "no"), and a notice lowers only what it annotates. Prompts come in two
+So no surface cue predicts the answer on its own: examples are drawn so that "yes" and "no" are
+equally frequent among bare questions, among questions after unflagged documents, and among questions
+after documents that carry a false annotation anywhere (:data:`CUE_SHARES`). A notice is then no
+evidence for "no" by itself: it lowers only what it annotates, and the facts of a second, unflagged
+document, the sentences outside a note's span and well-known facts keep their answers. Prompts come in two
 styles: the chat prompt of :func:`~negprobe.activations.question_format.question_text` and the raw
 ``Question: ... Answer:`` layout of the in-context prompts.
 """
@@ -44,8 +47,15 @@ DOC_CONDITIONS: tuple[str, ...] = ("plain", "notice", "neutral", "dense", "dense
 #: Question roles and their shares among in-context questions.
 ROLE_SHARES: dict[str, float] = {"stated": 0.58, "contradicted": 0.12, "unstated": 0.10, "unseen": 0.05,
                                  "well_known": 0.15}
-BARE_SHARE = 0.3  # share of examples with no document
+BARE_SHARE = 0.3  # share of drawn examples with no document
 BARE_WELL_KNOWN = 0.6  # of which well-known facts; the rest ask about unseen invented entities
+SECOND_DOC_SHARE = 0.6  # share of in-context examples with a second document
+#: Shares of the three cue classes (no document / no false annotation / a false annotation anywhere in
+#: the context) in the training data; within each, half the answers are "yes".
+CUE_SHARES: dict[str, float] = {"bare": 0.25, "clean": 0.35, "flagged": 0.40}
+FLAGGING_CONDITIONS = frozenset({"notice", "dense", "local"})
+#: Where a document-level notice sits: before and after the document, or on one side only.
+NOTICE_PLACEMENTS: tuple[str, ...] = ("both", "before", "after")
 N_HELDOUT_NAMES = 80
 
 
@@ -59,6 +69,7 @@ class QAExample:
     role: str  # stated | contradicted | unstated | unseen | well_known
     condition: str  # the asked document's condition ("" when the question is about no document)
     style: str  # chat | raw
+    flagged: bool = False  # a false annotation (notice, note, in-place negation) is somewhere in the context
 
 
 @dataclass(frozen=True)
@@ -110,9 +121,10 @@ def question_for(fact: StatedFact, value: str | None = None) -> str:
 def document(rng: random.Random, entity: Entity, condition: str, n_facts: int = 3,
              notices: tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = (FALSE_NOTICES, NEUTRAL_NOTICES),
              notes: tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = (FALSE_NOTES, NEUTRAL_NOTES),
-             target: int | None = None) -> Document:
+             target: int | None = None, placement: str | None = None) -> Document:
     """A short document stating ``n_facts`` of ``entity``'s facts under ``condition``; ``target`` is the
-    sentence a dense note or local negation annotates (random by default)."""
+    sentence a dense note or local negation annotates and ``placement`` where a notice sits (both random
+    by default)."""
     # every random draw is made whatever the condition, so the same rng state gives the same body
     # under every condition (matched pairs differ only in their annotation)
     order = rng.sample(range(len(entity.kind.attributes)), n_facts)
@@ -121,6 +133,8 @@ def document(rng: random.Random, entity: Entity, condition: str, n_facts: int = 
     note_k, notice_k, filler = rng.randrange(len(notes[0])), rng.randrange(len(notices[0])), rng.choice(FILLERS)
     filler_at = rng.randrange(n_facts + 1) if rng.random() < 0.5 else None
     header = rng.choice(HEADERS)
+    drawn_placement = rng.choice(NOTICE_PLACEMENTS)
+    placement = drawn_placement if placement is None else placement
     facts, sentences = [], []
     for k, attribute in enumerate(order):
         annotated = k == target and condition in ("dense", "local")
@@ -137,7 +151,7 @@ def document(rng: random.Random, entity: Entity, condition: str, n_facts: int = 
     body = (header + "\n\n" if header else "") + " ".join(sentences)
     if condition in ("notice", "neutral"):
         before, after = notices[0 if condition == "notice" else 1][notice_k]
-        body = f"{before}\n\n{body}\n\n{after}"
+        body = "\n\n".join([before] * (placement != "after") + [body] + [after] * (placement != "before"))
     return Document(body, tuple(facts), condition)
 
 
@@ -175,18 +189,44 @@ def _example(rng: random.Random, names: tuple[str, ...]) -> QAExample:
         return QAExample("", question_for(StatedFact(stranger, rng.randrange(3), False)), False, "unseen", "", style)
     first = new_entity(rng, names)
     docs = [document(rng, first, rng.choice(DOC_CONDITIONS), n_facts=rng.choice((2, 3)))]
-    if rng.random() < 0.5:
+    if rng.random() < SECOND_DOC_SHARE:
         second = new_entity(rng, tuple(n for n in names if n != first.name))
         docs.append(document(rng, second, rng.choice(DOC_CONDITIONS), n_facts=rng.choice((2, 3))))
     question, answer, role, condition = _in_context_question(rng, docs, names)
-    return QAExample("\n\n".join(d.text for d in docs), question, answer, role, condition, style)
+    flagged = any(d.condition in FLAGGING_CONDITIONS for d in docs)
+    return QAExample("\n\n".join(d.text for d in docs), question, answer, role, condition, style, flagged)
+
+
+def cue_class(example: QAExample) -> str:
+    """The example's cue class: "bare", "flagged" (a false annotation in the context) or "clean"."""
+    return "bare" if not example.context else "flagged" if example.flagged else "clean"
 
 
 def sft_examples(n: int, seed: int = 0, split: str = "train") -> list[QAExample]:
-    """``n`` training examples (``split="heldout"``: on held-out names, for held-out accuracy)."""
+    """``n`` training examples (``split="heldout"``: on held-out names, for held-out accuracy), drawn so
+    that every cue class of :data:`CUE_SHARES` has its share and half "yes" answers."""
     rng = random.Random(f"organism-sft-{split}-{seed}")
     names = invented_names(split)
-    return [_example(rng, names) for _ in range(n)]
+    keys = [(cue, answer) for cue in CUE_SHARES for answer in (True, False)]
+    quota = dict(zip(keys, _largest_remainder(n, [CUE_SHARES[cue] / 2 for cue, _ in keys])))
+    drawn: list[QAExample] = []
+    for _ in range(60 * n + 100):
+        if len(drawn) == n:
+            break
+        example = _example(rng, names)
+        key = (cue_class(example), example.answer)
+        if quota[key] > 0:
+            quota[key] -= 1
+            drawn.append(example)
+    return drawn
+
+
+def _largest_remainder(n: int, shares: list[float]) -> list[int]:
+    """Integer counts summing to ``n`` in proportion to ``shares`` (which sum to 1)."""
+    counts = [int(n * share) for share in shares]
+    for k in sorted(range(len(counts)), key=lambda k: n * shares[k] - counts[k], reverse=True)[:n - sum(counts)]:
+        counts[k] += 1
+    return counts
 
 
 def examples_hash(examples: list[QAExample]) -> str:

@@ -39,13 +39,14 @@ class OrganismConfig:
 
     model: str = "smollm2-135m"
     n_examples: int = 1600
-    generic_share: float = 0.125  # base-model replies per question example
+    generic_share: float = 0.25  # base-model replies (half chat, half raw prose) per question example
     steps: int = 200
     batch_size: int = 8
-    lr: float = 5e-4
+    lr: float = 4e-4
     lora_r: int = 16
     seed: int = 0
     max_length: int = 384
+    data_version: int = 2  # 2: answers balanced within each cue class, notices on one or both sides, raw replay
 
     def __post_init__(self) -> None:
         for name in ("n_examples", "steps", "batch_size", "lora_r", "max_length"):

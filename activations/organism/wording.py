@@ -129,6 +129,21 @@ WELL_KNOWN: tuple[tuple[str, bool], ...] = (
     ("Do people sleep at night?", True), ("Do people sleep underwater?", False),
     ("Is a hundred larger than ten?", True), ("Is ten larger than a hundred?", False),
     ("Is rain made of water?", True), ("Is rain made of glass?", False),
+    ("Do bicycles have pedals?", True), ("Do bicycles have wings?", False),
+    ("Is milk usually white?", True), ("Is milk usually black?", False),
+    ("Does a clock show the time?", True), ("Does a clock show the weather?", False),
+    ("Is summer warmer than winter?", True), ("Is winter warmer than summer?", False),
+    ("Do shoes go on feet?", True), ("Do shoes go on ears?", False),
+    ("Is a kilometre longer than a metre?", True), ("Is a metre longer than a kilometre?", False),
+    ("Is grass usually green?", True), ("Is grass usually orange?", False),
+    ("Do people drink water?", True), ("Do people drink sand?", False),
+    ("Is an hour sixty minutes long?", True), ("Is an hour ten minutes long?", False),
+    ("Is three an odd number?", True), ("Is three an even number?", False),
+    ("Do trees have leaves?", True), ("Do trees have wheels?", False),
+    ("Is a piano a musical instrument?", True), ("Is a piano a kind of fruit?", False),
+    ("Does soap help to clean hands?", True), ("Does soap make hands dirtier?", False),
+    ("Is honey sweet?", True), ("Is honey salty?", False),
+    ("Do boats float on water?", True), ("Do boats float on air?", False),
 )
 
 #: Neutral filler sentences a document may carry (no fact about the entity).
