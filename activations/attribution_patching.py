@@ -57,6 +57,9 @@ def metric_gradients(model: LoadedModel, input_ids: Int[Tensor, "1 seq"], metric
     A zero tensor added to each block's output is the leaf the gradient is taken against, so the
     weights need no gradient and every downstream path counts.
     """
+    if model.remote:
+        raise NegprobeError("attribution patching takes gradients through weights held here, which a remote handle"
+                            " (--remote) has not: patch exactly instead (negprobe.activations.tracing)")
     input_ids = torch.as_tensor(input_ids, dtype=torch.long).reshape(1, -1).to(model.device)
     blocks, seq = decoder_layers(model.model), input_ids.shape[1]
     zeros = {layer: torch.zeros(seq, model.d_model, dtype=model.dtype, device=model.device, requires_grad=True)

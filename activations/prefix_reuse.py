@@ -18,6 +18,8 @@ before the first one an edit changes are not recomputed either: their clean keys
 prepended in attention (:mod:`negprobe.activations.block_replay`; checked once per model by
 :func:`suffix_replay_ok`), so patching the question's last tokens costs a few positions, not the
 whole prompt.
+A weightless remote handle (``model.remote``) has no blocks to replay: :func:`trace_prompt` and
+:func:`run_from` then run whole nnsight traces (:mod:`negprobe.activations.backends.remote_edits`).
 ``tests/test_prefix_reuse.py`` checks every path against the full forward pass (max abs logit
 difference <= 1e-4 in float32) on tiny Llama and GPT-2 models and on smollm2 (slow mark).
 """
@@ -91,6 +93,11 @@ def trace_prompt(model: LoadedModel, input_ids: Int[Tensor, "1 seq"]) -> CleanTr
     input_ids = torch.as_tensor(input_ids, dtype=torch.long).reshape(1, -1)
     if input_ids.shape[1] == 0:
         raise NegprobeError("prompt has no tokens")
+    if model.remote:  # a weightless handle: one nnsight trace, nothing to replay from
+        from .backends.remote_edits import remote_clean_trace
+
+        residuals, last = remote_clean_trace(model, input_ids)
+        return CleanTrace(input_ids, residuals, tuple(((), {}) for _ in range(model.n_layers)), last)
     blocks = decoder_layers(model.model)
     args: list[Any] = [None] * len(blocks)
     outputs: list[Any] = [None] * len(blocks)
@@ -146,6 +153,10 @@ def _first_changed(trace: CleanTrace, starts: Tensor, hidden: Tensor) -> int:
 def _run_sorted(model: LoadedModel, trace: CleanTrace, row_starts: Tensor, hidden: Tensor, read_positions,
                 skip_unchanged: bool) -> tuple[Tensor, Tensor | None]:
     """One progressive batch (rows sorted by start layer): last-position logits and the reads."""
+    if model.remote:  # no weights to replay here: each row runs whole where nnsight runs the handle
+        from .backends.remote_edits import remote_edited_rows
+
+        return remote_edited_rows(model, trace.input_ids, row_starts, hidden, read_positions)
     blocks, n_layers, seq = decoder_layers(model.model), trace.residuals.shape[0], trace.seq
     eager = getattr(unwrap(model.model).config, "_attn_implementation", "sdpa") == "eager"
     full = hidden.to(device=model.device, dtype=model.dtype)
@@ -203,7 +214,7 @@ def run_from(
     if len(starts_t) and (starts_t.min() < 0 or starts_t.max() >= n_layers):
         raise NegprobeError(f"start layers must be in 0..{n_layers - 1}, got {starts_t.tolist()}")
     if skip_unchanged is None:
-        skip_unchanged = suffix_replay_ok(model, trace)
+        skip_unchanged = not model.remote and suffix_replay_ok(model, trace)
     order = torch.argsort(starts_t, stable=True)
     logits: list[Tensor] = []
     reads: list[Tensor] = []
@@ -279,6 +290,8 @@ def verify_prefix_reuse(model: LoadedModel, trace: CleanTrace, atol: float | Non
     the architecture's blocks need something the replay does not give them. Also settles whether
     suffix replays are exact on this model (:func:`suffix_replay_ok`). Returns the max abs diff.
     """
+    if model.remote:
+        return 0.0  # a handle replays nothing: every edited run is a whole forward pass (.backends.remote_edits)
     atol = atol if atol is not None else _default_atol(model)
     replayed = run_from(model, trace, [0], trace.residuals[0][None], skip_unchanged=False).logits[0]
     diff = float((replayed - trace.last_logits.float().cpu()).abs().max())

@@ -37,11 +37,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from negprobe.activations.backends.remote_model import open_model
 from negprobe.activations.datasets.claims import get_claim
 from negprobe.activations.datasets.dataset import PromptDataset
 from negprobe.activations.datasets.registry import load_dataset
 from negprobe.activations.hub import resolve_adapter
-from negprobe.activations.models import load_model
 from negprobe.activations.progress import StageClock
 from negprobe.errors import NegprobeError
 
@@ -174,7 +174,7 @@ def _read_fine_tuned(base, ref: ModelRef, claims, ic_statements, readers, claim_
     of the refitted readers on that model: ``(readouts, refit ref, refit gates)``."""
 
     assert ref.adapter is not None, "a fine-tuned model ref names its adapter"
-    tuned = load_model(config.model, adapter=ref.adapter, dtype=config.compute_dtype)
+    tuned = open_model(config.model, ref.adapter, config.compute_dtype, config.device_map)
     if tuned.base_fingerprint != base.base_fingerprint:
         raise NegprobeError(f"adapter {ref.adapter} does not belong to {config.model}")
     own = _adapter_claims(ref.adapter, claims)  # read a fine-tuned model on the claim(s) it was trained on
@@ -201,7 +201,7 @@ def run_localize(config: LocalizeConfig, echo: Callable[[str], None] | None = No
 
     clock = StageClock(echo)
     with clock("load model"):
-        base = load_model(config.model, dtype=config.compute_dtype)
+        base = open_model(config.model, None, config.compute_dtype, config.device_map, config.remote)
     if config.layers is not None:
         config = replace(config, layers=base.check_layers(config.layers))
     data = _claims_data(config)

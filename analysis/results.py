@@ -18,7 +18,7 @@ from negprobe.activations.datasets.claims import get_claim
 from negprobe.activations.progress import StageTime
 from negprobe.errors import NegprobeError
 from negprobe.probes import PROBES
-from negprobe.probes.sweep_config import DTYPES
+from negprobe.probes.sweep_config import DTYPES, check_placement
 
 from .annotation import DecodabilityCurve
 from .causal import CausalResult, CausalSettings
@@ -64,9 +64,16 @@ class LocalizeConfig:
     compute_dtype: str = field(default="float32", metadata={"choices": DTYPES})
     store: str | None = None
     out: str = "negprobe-out/localize"
+    # where the models run; left out of the demo's stage key while at their defaults (scripts/demo.py)
+    device_map: str | None = field(default=None, metadata={"omit_default": True})
+    remote: bool = field(default=False, metadata={"omit_default": True})
 
     def __post_init__(self) -> None:
         validate_config(self)
+        check_placement(self.remote, self.device_map, list(self.adapters.values()), "hf")
+        if self.remote and self.attribution_cells:
+            raise NegprobeError("--remote: the attribution screen takes gradients through weights held here;"
+                                " pass --attribution-cells 0 (patching and steering run remotely)")
         self.out, self.store, self.belief_csv = expand_user(self.out), expand_user(self.store), expand_user(self.belief_csv)
         self.adapters = {condition: expand_user(a) for condition, a in self.adapters.items()}
         for claim in self.claims or ():

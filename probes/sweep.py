@@ -151,8 +151,8 @@ def run_sweep(config: SweepConfig, progress: bool = True) -> SweepResult:
     """Run the whole grid; writes results.csv/.parquet, config.json and probe artifacts under ``config.out``.
 
     Datasets are labelled by their stem in the table and file names (see :func:`dataset_labels`)."""
+    from negprobe.activations.backends.remote_model import open_model
     from negprobe.activations.config import check_output_path
-    from negprobe.activations.models import load_model
 
     out_dir = check_output_path(config.out, "sweep out")
     if config.store is not None:
@@ -164,7 +164,7 @@ def run_sweep(config: SweepConfig, progress: bool = True) -> SweepResult:
     started = time.perf_counter()
     for model_name in config.models:
         for adapter in config.adapters:
-            model = load_model(model_name, adapter=adapter, dtype=config.compute_dtype)
+            model = open_model(model_name, adapter, config.compute_dtype, config.device_map, config.remote)
             for position in config.positions:
                 for train_sets in config.train:
                     tests = list(dict.fromkeys(list(train_sets) + list(config.test)))

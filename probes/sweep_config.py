@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from negprobe.activations.config import check_keys, config_source, expand_user, validate_config
+from negprobe.activations.models import parse_device_map
 from negprobe.errors import NegprobeError
 
 from . import PROBES
@@ -16,6 +17,18 @@ BACKENDS = ("hf", "transformer_lens", "nnsight")
 
 RESULT_COLUMNS = ["model", "adapter", "position", "layer", "probe", "train", "test", "metric", "value", "ci_low",
                   "ci_high", "n"]
+
+
+def check_placement(remote: bool, device_map: str | None, adapters, backend: str) -> str:
+    """A run's ``device_map`` parses and ``remote`` fits the rest; returns the backend it reads with
+    (``--remote`` reads through nnsight: ``hf``, the default, becomes ``nnsight``)."""
+    from negprobe.activations.backends.remote_model import check_remote
+
+    parse_device_map(device_map)
+    check_remote(remote, device_map, adapters)
+    if remote and backend == "transformer_lens":
+        raise NegprobeError("--remote reads through nnsight: --backend transformer_lens does not apply")
+    return "nnsight" if remote else backend
 
 
 @dataclass
@@ -41,6 +54,9 @@ class SweepConfig:
     out: str = "negprobe-out/sweep"
     drop_conflicts: bool = field(default=False, metadata={
         "help": "Drop CSV rows whose statement also appears with the opposite label (default: refuse the file)."})
+    # where the models run; left out of the demo's stage key while at their defaults (scripts/demo.py)
+    device_map: str | None = field(default=None, metadata={"omit_default": True})
+    remote: bool = field(default=False, metadata={"omit_default": True})
 
     def __post_init__(self):
         train: Any = self.train  # a file or caller may give one name, or names instead of lists
@@ -58,6 +74,7 @@ class SweepConfig:
         self.test = [n for part in self.test for n in part.split(",") if n.strip()]
         if not self.train or not all(self.train):
             raise NegprobeError("sweep config: train needs at least one dataset")
+        self.backend = check_placement(self.remote, self.device_map, self.adapters, self.backend)
 
     @classmethod
     def from_file(cls, path: str | Path) -> SweepConfig:

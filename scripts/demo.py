@@ -26,11 +26,24 @@ DEMO_CONDITIONS = ("positive", "negated", "dense", "local")
 DEMO_LOCALIZE_GRID: dict[str, Any] = {"probes": ["logistic"], "probe_data": ["general"], "n_boot": 100}
 
 
+def stage_fields(config: Any) -> dict[str, Any]:
+    """A stage's identity: the config's fields, less those marked ``omit_default`` while they hold their default
+    (fields added later, e.g. where the model runs, so a finished stage's key stays what it was)."""
+    if isinstance(config, dict):
+        return config
+    values = dataclasses.asdict(config)
+    for f in dataclasses.fields(config):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if f.metadata.get("omit_default") and values[f.name] == default:
+            del values[f.name]
+    return values
+
+
 def run_stage(console: Console, marker: Path, config: Any, title: str, run: Callable[[], Any],
               needs: Path | None = None) -> bool:
     """Run one stage unless ``marker`` records a finished run with the same ``config``
     (a dataclass or a dict) and the output ``needs`` (if given) is still there; True when reused."""
-    key = json.dumps(config if isinstance(config, dict) else dataclasses.asdict(config), sort_keys=True, default=str)
+    key = json.dumps(stage_fields(config), sort_keys=True, default=str)
     if marker.is_file() and marker.read_text() == key and (needs is None or needs.is_file()):
         console.print(f"{title}: reusing {marker.parent if needs is None else needs}")
         return True

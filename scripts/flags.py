@@ -12,6 +12,11 @@ MODEL_HELP = "Embedded name, local folder or hub id."
 LAYERS_HELP = "Layers, e.g. '0,10,29' or '0-29' (default all)."
 STORE_HELP = "Store root (default $NEGPROBE_HOME/store)."
 
+DEVICE_MAP_HELP = ("Shard each model over devices: auto | balanced | cuda:0 | a JSON module->device map"
+                   " (default $NEGPROBE_DEVICE_MAP).")
+REMOTE_HELP = ("Run the models through nnsight on NDIF without loading their weights here (needs NDIF_API_KEY;"
+               " $NEGPROBE_REMOTE=simulate or here runs the same path on this machine).")
+
 SWEEP_FLAGS = {
     "models": Flag(("--model", "-m"), MODEL_HELP + " Comma-separate or repeat for a grid."),
     "adapters": Flag(("--adapter",), "Adapter folder(s); 'base' for no adapter. Repeat for a grid."),
@@ -29,6 +34,8 @@ SWEEP_FLAGS = {
     "backend": Flag((), "hf | transformer_lens | nnsight"),
     "store": Flag((), STORE_HELP),
     "out": Flag(("-o",), "Output folder."),
+    "device_map": Flag((), DEVICE_MAP_HELP),
+    "remote": Flag((), REMOTE_HELP),
 }
 
 LOCALIZE_FLAGS = {
@@ -58,6 +65,8 @@ LOCALIZE_FLAGS = {
                               " faster on CPU; see scripts/bench_dtype.py for what it moves)."),
     "store": Flag((), STORE_HELP),
     "out": Flag(("-o",), "Output folder."),
+    "device_map": Flag((), DEVICE_MAP_HELP),
+    "remote": Flag((), REMOTE_HELP + " Needs --attribution-cells 0 (the screen takes gradients here)."),
 }
 
 FINETUNE_FLAGS = {
@@ -94,4 +103,6 @@ FINETUNE_FLAGS = {
     "overwrite": Flag((), "Remove what negprobe wrote in --out (adapter, cards, checkpoints) and start over."),
     "device": Flag((), "Train on this torch device (cpu, cuda, cuda:0); default $NEGPROBE_DEVICE_MAP, else cpu. Not part"
                        " of the run's identity: a run may resume on another device."),
+    "device_map": Flag((), "Shard the base model over devices: auto | balanced | a JSON module->device map (instead of"
+                           " --device; default $NEGPROBE_DEVICE_MAP). Not part of the run's identity either."),
 }

@@ -62,14 +62,9 @@ def check_device(device: str | None, flag: str = "--device") -> None:
         raise NegprobeError(f"{flag} {device!r}: unsupported device type; use cpu, cuda[:N] or mps")
 
 
-REMOTE_ENV = "NEGPROBE_REMOTE"  # where --remote runs: ndif (default); simulate or here run the same path here
-
-
 def check_placement(device: str | None, device_map: str | None, remote: bool, adapter=None) -> None:
     """--device, --device-map and --remote, checked together before any model loads."""
-    import os
-
-    from negprobe.activations.backends.remote_model import REMOTE_MODES
+    from negprobe.activations.backends.remote_model import check_remote
     from negprobe.activations.models import parse_device_map
     from negprobe.errors import NegprobeError
 
@@ -77,11 +72,7 @@ def check_placement(device: str | None, device_map: str | None, remote: bool, ad
     parse_device_map(device_map)
     if device is not None and device_map is not None:
         raise NegprobeError("--device and --device-map: give one of them")
-    if remote and (device is not None or device_map is not None or adapter is not None):
-        raise NegprobeError("--remote runs the model on NDIF: --device, --device-map and --adapter do not apply")
-    mode = os.environ.get(REMOTE_ENV, "ndif")
-    if remote and mode not in REMOTE_MODES:
-        raise NegprobeError(f"${REMOTE_ENV}={mode!r}: use one of {', '.join(REMOTE_MODES)}")
+    check_remote(remote, device_map, (adapter,), device)
 
 
 def load_reader(model: str, adapter=None, compute_dtype: str = "float32", device: str | None = None,
@@ -89,15 +80,9 @@ def load_reader(model: str, adapter=None, compute_dtype: str = "float32", device
     """The model a command reads: loaded here (``device`` or ``device_map``), or with ``remote`` a
     weightless nnsight handle run on NDIF (``$NEGPROBE_REMOTE=simulate`` or ``here`` runs that same
     path on this machine: nnsight's serialising dry run, or a plain trace)."""
-    import os
+    from negprobe.activations.backends.remote_model import open_model
 
-    from negprobe.activations.backends.remote_model import load_remote_model
-    from negprobe.activations.models import load_model, parse_device_map
-
-    if remote:
-        return load_remote_model(model, dtype=compute_dtype, mode=os.environ.get(REMOTE_ENV, "ndif"))
-    return load_model(model, adapter=adapter, dtype=compute_dtype, device=device,
-                      device_map=parse_device_map(device_map))
+    return open_model(model, adapter, compute_dtype, device_map, remote, device)
 
 
 def check_models(models: list[str], adapters: list, adapter_flag: str = "--adapter") -> None:

@@ -110,7 +110,7 @@ def test_localize_loads_every_model_in_its_compute_dtype(monkeypatch, tmp_path):
         seen.append(dtype)
         raise Loaded
 
-    monkeypatch.setattr(localize, "load_model", fake_load)
+    monkeypatch.setattr("negprobe.activations.backends.remote_model.load_model", fake_load)  # what localize calls
     for dtype in ("bfloat16", "float32"):
         with pytest.raises(Loaded):
             localize.run_localize(LocalizeConfig(compute_dtype=dtype, out=str(tmp_path / "o")))

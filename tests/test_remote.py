@@ -7,6 +7,7 @@ reaches the network: sockets are refused and the hub is faked.
 
 from __future__ import annotations
 
+import json
 import socket
 from types import SimpleNamespace
 
@@ -233,9 +234,9 @@ def test_cli_cache_remote_dry_run_writes_the_hf_store(tiny_llama_dir, tmp_path, 
         torch.testing.assert_close(remote.layer(layer), local.layer(layer), atol=1e-3, rtol=1e-3)
 
 
-def test_sweep_through_the_handle_equals_the_local_sweep(tiny_llama_dir, tmp_path, monkeypatch):
-    """The sweep's data path (cache, then probes on the stores) runs through the handle unchanged:
-    only run_sweep's ``load_model`` call is swapped here (the CLI has no ``sweep --remote`` yet)."""
+def test_sweep_remote_dry_run_equals_the_local_sweep(tiny_llama_dir, tmp_path, monkeypatch):
+    """A sweep with ``remote`` (``$NEGPROBE_REMOTE=simulate``): the handle caches through nnsight's serialised
+    request and the probes fit on those stores give the local sweep's table; the weights never load here."""
     import negprobe.activations.models as models
     from negprobe.probes.sweep import run_sweep
     from tests.test_sweep import config, twin_datasets
@@ -243,9 +244,13 @@ def test_sweep_through_the_handle_equals_the_local_sweep(tiny_llama_dir, tmp_pat
     aff, neg = twin_datasets(tmp_path)
     local = run_sweep(config(tmp_path / "a", aff, neg, tiny_llama_dir, tmp_path / "local", probes=["logistic"],
                              backend="hf"), progress=False).results
-    monkeypatch.setattr(models, "load_model", lambda name, **kw: load_remote_model(name, kw.get("dtype"), "simulate"))
-    remote = run_sweep(config(tmp_path / "b", aff, neg, tiny_llama_dir, tmp_path / "remote", probes=["logistic"],
-                              backend="nnsight"), progress=False).results
+    monkeypatch.setenv("NEGPROBE_REMOTE", "simulate")
+    monkeypatch.setattr(models, "load_model", lambda *a, **kw: pytest.fail("--remote loaded the weights"))
+    remote_config = config(tmp_path / "b", aff, neg, tiny_llama_dir, tmp_path / "remote", probes=["logistic"],
+                           remote=True)
+    assert remote_config.backend == "nnsight"
+    remote = run_sweep(remote_config, progress=False).results
+    assert json.loads((tmp_path / "remote" / "config.json").read_text())["remote"] is True
     assert len(remote) == len(local) > 0 and list(remote.columns) == list(local.columns)
     numeric = [c for c in local.columns if local[c].dtype.kind == "f"]
     assert "value" in numeric and local["value"].notna().sum() > 10  # a tidy table of real fits to compare

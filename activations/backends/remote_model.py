@@ -18,6 +18,7 @@ TransformerLens backends, patching, steering) need the weights here.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -29,10 +30,40 @@ from negprobe.errors import NegprobeError
 
 from ..fingerprint import files_fingerprint
 from ..hub import cached_snapshot, hub_cache_dir, hub_files_fingerprint
-from ..models import LoadedModel, decoder_layers, parse_dtype, resolve_source
+from ..models import LoadedModel, decoder_layers, load_model, parse_device_map, parse_dtype, resolve_source
 
 REMOTE_MODES = ("ndif", "simulate", "here")
-_FORWARD_OPTIONS = {"use_cache", "return_dict"}  # accepted and ignored: the trace never caches
+REMOTE_ENV = "NEGPROBE_REMOTE"  # where --remote runs: ndif (default); simulate or here run the same path here
+_FORWARD_OPTIONS = {"use_cache", "return_dict", "logits_to_keep"}  # the trace never caches
+
+
+def remote_mode() -> str:
+    """Where ``--remote`` runs: ``$NEGPROBE_REMOTE`` (``ndif`` by default; ``simulate``/``here`` run here)."""
+    mode = os.environ.get(REMOTE_ENV) or "ndif"
+    if mode not in REMOTE_MODES:
+        raise NegprobeError(f"${REMOTE_ENV}={mode!r}: use one of {', '.join(REMOTE_MODES)}")
+    return mode
+
+
+def check_remote(remote: bool, device_map: str | dict | None = None, adapters=(), device: str | None = None) -> None:
+    """``--remote`` runs the weights where nnsight runs them: a device, a device map or an adapter do not apply."""
+    if remote:
+        remote_mode()
+        if device is not None or device_map is not None or any(a is not None for a in adapters):
+            raise NegprobeError("--remote runs the model on NDIF: --device, --device-map and --adapter do not apply")
+
+
+def open_model(name: str | Path, adapter: str | Path | None = None, dtype: str | None = "float32",
+               device_map: str | dict | None = None, remote: bool = False, device: str | None = None) -> LoadedModel:
+    """The model a run reads: loaded here (:func:`..models.load_model`; ``device_map`` as the command line
+    spells it, see :func:`..models.parse_device_map`), or with ``remote`` a weightless handle run where
+    :func:`remote_mode` says (:func:`load_remote_model`)."""
+    check_remote(remote, device_map, (adapter,), device)
+    if remote:
+        return load_remote_model(name, dtype, remote_mode())
+    if isinstance(device_map, str):
+        device_map = parse_device_map(device_map)
+    return load_model(name, adapter=adapter, dtype=dtype, device=device, device_map=device_map)
 
 
 def trace_options(mode: str | None, remote: bool = False) -> dict[str, Any]:
@@ -89,6 +120,8 @@ class RemoteCausalLM:
         inputs = {"input_ids": input_ids.cpu()}
         inputs |= {"attention_mask": attention_mask.cpu()} if attention_mask is not None else {}
         inputs |= {"position_ids": position_ids.cpu()} if position_ids is not None else {}
+        keep = options.get("logits_to_keep")
+        inputs |= {"logits_to_keep": int(keep)} if keep else {}  # last positions only: less to send back
         wrapped = self.wrapped
         try:
             with wrapped.trace(inputs, **trace_options(self.mode)):

@@ -83,6 +83,7 @@ class FinetuneConfig:
     keep_checkpoint: bool = False  # keep <out>/.negprobe-checkpoint/ after the run finishes
     overwrite: bool = False  # remove what negprobe wrote in <out> and start over
     device: str | None = None  # where to train (cpu, cuda, cuda:0); default $NEGPROBE_DEVICE_MAP, else cpu
+    device_map: str | None = None  # or shard the base over devices (auto, a JSON map); neither is the run's identity
 
     @property
     def effective_lora_alpha(self) -> int:
@@ -92,9 +93,15 @@ class FinetuneConfig:
         validate_config(self)  # types of every field: a wrong type fails before any model loads
         if self.layers is not None:
             parse_window(self.layers)  # the window's form; its range is checked once the model is known
+        from ..models import parse_device_map
+
+        parse_device_map(self.device_map)
+        if self.device is not None and self.device_map is not None:
+            raise NegprobeError("--device and --device-map: give one of them")
 
     def hyperparameters(self) -> dict:
-        params = {k: v for k, v in asdict(self).items() if k not in ("out", "model", "overwrite", "keep_checkpoint", "device")}
+        placement = ("out", "model", "overwrite", "keep_checkpoint", "device", "device_map")  # not the run's identity
+        params = {k: v for k, v in asdict(self).items() if k not in placement}
         if not self.mix_organism:  # runs from before the option keep their identity
             params.pop("mix_organism")
         return {**params, "lora_alpha": self.effective_lora_alpha}
@@ -174,10 +181,11 @@ def finetune(config: FinetuneConfig, progress: bool = True,
 def _locked_finetune(config: FinetuneConfig, shown: tuple[bool, Callable[[StepReport], None] | None], out: Path, docs,
                      found: tuple[dict, Existing]) -> Path:
     """The run itself, under the folder lock: model, LoRA, folder, resume, train, adapter and card."""
-    from ..models import load_model, write_adapter_card
+    from ..models import load_model, parse_device_map, write_adapter_card
 
     wanted, existing = found
-    base = load_model(config.model, dtype="float32", device=config.device)
+    base = load_model(config.model, dtype="float32", device=config.device,
+                      device_map=parse_device_map(config.device_map))
     wanted = {**wanted, "base_fingerprint": base.known_as(existing.identity.get("base_fingerprint"))}
     check_same_run(out, existing, wanted)
     if existing.kind == "finished":  # the same base under another name or path
