@@ -8,8 +8,9 @@ from negprobe.activations.cache import cache_activations
 from negprobe.activations.datasets.formatting import FormatSpec
 
 
-def cached_store(model, dataset, positions: str, layers: Sequence[int] | None, root: str | None):
+def cached_store(model, dataset, positions: str, layers: Sequence[int] | None, root: str | None, progress: bool = True):
     """The activation store of ``dataset`` on ``model`` at ``positions`` (cached once, then reused)."""
 
-    return cache_activations(model, dataset, positions=positions, layers=layers, fmt=FormatSpec(), root=root).store
+    return cache_activations(model, dataset, positions=positions, layers=layers, fmt=FormatSpec(), root=root,
+                             progress=progress).store
 
