@@ -16,8 +16,14 @@ by fold: ``minus_base`` is the mean over folds of the per-fold difference, and i
 bootstrap over folds (claims or paraphrases; :func:`negprobe.probes.resampling.bootstrap_mean`)
 widened for folds that share training rows (Nadeau & Bengio 2003), exactly as each curve's own CI is
 drawn (:func:`~.annotation.fold_mean_ci`). A curve that does not record its folds' row counts
-(``fold_rows`` empty) gets the difference without a CI (NaN ends): the widening needs them, and none
-is invented. Curves of the two models with different folds or layers are refused.
+(``fold_rows`` empty) gets the difference without a CI (NaN ends) and no changed layer: the widening
+needs them, and none is invented. Curves of the two models with different folds or layers are refused.
+
+**Changed layers** (the verdict, as :attr:`~.annotation.DecodabilityCurve.decodable` is for one curve):
+where a band on ``minus_base`` that holds at all layers at once excludes 0
+(:func:`~.annotation.simultaneous_band` of the per-fold differences: Nadeau-Bengio standard error times
+a Bonferroni Student-t value), so thirty unchanged layers do not yield a "changed" layer by chance. The
+pointwise CIs are for plots.
 """
 
 from __future__ import annotations
@@ -28,18 +34,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from jaxtyping import Int
+from jaxtyping import Bool, Int
 
 from negprobe.errors import NegprobeError
 from negprobe.probes.evaluation import MetricWithCI
 
-from .annotation import DecodabilityCurve, fold_mean_ci, layer_ranges
+from .annotation import DecodabilityCurve, fold_mean_ci, layer_ranges, simultaneous_band
 from .contrasts import PRIMARY, ContrastKey, matched_contrasts
 from .stores import cached_store
 
 BASE = "base"
 TABLE_COLUMNS = ("model", "contrast", "position", "layer", "auroc", "ci_low", "ci_high", "minus_base",
-                 "minus_base_low", "minus_base_high", "unit", "n_folds")
+                 "minus_base_low", "minus_base_high", "changed", "unit", "n_folds")
 READ_PROBES = ("document", "statement")  # record extra ``probe`` of the in_context rows read
 
 
@@ -52,14 +58,9 @@ class ContrastByModel:
     layers: Int[np.ndarray, " n_layers"]
     auroc: MetricWithCI  # the curve's own: mean over folds, CI over folds (claims or paraphrases)
     minus_base: MetricWithCI  # AUROC - base AUROC, paired by fold; NaN CI ends when the curves lack fold_rows
+    changed: Bool[np.ndarray, " n_layers"]  # the simultaneous band of minus_base excludes 0
     unit: str  # what a fold holds out: "claim" or "paraphrase"
     n_folds: int
-
-    @property
-    def changed(self) -> np.ndarray:
-        """Layers (a mask) whose pointwise CI of ``minus_base`` excludes 0 (pointwise: not a localisation)."""
-        with np.errstate(invalid="ignore"):
-            return (self.minus_base.ci_low > 0) | (self.minus_base.ci_high < 0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,12 +83,12 @@ class TunedContrasts:
             for slot, layer in enumerate(r.layers):
                 out.append((r.model, r.key.label, r.key.read, int(layer), r.auroc.value[slot], r.auroc.ci_low[slot],
                             r.auroc.ci_high[slot], r.minus_base.value[slot], r.minus_base.ci_low[slot],
-                            r.minus_base.ci_high[slot], r.unit, r.n_folds))
+                            r.minus_base.ci_high[slot], bool(r.changed[slot]), r.unit, r.n_folds))
         return pd.DataFrame(out, columns=list(TABLE_COLUMNS))
 
     def lines(self, family: str = "notice", read: str = "restated claim") -> list[str]:
         """Per fine-tuned model: the family's primary contrast at ``read`` (:data:`~.contrasts.PRIMARY`, the first
-        present) and its largest change from the base, with the layers whose pointwise CI excludes 0."""
+        present) and its largest change from the base, with the changed layers (simultaneous band)."""
         pair = next((a for a in PRIMARY[family] if ContrastKey(a[0], a[1], read) in self.curves[BASE]), None)
         out = []
         for model in [m for m in self.curves if m != BASE] if pair is not None else []:
@@ -97,22 +98,24 @@ class TunedContrasts:
             where = layer_ranges(list(map(int, row.layers)), row.changed) or "no layer"
             out.append(f"decodability in context, {model}: {row.key.label} ({read}) minus base, largest at layer "
                        f"{int(row.layers[k])}: {d.value[k]:+.3f} [{d.ci_low[k]:+.3f}, {d.ci_high[k]:+.3f}] AUROC; "
-                       f"pointwise CI excludes 0 at {where} ({row.n_folds} {row.unit}s)")
+                       f"changed (simultaneous band excludes 0) at {where} ({row.n_folds} {row.unit}s)")
         return out
 
 
-def _difference(tuned: DecodabilityCurve, base: DecodabilityCurve, n_boot: int, seed: int) -> MetricWithCI:
-    """``tuned - base`` per layer, paired by fold (see the module docstring for its CI)."""
+def _difference(tuned: DecodabilityCurve, base: DecodabilityCurve, n_boot: int, seed: int
+                ) -> tuple[MetricWithCI, np.ndarray]:
+    """``tuned - base`` per layer, paired by fold, and the changed layers (see the module docstring)."""
     rows_differ = bool(tuned.fold_rows and base.fold_rows and tuned.fold_rows != base.fold_rows)
     if tuned.layers != base.layers or tuned.folds != base.folds or rows_differ:
         raise NegprobeError("the fine-tuned and base decodability curves have different layers or folds:"
                             " they were not computed on the same rows")
     fold_difference = tuned.fold_auroc - base.fold_auroc  # [n_folds, L]
     if tuned.fold_rows and base.fold_rows:
-        return fold_mean_ci(fold_difference, tuned.fold_rows, n_boot, seed, (-1.0, 1.0))
+        low, high = simultaneous_band(fold_difference, tuned.fold_rows)
+        return fold_mean_ci(fold_difference, tuned.fold_rows, n_boot, seed, (-1.0, 1.0)), (low > 0) | (high < 0)
     value = fold_difference.mean(0)
     missing = np.full_like(value, np.nan)
-    return MetricWithCI(value, missing, missing, int(tuned.auroc.n))
+    return MetricWithCI(value, missing, missing, int(tuned.auroc.n)), np.zeros(len(value), dtype=bool)
 
 
 def compare_with_base(curves: Mapping[str, Mapping[ContrastKey, DecodabilityCurve]], n_boot: int = 1000,
@@ -127,8 +130,9 @@ def compare_with_base(curves: Mapping[str, Mapping[ContrastKey, DecodabilityCurv
         if set(by_key) != set(base):
             raise NegprobeError(f"model {model!r} has other contrasts than the base: not the same in_context rows")
         for key, curve in by_key.items():
-            rows.append(ContrastByModel(model, key, np.asarray(curve.layers, dtype=int), curve.auroc,
-                                        _difference(curve, base[key], n_boot, seed), curve.unit, len(curve.folds)))
+            difference, changed = _difference(curve, base[key], n_boot, seed)
+            rows.append(ContrastByModel(model, key, np.asarray(curve.layers, dtype=int), curve.auroc, difference,
+                                        changed, curve.unit, len(curve.folds)))
     ordered = {BASE: base} | {m: c for m, c in curves.items() if m != BASE}
     return TunedContrasts(ordered, tuple(sorted(rows, key=lambda r: list(ordered).index(r.model))))
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from negprobe.analysis.annotation import cv_inflation, fold_mean_ci
+from negprobe.analysis.annotation import cv_inflation, fold_mean_ci, layer_ranges, simultaneous_band
 from negprobe.analysis.contrasts import ContrastKey, matched_contrasts
 from negprobe.analysis.tuned_contrasts import (
     BASE,
@@ -43,6 +43,8 @@ def test_a_planted_direction_from_layer_k_on_gives_a_difference_from_k_on_only()
     np.testing.assert_array_equal(gains.value[:K], 0.0)
     np.testing.assert_array_equal(gains.ci_low[:K], 0.0)
     assert (gains.value[K:] > 0.3).all() and (gains.ci_low[K:] > 0).all()
+    changed = result.get("gains", NOTICE).changed  # the simultaneous band over 8 layers and 4 claims: conservative
+    assert not changed[:K].any() and changed[K:].any() and changed.sum() <= (gains.ci_low > 0).sum()
     loses = compare_with_base({BASE: synthetic_curves({"notice": (range(8), 4.0)}),
                                "loses": synthetic_curves({"notice": (range(K), 4.0)})}).get("loses", NOTICE).minus_base
     np.testing.assert_array_equal(loses.value[:K], 0.0)
@@ -52,6 +54,8 @@ def test_a_planted_direction_from_layer_k_on_gives_a_difference_from_k_on_only()
     diff = tuned.fold_auroc - base.fold_auroc  # independent reference: the paired fold differences by hand
     factor = cv_inflation(base.fold_rows)
     mean, low, high = bootstrap_mean((diff.mean(0) + factor * (diff - diff.mean(0))).T, n_boot=1000, seed=0)
+    band_low, band_high = simultaneous_band(diff, base.fold_rows)
+    np.testing.assert_array_equal(changed, (band_low > 0) | (band_high < 0))
     np.testing.assert_allclose(gains.value, mean)
     np.testing.assert_allclose(gains.ci_low, np.clip(low, -1, 1))
     np.testing.assert_allclose(gains.ci_high, np.clip(high, -1, 1))
@@ -61,7 +65,7 @@ def test_a_planted_direction_from_layer_k_on_gives_a_difference_from_k_on_only()
     assert len(table) == 2 * len(result.curves[BASE]) * 8
     line = result.lines()[0]
     assert line.startswith("decodability in context, gains: notice vs neutral (restated claim) minus base, largest ")
-    assert f"pointwise CI excludes 0 at {K}-7 (4 claims)" in line
+    assert f"changed (simultaneous band excludes 0) at {layer_ranges(list(range(8)), changed)} (4 claims)" in line
 
 
 def test_a_curve_without_fold_rows_gets_its_difference_without_a_ci_and_mismatched_curves_are_refused():
@@ -71,7 +75,8 @@ def test_a_curve_without_fold_rows_gets_its_difference_without_a_ci_and_mismatch
     bare = {key: replace(curve, fold_rows=()) for key, curve in tuned.items()}
     d = compare_with_base({BASE: base, "t": bare}).get("t", NOTICE).minus_base
     np.testing.assert_allclose(d.value, bare[NOTICE].fold_auroc.mean(0) - base[NOTICE].fold_auroc.mean(0))
-    assert np.isnan(d.ci_low).all() and np.isnan(d.ci_high).all()
+    assert np.isnan(d.ci_low).all() and np.isnan(d.ci_high).all() and not compare_with_base(
+        {BASE: base, "t": bare}).get("t", NOTICE).changed.any()
     np.testing.assert_allclose(fold_mean_ci(base[NOTICE].fold_auroc, base[NOTICE].fold_rows, 200, 0, (0, 1)).ci_low,
                                base[NOTICE].auroc.ci_low)  # the difference's CI is drawn as the curve's own
     with pytest.raises(NegprobeError, match="different layers or folds"):
@@ -138,6 +143,7 @@ def test_an_adapter_that_lets_block_k_read_the_context_makes_the_notice_decodabl
     for key in (NOTICE, ContrastKey("dense", "dense_neutral", "restated claim")):
         d = result.get("edit", key).minus_base
         assert (d.value[K:] >= 0.4).all() and (d.ci_low[K:] > 0).all(), (key, d.value)
+        assert np.flatnonzero(result.get("edit", key).changed).tolist() == [K, K + 1]
     assert result.get("edit", NOTICE).unit == "paraphrase" and result.get("edit", NOTICE).n_folds == 10
 
 
@@ -161,4 +167,5 @@ def test_the_base_against_itself_through_a_zero_adapter_changes_nothing_at_any_l
         np.testing.assert_array_equal(d.value, 0.0)
         np.testing.assert_array_equal(d.ci_low, 0.0)
         np.testing.assert_array_equal(d.ci_high, 0.0)
+        assert not result.get("zero", key).changed.any()
     assert len(list((tmp_path / "store").iterdir())) >= 2  # two stores: one per fingerprint
