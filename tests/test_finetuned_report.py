@@ -181,10 +181,14 @@ def test_cross_patch_then_finetuned_report_on_a_tiny_adapter(tmp_path, monkeypat
                                                                                      "update_norm"] > 0).all()
     planted_signal(tmp_path / "sig", n_layers=3, onset=1)
     report = cli("finetuned-report", "--cross-patching", str(tmp_path / "cp" / "cross_patching.json"), "--weights",
-                 str(tmp_path / "cp" / "lora_norms.csv"), "--signal", str(tmp_path / "sig"), "-o", str(tmp_path / "r"))
+                 str(tmp_path / "cp" / "lora_norms.csv"), "--signal", str(tmp_path / "sig"), "--contrasts",
+                 str(tmp_path / "cp" / "contrasts_by_model.csv"), "-o", str(tmp_path / "r"))
     assert report.returncode == 0, report.stderr[-3000:]
     assert (tmp_path / "r" / "finetuned_report.png").stat().st_size > 1000
     assert "In the training signal, the annotation-specific divergence stays above 0 from layer 1" in report.stdout
+    assert ("fine-tuning changes the annotation's decodability: notice vs neutral at the restated claim" in report.stdout
+            or "In-context decodability, fine-tuned - base: nothing to localise: notice vs neutral" in report.stdout)
+    assert set(pd.read_csv(tmp_path / "r" / "finetuned_layers.csv")["series"]) >= {"signal", "contrasts"}
     if data["status"] == "nothing_to_localise":
         assert "Cross-model patching recovery: nothing to localise: belief rise of" in report.stdout
         assert "LoRA update norm: nothing to localise:" in report.stdout

@@ -169,3 +169,38 @@ def test_the_base_against_itself_through_a_zero_adapter_changes_nothing_at_any_l
         np.testing.assert_array_equal(d.ci_high, 0.0)
         assert not result.get("zero", key).changed.any()
     assert len(list((tmp_path / "store").iterdir())) >= 2  # two stores: one per fingerprint
+
+
+def test_the_finetuned_report_reads_the_change_per_layer_with_its_gate(tmp_path):
+    """contrasts_by_model.csv -> one per-layer series: the primary notice contrast (vs its neutral twin) at the
+    restated claim, the mean over the fine-tuned models' minus_base, gated on their simultaneous bands."""
+    from negprobe.analysis.finetuned_report import findings_paragraph
+    from negprobe.analysis.finetuned_series import CONTRASTS, contrasts_series
+
+    base, late = synthetic_curves({}), synthetic_curves({"notice": (range(K, 8), 8.0)})
+    result = compare_with_base({BASE: base, "s0": late, "s1": late})
+    result.table().to_csv(tmp_path / "c.csv", index=False)
+    s = contrasts_series(tmp_path / "c.csv")
+    d = result.get("s0", NOTICE)
+    np.testing.assert_allclose(s.value, d.minus_base.value)
+    np.testing.assert_allclose(s.low, d.minus_base.ci_low)
+    assert s.passed and s.band == "envelope of 2 models' 95% CIs" and "2 of 2 model(s)" in s.reason
+    assert s.marker is None and not d.changed[K:].all()  # 4 claims: the simultaneous band does not hold to the end
+    assert s.ylabel == "AUROC change, notice vs neutral"
+    table = result.table()
+    table["changed"] = table["layer"] >= K + 1  # planted: every model's band excludes 0 from layer K + 1 on
+    table.to_csv(tmp_path / "planted.csv", index=False)
+    assert contrasts_series(tmp_path / "planted.csv").marker == K + 1
+    table.loc[(table["model"] == "s1") & (table["layer"] == 7), "changed"] = False  # one model drops at the last layer
+    table.to_csv(tmp_path / "planted.csv", index=False)
+    assert contrasts_series(tmp_path / "planted.csv").marker is None
+    assert "fine-tuning changes the annotation's decodability: notice vs neutral at the restated claim" in \
+        findings_paragraph({CONTRASTS: s})
+    compare_with_base({BASE: base, "same": base}).table().to_csv(tmp_path / "same.csv", index=False)
+    same = contrasts_series(tmp_path / "same.csv")
+    assert not same.passed and "in any of 1 model(s) (change +0.000 to +0.000)" in same.reason
+    assert "decodability, fine-tuned - base: nothing to localise" in findings_paragraph({CONTRASTS: same})
+    with pytest.raises(NegprobeError, match="no fine-tuned model's local contrast"):
+        contrasts_series(tmp_path / "same.csv", "local", "document claim")  # synthetic stores: statements only
+    with pytest.raises(NegprobeError, match="use one of notice, dense, local"):
+        contrasts_series(tmp_path / "same.csv", "negated")
