@@ -89,10 +89,10 @@ class TunedContrasts:
     def lines(self, family: str = "notice", read: str = "restated claim") -> list[str]:
         """Per fine-tuned model: the family's primary contrast at ``read`` (:data:`~.contrasts.PRIMARY`, the first
         present) and its largest change from the base, with the changed layers (simultaneous band)."""
-        pair = next((a for a in PRIMARY[family] if ContrastKey(a[0], a[1], read) in self.curves[BASE]), None)
+        keys = [ContrastKey(a, c, read) for a, c in PRIMARY[family] if ContrastKey(a, c, read) in self.curves[BASE]]
         out = []
-        for model in [m for m in self.curves if m != BASE] if pair is not None else []:
-            row = self.get(model, ContrastKey(pair[0], pair[1], read))
+        for model in [m for m in self.curves if m != BASE] if keys else []:
+            row = self.get(model, keys[0])
             d = row.minus_base
             k = int(np.nanargmax(np.abs(d.value)))
             where = layer_ranges(list(map(int, row.layers)), row.changed) or "no layer"
