@@ -19,6 +19,11 @@ drawn (:func:`~.annotation.fold_mean_ci`). A curve that does not record its fold
 (``fold_rows`` empty) gets the difference without a CI (NaN ends) and no changed layer: the widening
 needs them, and none is invented. Curves of the two models with different folds or layers are refused.
 
+**Ceiling.** AUROC saturates: where the base already decodes an annotation perfectly (AUROC 1 in every
+fold, as on SmolLM2 for every contrast at every layer), ``minus_base`` can only be 0 or negative, so a
+fine-tuned model that carries the annotation *more strongly* shows no change there. :meth:`TunedContrasts.lines`
+says at how many layers the base sits at the ceiling.
+
 **Changed layers** (the verdict, as :attr:`~.annotation.DecodabilityCurve.decodable` is for one curve):
 where a band on ``minus_base`` that holds at all layers at once excludes 0
 (:func:`~.annotation.simultaneous_band` of the per-fold differences: Nadeau-Bengio standard error times
@@ -96,9 +101,12 @@ class TunedContrasts:
             d = row.minus_base
             k = int(np.nanargmax(np.abs(d.value)))
             where = layer_ranges(list(map(int, row.layers)), row.changed) or "no layer"
+            ceiling = int((self.curves[BASE][keys[0]].fold_auroc.min(0) >= 1.0).sum())
             out.append(f"decodability in context, {model}: {row.key.label} ({read}) minus base, largest at layer "
                        f"{int(row.layers[k])}: {d.value[k]:+.3f} [{d.ci_low[k]:+.3f}, {d.ci_high[k]:+.3f}] AUROC; "
-                       f"changed (simultaneous band excludes 0) at {where} ({row.n_folds} {row.unit}s)")
+                       f"changed (simultaneous band excludes 0) at {where} ({row.n_folds} {row.unit}s)"
+                       + (f"; the base is at AUROC 1 in every fold at {ceiling} of {len(row.layers)} layers, where a rise"
+                          " cannot show" if ceiling else ""))
         return out
 
 

@@ -45,10 +45,14 @@ def test_a_planted_direction_from_layer_k_on_gives_a_difference_from_k_on_only()
     assert (gains.value[K:] > 0.3).all() and (gains.ci_low[K:] > 0).all()
     changed = result.get("gains", NOTICE).changed  # the simultaneous band over 8 layers and 4 claims: conservative
     assert not changed[:K].any() and changed[K:].any() and changed.sum() <= (gains.ci_low > 0).sum()
-    loses = compare_with_base({BASE: synthetic_curves({"notice": (range(8), 4.0)}),
-                               "loses": synthetic_curves({"notice": (range(K), 4.0)})}).get("loses", NOTICE).minus_base
+    lost = compare_with_base({BASE: synthetic_curves({"notice": (range(8), 4.0)}),
+                              "loses": synthetic_curves({"notice": (range(K), 4.0)})})
+    loses = lost.get("loses", NOTICE).minus_base
     np.testing.assert_array_equal(loses.value[:K], 0.0)
     assert (loses.value[K:] < -0.3).all() and (loses.ci_high[K:] < 0).all()
+    assert (lost.curves[BASE][NOTICE].fold_auroc == 1.0).all()  # the base at the ceiling: the line says so
+    assert lost.lines()[0].endswith("the base is at AUROC 1 in every fold at 8 of 8 layers, where a rise cannot show")
+    assert "cannot show" not in result.lines()[0]
     base, tuned = result.curves[BASE][NOTICE], result.curves["gains"][NOTICE]
     assert base.folds == tuned.folds and len(base.folds) == 4 and result.get("gains", NOTICE).unit == "claim"
     diff = tuned.fold_auroc - base.fold_auroc  # independent reference: the paired fold differences by hand
