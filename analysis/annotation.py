@@ -87,6 +87,7 @@ class DecodabilityCurve:
     baselines: tuple[Baseline, ...]
     drop_ci: tuple[int, int] | None = None  # slots; bootstrap over claims of the statistic itself
     unit: str = "claim"  # what a fold holds out: "claim", or "paraphrase" with a single claim
+    fold_rows: tuple[int, ...] = ()  # rows each fold held out (the Nadeau-Bengio widening needs them)
 
     @property
     def last_decodable_layer(self) -> int | None:
@@ -192,6 +193,14 @@ def _metric(values: np.ndarray, n_rows: int, n_boot: int, seed: int, bounds: tup
                         n_rows)
 
 
+def fold_mean_ci(values: Float[np.ndarray, "n_folds L"], n_rows, n_boot: int, seed: int,
+                 bounds: tuple[float, float]) -> MetricWithCI:
+    """Mean over folds of per-fold ``values`` with the bootstrap CI over folds, widened by :func:`cv_inflation`
+    of the folds' held-out row counts ``n_rows`` (the CI every curve of this module carries)."""
+    return _metric(_inflated(np.asarray(values, dtype=np.float64), cv_inflation(n_rows)), int(sum(n_rows)), n_boot,
+                   seed, bounds)
+
+
 def _baseline(name: str, fold_auroc: np.ndarray, factor: float, n_boot: int, seed: int) -> Baseline:
     mean, low, high = bootstrap_mean(_inflated(fold_auroc, factor), n_boot=n_boot, seed=seed)
     return Baseline(name, fold_auroc, float(mean), float(np.clip(low, 0, 1)), float(np.clip(high, 0, 1)))
@@ -243,4 +252,4 @@ def annotation_decodability(  # long: one pass from rows to a typed curve, each 
         auroc=_metric(spread, n, n_boot, seed, (0.0, 1.0)), layers=layer_list, drop_layer=drop, fold_auroc=fold_auroc,
         folds=tuple(",".join(h) for h in folds.held_out), decodable=decodable,
         above_baseline=_metric(difference, n, n_boot, seed, (-1.0, 1.0)), above=above, baselines=tuple(baselines), drop_ci=drop_ci,
-        unit=unit)
+        unit=unit, fold_rows=tuple(int(r) for r in folds.n_rows))

@@ -1,9 +1,10 @@
 """Where fine-tuning drops the annotation, side by side per layer: one figure and a findings paragraph from gated numbers.
 
-Four series (:mod:`.finetuned_series`; any may be missing): in-context annotation use on the base
+Five series (:mod:`.finetuned_series`; any may be missing): in-context annotation use on the base
 model (claim-token patching NIE, Meng et al. 2022's causal tracing as localize runs it), the
 training-signal divergence (:mod:`.training_signal`), cross-model patching recovery
-(:mod:`.cross_patching`) and the LoRA update norm (Hu et al. 2022; :mod:`.weight_view`), and, when
+(:mod:`.cross_patching`), the LoRA update norm (Hu et al. 2022; :mod:`.weight_view`) and the change of the
+annotation's in-context decodability on the fine-tuned models (:mod:`.tuned_contrasts`), and, when
 a layer sweep is given, its per-window gaps (:mod:`.finetuned_windows`). Each panel
 shares the layer axis. A series whose gate failed is drawn grey with its reason and is left out of
 the findings, which state only numbers that passed their gate (and say "nothing to localise: <reason>"
@@ -23,7 +24,7 @@ import pandas as pd
 from negprobe.activations.atomic import atomic_path, atomic_write_text
 from negprobe.errors import NegprobeError
 
-from .finetuned_series import IN_CONTEXT, KEYS, PATCHING, SIGNAL, TITLES, LayerSeries
+from .finetuned_series import CONTRASTS, IN_CONTEXT, KEYS, PATCHING, SIGNAL, TITLES, LayerSeries
 from .finetuned_windows import WindowGap, window_panel, window_rows, window_sentence
 from .plots import pyplot, write_html
 from .report_figures import Figure, save_png
@@ -33,7 +34,9 @@ CAPTION = (
     "annotated -> plain; marker: hand-off layer), the training signal's annotation-specific divergence "
     "cos(neutral, plain) - cos(annotated, plain) (marker: first layer from which its CI stays above 0), "
     "cross-model patching recovery of the fine-tuned margin (marker: first layer recovering half) and the "
-    "relative LoRA update norm per block (band: range over adapters); with a layer sweep, the belief gap "
+    "relative LoRA update norm per block (band: range over adapters), the change of the annotation's in-context "
+    "decodability (AUROC) on the fine-tuned models from the base (marker: first layer from which every model's "
+    "simultaneous band excludes 0); with a layer sweep, the belief gap "
     "negated - positive of adapters trained on one window of blocks (bar over the window, 95% t CI over seeds). "
     "Bands are 95% CIs unless stated. A grey panel's gate failed: its numbers are shown, not read."
 )
@@ -62,6 +65,9 @@ def _sentence(s: LayerSeries) -> str:
                f"annotation's effect with a largest NIE of {_peak(s)} nats; {_marker(s)}."
     if s.key == SIGNAL:
         return f"In the training signal, {s.reason} (largest divergence {_peak(s)})."
+    if s.key == CONTRASTS:
+        return f"Reading annotated documents in context, fine-tuning changes the annotation's decodability: {s.reason}; " \
+               f"largest change {_peak(s)} AUROC; {_marker(s)}."
     if s.key == PATCHING:
         return f"Across models ({s.reason}), patching the fine-tuned residual into the base gives {_marker(s)}; " \
                f"largest recovery {_peak(s)}."
@@ -102,7 +108,7 @@ def _panel(ax, s: LayerSeries | None, key: str) -> None:
         ax.set_xticks([])
         ax.set_yticks([])
         return
-    color = ("C0", "C1", "C2", "C4")[KEYS.index(key)] if s.passed else "0.65"
+    color = ("C0", "C1", "C2", "C4", "C5")[KEYS.index(key)] if s.passed else "0.65"
     ax.plot(s.layers, s.value, color=color, lw=1.4)
     ax.fill_between(s.layers, s.low, s.high, color=color, alpha=0.18, lw=0)
     ax.axhline(0.0, color="black", lw=0.5)
@@ -118,11 +124,11 @@ def _panel(ax, s: LayerSeries | None, key: str) -> None:
 
 def overlay_figure(series: Mapping[str, LayerSeries | None], out: Path,
                    windows: list[WindowGap] | None = None) -> Figure:
-    """The four panels (five with a layer sweep) on one layer axis (``finetuned_report.png``)."""
+    """The five panels (six with a layer sweep) on one layer axis (``finetuned_report.png``)."""
     plt = pyplot()
     layers = [s.layers for s in series.values() if s is not None and len(s.layers)]
     span = (min(int(x.min()) for x in layers), max(int(x.max()) for x in layers)) if layers else (0, 1)
-    fig, axes = plt.subplots(1, len(KEYS) + (windows is not None), figsize=(16 + 4 * (windows is not None), 3.6))
+    fig, axes = plt.subplots(1, len(KEYS) + (windows is not None), figsize=(4 * len(KEYS) + 4 * (windows is not None), 3.6))
     for ax, key in zip(axes, KEYS):
         _panel(ax, series.get(key), key)
         ax.set_xlim(span[0] - 0.5, span[1] + 0.5)

@@ -13,6 +13,11 @@
 - **LoRA update norm**: ``lora_norms.csv`` (:func:`.weight_view.weight_table` rows; per block, the
   whole update's norm relative to the base weights, mean and range over adapters). Descriptive: it is
   read only beside a cross-model patching result of the same adapters whose gate passed.
+- **In-context decodability change**: ``negprobe cross-patch --in-context``'s ``contrasts_by_model.csv``
+  (:mod:`.tuned_contrasts`): the annotation's primary matched contrast (notice vs its neutral twin, ...)
+  at the restated claim, fine-tuned AUROC minus base AUROC per layer (mean over the fine-tuned models;
+  band: the model's 95% CI, or with several models the envelope of their CIs). Gate: some model's
+  simultaneous band of the difference excludes 0 at some layer.
 
 Every reader refuses a missing or garbled file in one line (:class:`~negprobe.errors.NegprobeError`).
 """
@@ -35,10 +40,11 @@ from .cross_patching_io import RecoveryCurve, read_recovery
 from .drop_layer import first_layer_staying
 from .training_signal import pooled
 
-IN_CONTEXT, SIGNAL, PATCHING, WEIGHTS = "in_context", "signal", "patching", "weights"
-KEYS = (IN_CONTEXT, SIGNAL, PATCHING, WEIGHTS)
+IN_CONTEXT, SIGNAL, PATCHING, WEIGHTS, CONTRASTS = "in_context", "signal", "patching", "weights", "contrasts"
+KEYS = (IN_CONTEXT, SIGNAL, PATCHING, WEIGHTS, CONTRASTS)
 TITLES = {IN_CONTEXT: "in-context annotation use (base)", SIGNAL: "training-signal divergence",
-          PATCHING: "cross-model patching recovery", WEIGHTS: "LoRA update norm"}
+          PATCHING: "cross-model patching recovery", WEIGHTS: "LoRA update norm",
+          CONTRASTS: "in-context decodability, fine-tuned - base"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,4 +213,40 @@ def weight_series(path: Path, patching: LayerSeries | None) -> LayerSeries:
               + ("no cross-model patching result was given" if patching is None else patching.reason))
     return LayerSeries(WEIGHTS, "||dW|| / ||W|| per block", by_layer.index.to_numpy(int), np.nanmean(values, 1),
                        np.nanmin(values, 1), np.nanmax(values, 1), passed, reason, band=f"range over {n} adapter(s)",
+                       source=str(path))
+
+
+def contrasts_series(path: Path, annotation: str = "notice", read: str = "restated claim") -> LayerSeries:
+    """Fine-tuned minus base decodability of ``annotation``'s primary contrast at ``read`` from a
+    ``contrasts_by_model.csv`` (see the module docstring)."""
+    from .contrasts import PRIMARY
+    from .tuned_contrasts import BASE
+
+    table = read_table(path, ("model", "contrast", "position", "layer", "minus_base", "minus_base_low",
+                              "minus_base_high", "changed"), "contrasts_by_model.csv")
+    if annotation not in PRIMARY:
+        raise NegprobeError(f"--annotation {annotation!r}: use one of {', '.join(PRIMARY)}")
+    at_read = where(table, (table["position"] == read) & (table["model"].astype(str) != BASE))
+    labels = [f"{a} vs {c}" for a, c in PRIMARY[annotation] if f"{a} vs {c}" in set(at_read["contrast"])]
+    if not labels:
+        raise NegprobeError(f"{path}: no fine-tuned model's {annotation} contrast at the {read}")
+    rows = where(at_read, at_read["contrast"] == labels[0])
+    _numbers(rows, ("layer", "minus_base", "minus_base_low", "minus_base_high"), path)
+    wide = rows.pivot_table(index="layer", columns="model", values=["minus_base", "minus_base_low",
+                                                                     "minus_base_high"], aggfunc="mean").sort_index()
+    changed = rows.assign(changed=rows["changed"].astype(str).str.lower() == "true").pivot_table(
+        index="layer", columns="model", values="changed", aggfunc="max").sort_index().to_numpy(bool)  # [L, models]
+    layers, n = wide.index.to_numpy(int), changed.shape[1]
+    value = wide["minus_base"].to_numpy(float).mean(1)
+    low, high = wide["minus_base_low"].to_numpy(float).min(1), wide["minus_base_high"].to_numpy(float).max(1)
+    what = f"{labels[0]} at the {read}"
+    passed = bool(changed.any())
+    staying = first_layer_staying(changed.all(1))
+    reason = (f"{what}: the simultaneous band of fine-tuned - base AUROC excludes 0 at some layer in "
+              f"{int(changed.any(0).sum())} of {n} model(s)" if passed else
+              f"{what}: no layer's fine-tuned - base AUROC has a simultaneous band excluding 0 in any of {n} "
+              f"model(s) (change {np.nanmin(value):+.3f} to {np.nanmax(value):+.3f})")
+    marker = int(layers[staying]) if passed and staying < len(layers) else None
+    return LayerSeries(CONTRASTS, f"AUROC change, {labels[0]}", layers, value, low, high, passed, reason, marker,
+                       None, "changed from layer", "95% CI" if n == 1 else f"envelope of {n} models' 95% CIs",
                        source=str(path))

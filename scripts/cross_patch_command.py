@@ -7,7 +7,9 @@ of every adapter), then prints the gate line (``belief effect: ...`` or ``nothin
 and the half-recovery layers. With ``--in-context`` it also runs the behavioural prerequisite (notice vs
 plain and vs its neutral control, in context) on the base and on every fine-tuned model, and writes
 ``prerequisite_by_model.csv`` with each model's change from the base
-(:mod:`negprobe.analysis.tuned_prerequisite`). A folder the command created is removed again when it fails.
+(:mod:`negprobe.analysis.tuned_prerequisite`), and the matched-contrast decodability of the annotation per
+layer on every model with its difference from the base, ``contrasts_by_model.csv``
+(:mod:`negprobe.analysis.tuned_contrasts`). A folder the command created is removed again when it fails.
 """
 
 from __future__ import annotations
@@ -46,13 +48,15 @@ def cross_patch(
     claim: list[str] = typer.Option(..., "--claim", "-c", help="Claim id (repeat for several), e.g. ed_sheeran."),
     model: str = typer.Option("smollm2-135m", "--model", "-m", help="The adapters' base model."),
     out: Path = typer.Option(Path("negprobe-out/cross-patch"), "--out", "-o", help="Output folder."),
-    layers: str | None = typer.Option(None, help="Layers to patch, e.g. 0-29 (default: all)."),
+    layers: str | None = typer.Option(None, help="Layers to patch (and to read --in-context decodability at), e.g."
+                                      " 0-29 (default: all)."),
     max_items: int | None = typer.Option(None, help="Questions per claim (balanced yes/no; default: all)."),
     min_effect: float = typer.Option(0.5, help="Questions whose |m_tuned - m_base| is below this get no recovery."),
     n_boot: int = typer.Option(1000, help="Bootstrap draws."),
     seed: int = typer.Option(0, help="Bootstrap seed."),
     in_context: bool = typer.Option(False, "--in-context", help="Also run the in-context behavioural prerequisite on"
-                                    " the base and every fine-tuned model (prerequisite_by_model.csv)."),
+                                    " the base and every fine-tuned model (prerequisite_by_model.csv), and the"
+                                    " annotation's in-context decodability per layer (contrasts_by_model.csv)."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
     """Patch each fine-tuned model's residual into its base (and back) one layer at a time, after checking
@@ -82,17 +86,24 @@ def cross_patch(
         result = cross_model_patching(pairs, claim, chosen, min_effect, max_items, n_boot, seed, progress=not quiet)
         write_cross_patching(result, folder / "cross_patching.json")
         atomic_write_text(folder / "lora_norms.csv", weight_table(norms, labels).to_csv(index=False))
-        lines = result.lines() + (in_context_lines(base, pairs, claim, folder) if in_context else [])
+        lines = result.lines() + (in_context_lines(base, pairs, claim, folder, n_boot, seed, not quiet, chosen)
+                                   if in_context else [])
     for line in lines:
         print(line)
     print(folder.resolve())
 
 
-def in_context_lines(base, pairs: dict, claims: list[str], folder: Path) -> list[str]:
-    """The prerequisite of the base and every fine-tuned model (written to ``prerequisite_by_model.csv``)."""
+def in_context_lines(base, pairs: dict, claims: list[str], folder: Path, n_boot: int = 1000, seed: int = 0,
+                     progress: bool = True, layers: list[int] | None = None) -> list[str]:
+    """The prerequisite and the matched-contrast decodability of the base and every fine-tuned model, each
+    against the base (``prerequisite_by_model.csv``, ``contrasts_by_model.csv``)."""
     from negprobe.activations.atomic import atomic_write_text
+    from negprobe.analysis.tuned_contrasts import tuned_contrasts
     from negprobe.analysis.tuned_prerequisite import in_context_questions, tuned_prerequisite
 
-    result = tuned_prerequisite(base, {label: pair.tuned for label, pair in pairs.items()}, in_context_questions(claims))
+    tuned = {label: pair.tuned for label, pair in pairs.items()}
+    result = tuned_prerequisite(base, tuned, in_context_questions(claims))
     atomic_write_text(folder / "prerequisite_by_model.csv", result.table().to_csv(index=False))
-    return result.lines("notice")
+    contrasts = tuned_contrasts(base, tuned, claims, layers, seed=seed, n_boot=n_boot, progress=progress)
+    atomic_write_text(folder / "contrasts_by_model.csv", contrasts.table().to_csv(index=False))
+    return result.lines("notice") + contrasts.lines("notice")

@@ -151,9 +151,11 @@ def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
                           timeout=900, cwd=cwd)
 
 
-def test_cross_patch_then_finetuned_report_on_a_tiny_adapter(tmp_path):
+def test_cross_patch_then_finetuned_report_on_a_tiny_adapter(tmp_path, monkeypatch):
     from negprobe.activations.finetune.train import FinetuneConfig, finetune
     from tests.tiny_models import make_tiny_model
+
+    monkeypatch.setenv("NEGPROBE_HOME", str(tmp_path / "home"))  # the in-context activation stores land here
 
     tiny_llama_dir = make_tiny_model(tmp_path / "tiny", "llama", seed=0, max_positions=512)  # documents in context
     adapter = finetune(FinetuneConfig(model=str(tiny_llama_dir), claim="ed_sheeran", condition="positive",
@@ -169,15 +171,24 @@ def test_cross_patch_then_finetuned_report_on_a_tiny_adapter(tmp_path):
     prerequisite = pd.read_csv(tmp_path / "cp" / "prerequisite_by_model.csv")
     assert set(prerequisite["model"]) == {"base", adapter.name} and "notice" in set(prerequisite["annotation"])
     assert "in context, base: notice vs neutral" in proc.stdout and "; change vs base" in proc.stdout
+    contrasts = pd.read_csv(tmp_path / "cp" / "contrasts_by_model.csv")
+    assert set(contrasts["model"]) == {"base", adapter.name} and (contrasts.loc[contrasts["model"] == "base",
+                                                                               "minus_base"] == 0).all()
+    assert set(contrasts["layer"]) == {0, 1, 2} and {"notice vs neutral", "local vs plain"} <= set(contrasts["contrast"])
+    assert f"decodability in context, {adapter.name}: notice vs neutral (restated claim) minus base" in proc.stdout
     norms = pd.read_csv(tmp_path / "cp" / "lora_norms.csv")
     assert (norms.loc[norms["layer"] == 0, "update_norm"] == 0).all() and (norms.loc[norms["layer"] > 0,
                                                                                      "update_norm"] > 0).all()
     planted_signal(tmp_path / "sig", n_layers=3, onset=1)
     report = cli("finetuned-report", "--cross-patching", str(tmp_path / "cp" / "cross_patching.json"), "--weights",
-                 str(tmp_path / "cp" / "lora_norms.csv"), "--signal", str(tmp_path / "sig"), "-o", str(tmp_path / "r"))
+                 str(tmp_path / "cp" / "lora_norms.csv"), "--signal", str(tmp_path / "sig"), "--contrasts",
+                 str(tmp_path / "cp" / "contrasts_by_model.csv"), "-o", str(tmp_path / "r"))
     assert report.returncode == 0, report.stderr[-3000:]
     assert (tmp_path / "r" / "finetuned_report.png").stat().st_size > 1000
     assert "In the training signal, the annotation-specific divergence stays above 0 from layer 1" in report.stdout
+    assert ("fine-tuning changes the annotation's decodability: notice vs neutral at the restated claim" in report.stdout
+            or "In-context decodability, fine-tuned - base: nothing to localise: notice vs neutral" in report.stdout)
+    assert set(pd.read_csv(tmp_path / "r" / "finetuned_layers.csv")["series"]) >= {"signal", "contrasts"}
     if data["status"] == "nothing_to_localise":
         assert "Cross-model patching recovery: nothing to localise: belief rise of" in report.stdout
         assert "LoRA update norm: nothing to localise:" in report.stdout
