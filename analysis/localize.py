@@ -29,13 +29,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 
 from negprobe.activations.backends.remote_model import open_model
 from negprobe.activations.datasets.claims import get_claim
@@ -44,6 +42,7 @@ from negprobe.activations.datasets.registry import load_dataset
 from negprobe.activations.hub import resolve_adapter
 from negprobe.activations.progress import StageClock
 from negprobe.errors import NegprobeError
+from negprobe.probes.threads import one_torch_thread
 
 from .annotation import DecodabilityCurve
 from .causal import causal_checks
@@ -121,21 +120,10 @@ def annotation_curves(model, data: LocalizeData, statements_store, config: Local
     the same document with vs without the annotation, and vs its neutral control, read at the claim
     sentence in the document and at the restated claim, with layer-0 and bag-of-tokens baselines."""
     documents_store = cached_store(model, data.documents, "claim_last", config.layers, config.store)
-    with _one_torch_thread():
+    with one_torch_thread():
         return matched_contrasts({"document": documents_store, "statement": statements_store}, model.tokenizer,
                                  {"document": list(data.documents), "statement": list(data.statements)},
                                  seed=config.seed, n_boot=config.n_boot)
-
-
-@contextmanager
-def _one_torch_thread():
-    """Probe fitting on small matrices runs faster on one thread than on two contended ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _gates(readers, claims_store, config):

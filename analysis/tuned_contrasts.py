@@ -38,11 +38,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 from jaxtyping import Bool, Int
 
 from negprobe.errors import NegprobeError
 from negprobe.probes.evaluation import MetricWithCI
+from negprobe.probes.threads import one_torch_thread
 
 from .annotation import DecodabilityCurve, fold_mean_ci, layer_ranges, simultaneous_band
 from .contrasts import PRIMARY, ContrastKey, matched_contrasts
@@ -167,13 +167,9 @@ def in_context_curves(model, reads: Mapping[str, Sequence], layers: Sequence[int
 
     stores = {probe_kind: cached_store(model, PromptDataset(f"in_context_{probe_kind}s", tuple(records)), "claim_last",
                                        layers, store, progress) for probe_kind, records in reads.items()}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # probe fitting on small matrices: one thread beats two contended ones
-    try:
+    with one_torch_thread():
         return matched_contrasts(stores, model.tokenizer, {k: list(v) for k, v in reads.items()}, seed=seed,
                                  n_boot=n_boot, probe=probe)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def tuned_contrasts(base, tuned: Mapping, claims: Sequence[str], layers: Sequence[int] | None = None,
