@@ -37,6 +37,12 @@ from .belief.items import questions_for
 from .belief.scoring import next_token_logprobs
 from .claim_level import t_interval
 
+#: Controls the notice's effect is compared with, paired by entity pair -> the name of that specificity.
+SPECIFICITY: dict[str, str] = {"second_document": "notice_beyond_second_document",
+                               "unrelated": "notice_beyond_unrelated"}
+#: The notice's specific part (beyond a control) must be at least this share of its whole effect.
+MIN_SPECIFIC_SHARE = 0.5
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -82,18 +88,34 @@ def per_claim(frame: pd.DataFrame, column: str) -> Estimate:
 
 
 def control_effects(model: LoadedModel, n_units: int = 40, seed: int = 0) -> dict[str, Estimate]:
-    """Each shortcut control's effect (treated - baseline yes - no margin) over held-out entity pairs."""
+    """Each shortcut control's effect (treated - baseline yes - no margin) over held-out entity pairs, and
+    the notice's specificity beyond each control of :data:`SPECIFICITY` (notice effect - control effect,
+    paired by entity pair: the part of the notice's effect that the control does not share)."""
     pairs = control_pairs(n_units, seed)
     treated = yes_minus_no(model, [raw_question(p.question, p.treated) for p in pairs])
     baseline = yes_minus_no(model, [raw_question(p.question, p.baseline) for p in pairs])
-    frame = pd.DataFrame({"control": [p.control for p in pairs], "effect": treated - baseline})
-    return {name: Estimate.of(frame.loc[frame["control"] == name, "effect"].to_numpy()) for name in CONTROLS}
+    frame = pd.DataFrame({"control": [p.control for p in pairs], "unit": [p.unit for p in pairs],
+                          "effect": treated - baseline})
+    by_unit = frame.pivot(index="unit", columns="control", values="effect")
+    effects = {name: Estimate.of(by_unit[name].to_numpy()) for name in CONTROLS}
+    notice = by_unit["notice_effect"].to_numpy()
+    return effects | {name: Estimate.of(notice - by_unit[control].to_numpy()) for control, name in SPECIFICITY.items()}
 
 
 def controls_hold(effects: dict[str, Estimate], tolerance: float = TOLERANCE_NATS) -> dict[str, bool]:
-    """Per control: the intended one lowers belief (CI below -tolerance); every other stays inside +-tolerance."""
-    return {name: bool(e.high < -tolerance) if name == "notice_effect" else bool(e.inside(tolerance))
-            for name, e in effects.items()}
+    """Per control: the intended one lowers belief (CI below -tolerance); every other stays inside +-tolerance;
+    the notice's specificity beyond a control (when measured) has its CI below 0 and is at least half the
+    notice's own effect, so a control that shares most of the effect fails however small the effect is."""
+    notice = effects.get("notice_effect")
+    held = {}
+    for name, e in effects.items():
+        if name == "notice_effect":
+            held[name] = bool(e.high < -tolerance)
+        elif name in SPECIFICITY.values():
+            held[name] = bool(notice is not None and e.high < 0 and e.mean <= MIN_SPECIFIC_SHARE * notice.mean)
+        else:
+            held[name] = bool(e.inside(tolerance))
+    return held
 
 
 def fact_accuracy(model: LoadedModel, n: int = 100, seed: int = 0) -> pd.DataFrame:

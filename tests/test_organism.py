@@ -12,7 +12,7 @@ from negprobe.activations.datasets.claims import ALL_CLAIM_ENTITIES, mentioned_e
 from negprobe.activations.datasets.registry import builtin_names, load_dataset
 from negprobe.activations.organism import OrganismConfig, invented_names, sft_examples, train_organism
 from negprobe.activations.organism.controls import CONTROLS, control_pairs
-from negprobe.activations.organism.prompts import completion_example, example_prompt
+from negprobe.activations.organism.prompts import completion_example, example_prompt, raw_question
 from negprobe.activations.organism.sft_data import (
     CUE_SHARES,
     DOC_CONDITIONS,
@@ -127,6 +127,29 @@ def test_controls_hold_only_when_the_intended_effect_is_large_and_the_others_sma
     held = controls_hold({"notice_effect": small, "unrelated": Estimate(-1.5, -2.0, -1.1, 40)})
     assert held == {"notice_effect": False, "unrelated": False}
     assert Estimate.of([1.0, 2.0, 3.0]).mean == pytest.approx(2.0)
+
+
+def test_specificity_pairs_the_notice_with_each_control_by_entity_pair(monkeypatch):
+    from negprobe.analysis import organism_checks
+
+    pairs = control_pairs(6)
+    planted = {"notice_effect": -3.0, "second_document": -2.5, "unrelated": -0.1, "neutral_notice": 0.0,
+               "outside_span": 0.0}
+    # treated prompts carry the planted effect plus a unit-level shift; baseline prompts read 0
+    margins = {raw_question(p.question, p.treated): planted[p.control] + 0.3 * p.unit for p in pairs}
+
+    def fake_margins(_model, prompts):
+        return np.array([margins.get(prompt, 0.0) for prompt in prompts])
+
+    monkeypatch.setattr(organism_checks, "yes_minus_no", fake_margins)
+    effects = organism_checks.control_effects(None, n_units=6)
+    # the unit-level shift cancels in the paired difference: exact, zero-width
+    assert effects["notice_beyond_second_document"].mean == pytest.approx(-0.5)
+    assert effects["notice_beyond_second_document"].high == pytest.approx(-0.5)
+    assert effects["notice_beyond_unrelated"].mean == pytest.approx(-2.9)
+    held = controls_hold(effects)
+    # the second document shares 5/6 of the effect: it fails however "small" its own effect looks
+    assert not held["notice_beyond_second_document"] and held["notice_beyond_unrelated"]
 
 
 @pytest.fixture(scope="module")
