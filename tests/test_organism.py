@@ -147,9 +147,13 @@ def test_specificity_pairs_the_notice_with_each_control_by_entity_pair(monkeypat
     assert effects["notice_beyond_second_document"].mean == pytest.approx(-0.5)
     assert effects["notice_beyond_second_document"].high == pytest.approx(-0.5)
     assert effects["notice_beyond_unrelated"].mean == pytest.approx(-2.9)
+    # specific part - half the notice effect, per pair: -0.5 + 1.5 - 0.15 u for the second document
+    share = effects["notice_beyond_second_document_vs_share"]
+    assert share.mean == pytest.approx(np.mean([1.0 - 0.15 * u for u in range(6)]))
     held = controls_hold(effects)
     # the second document shares 5/6 of the effect: it fails however "small" its own effect looks
-    assert not held["notice_beyond_second_document"] and held["notice_beyond_unrelated"]
+    assert held["notice_beyond_second_document"] and not held["notice_beyond_second_document_vs_share"]
+    assert held["notice_beyond_unrelated"] and held["notice_beyond_unrelated_vs_share"]
 
 
 @pytest.fixture(scope="module")
