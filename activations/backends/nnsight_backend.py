@@ -9,6 +9,8 @@ NDIF without shipping negprobe's code.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor
@@ -44,6 +46,12 @@ def _envoy_blocks(wrapped, hf_model=None):
     raise RuntimeError("decoder layers not found in the nnsight envoy tree")
 
 
+def block_hidden(out: Any) -> Any:
+    """A decoder block's output residual: a tensor under transformers 5, the first item of a tuple before
+    (an nnsight proxy inside a trace)."""
+    return out if isinstance(out, torch.Tensor) else out[0]
+
+
 class NNsightBackend(Backend):
     name = "nnsight"
 
@@ -73,8 +81,7 @@ class NNsightBackend(Backend):
         try:
             with wrapped.trace(inputs, **trace_options(model.remote, self.remote)):
                 for layer in sorted(set(layers)):  # envoys must be visited in execution order
-                    out = blocks[layer].output  # pyright: ignore[reportIndexIssue]  # nnsight envoy list
-                    hidden = out if isinstance(out, torch.Tensor) else out[0]  # a tuple before transformers 5
+                    hidden = block_hidden(blocks[layer].output)  # pyright: ignore[reportIndexIssue]  # envoy list
                     picked = hidden[rows.to(hidden.device), token.to(hidden.device)]
                     if weights is not None:  # span means where a position asks for one (TokenSelection.apply)
                         w = weights.to(hidden.device)

@@ -15,21 +15,14 @@ The trace bodies use torch operations on nnsight proxies only, so they serialise
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
 from ..models import LoadedModel
-from .nnsight_backend import _envoy_blocks, nnsight_model_for
+from .nnsight_backend import _envoy_blocks, block_hidden, nnsight_model_for
 from .remote_model import remote_failure, trace_options
-
-
-def _hidden(out: Any) -> Any:
-    """A block's output residual (a tensor under transformers 5, the first item of a tuple before): an nnsight
-    proxy inside a trace."""
-    return out if isinstance(out, torch.Tensor) else out[0]
 
 
 @torch.inference_mode()
@@ -43,7 +36,7 @@ def remote_clean_trace(model: LoadedModel, input_ids: Int[Tensor, "1 seq"]
     try:
         with wrapped.trace(inputs, **trace_options(model.remote)):
             for layer in range(model.n_layers):
-                saved.append(_hidden(blocks[layer].output)[0].save())
+                saved.append(block_hidden(blocks[layer].output)[0].save())
             logits = wrapped.output.logits[0, -1].save()  # pyright: ignore[reportAttributeAccessIssue]
     except Exception as exc:
         raise remote_failure(model.remote, exc) from None
@@ -69,7 +62,7 @@ def remote_edited_rows(model: LoadedModel, input_ids: Int[Tensor, "1 seq"], star
     try:
         with wrapped.trace(inputs, **trace_options(model.remote)):
             for layer in range(first, model.n_layers):  # envoys in execution order
-                h = _hidden(blocks[layer].output)  # pyright: ignore[reportIndexIssue]  # nnsight envoy list
+                h = block_hidden(blocks[layer].output)  # pyright: ignore[reportIndexIssue]  # nnsight envoy list
                 if layer in edits:
                     rows = edits[layer]
                     h[rows] = values[rows].to(h.device)
