@@ -180,7 +180,8 @@ def datasets(
 def demo(
     model: str = typer.Option("smollm2-135m", "--model", "-m", help="Embedded name, local folder or hub id."),
     out: Path = typer.Option(Path("negprobe-out/demo"), "--out", "-o", help="Output folder."),
-    claim: str = typer.Option("ed_sheeran", "--claim", "-c", help="The claim to fine-tune and localize."),
+    claim: str | None = typer.Option(None, "--claim", "-c", help="The claim to fine-tune and localize (default"
+                                     " ed_sheeran; with --organism capital_france_berlin, a claim the model knows is false)."),
     folds: int = typer.Option(5, help="Group k-fold splits."),
     sweep_only: bool = typer.Option(False, "--sweep-only", help="Only the probe sweep (no fine-tuning or localize)."),
     organism: bool = typer.Option(False, "--organism", help="Run on the notice-reading organism of --model "
@@ -195,8 +196,9 @@ def demo(
     """
     from negprobe.activations.datasets.claims import get_claim
 
-    from .demo import run_demo
+    from .demo import demo_claim, run_demo
 
+    claim = demo_claim(claim, organism)
     if folds < 2:
         raise NegprobeError(f"--folds must be an integer >= 2, got {folds}")
     get_claim(claim)

@@ -24,6 +24,17 @@ DEMO_CONDITIONS = ("positive", "negated", "dense", "local")
 #: budget: one probe family and the general truth readers (all layers, claims, paraphrases and the
 #: full causal grid stay). The report's subtitle names every field that differs from the default.
 DEMO_LOCALIZE_GRID: dict[str, Any] = {"probes": ["logistic"], "probe_data": ["general"], "n_boot": 100}
+#: ``demo --organism`` fine-tunes a claim the embedded models know is false (the paper's claims are not known
+#: false by them, so no truth reader of those claims passes its gate) and reads it with the claim-domain
+#: readers, trained without any claim's entities, which pass their validity gate on the organism.
+ORGANISM_DEMO_CLAIM = "capital_france_berlin"
+ORGANISM_LOCALIZE_GRID: dict[str, Any] = {**DEMO_LOCALIZE_GRID, "probe_data": ["domain"]}
+
+
+def demo_claim(claim: str | None, organism: bool) -> str:
+    """The claim the demo fine-tunes: ``claim`` when given, else ed_sheeran (the paper's example), or
+    :data:`ORGANISM_DEMO_CLAIM` on the organism."""
+    return claim or (ORGANISM_DEMO_CLAIM if organism else "ed_sheeran")
 
 
 def stage_fields(config: Any) -> dict[str, Any]:
@@ -152,12 +163,14 @@ def belief_stage(console: Console, model: str, claim: str, adapters: dict[str, s
     return belief_csv
 
 
-def localize_stage(console: Console, model: str, adapters: dict[str, str], belief_csv: Path, out: Path) -> bool:
-    """[3/3] annotation decodability, truth readouts, drop layers, patching, steering, report.html."""
+def localize_stage(console: Console, model: str, adapters: dict[str, str], belief_csv: Path, out: Path,
+                   grid: dict[str, Any] | None = None) -> bool:
+    """[3/3] annotation decodability, truth readouts, drop layers, patching, steering, report.html
+    (on ``grid``, default :data:`DEMO_LOCALIZE_GRID`)."""
     from negprobe.analysis.localize import LocalizeConfig
 
     cfg = LocalizeConfig(model=model, adapters=adapters, belief_csv=str(belief_csv), out=str(out / "localize"),
-                         **DEMO_LOCALIZE_GRID)
+                         **(DEMO_LOCALIZE_GRID if grid is None else grid))
     return run_stage(console, out / "localize" / STAGE_MARKER, cfg, "[3/3] localize", lambda: runs.localize(cfg))
 
 
@@ -180,7 +193,8 @@ def run_demo(console: Console, model: str, out: Path, claim: str, folds: int, sw
         adapters = finetune_stage(console, model, claim, out, clock, mix_organism=1.0 if organism else 0.0)
         console.print(f"      adapters: {', '.join(adapters)} ({elapsed()})")
         belief_csv = belief_stage(console, model, claim, adapters, out, clock)
-        timed(clock, "localize", lambda: localize_stage(console, model, adapters, belief_csv, out))
+        grid = ORGANISM_LOCALIZE_GRID if organism else DEMO_LOCALIZE_GRID
+        timed(clock, "localize", lambda: localize_stage(console, model, adapters, belief_csv, out, grid))
         console.print(f"      report: {out / 'localize' / 'report.html'}  (total {elapsed()})")
     console.print(timing_table(clock.stages), markup=False, highlight=False)
     return out

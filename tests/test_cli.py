@@ -372,3 +372,26 @@ def test_probe_artifacts_that_fail_to_load_name_their_file(tmp_path):
     (tmp_path / "probe.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
     with pytest.raises(NegprobeError, match="probe.safetensors: unreadable probe weights"):
         load_probe(stem)
+
+
+def test_demo_on_the_organism_reads_a_known_claim_with_domain_readers(monkeypatch, tmp_path):
+    from negprobe.scripts import demo
+
+    seen = []
+    monkeypatch.setattr(demo, "organism_stage", lambda console, model, clock: f"organism:{model}")
+    monkeypatch.setattr(demo, "sweep_stage", lambda console, model, out, folds: True)
+    monkeypatch.setattr(demo, "finetune_stage", lambda console, model, claim, out, clock, mix_organism=0.0:
+                        seen.append((model, claim, mix_organism)) or {"positive": str(out / "a")})
+    monkeypatch.setattr(demo, "belief_stage", lambda *args: tmp_path / "belief.csv")
+    monkeypatch.setattr(runs, "localize", lambda config: seen.append(config) or Path(config.out))
+    for organism, claim, data in ((True, "capital_france_berlin", ["domain"]), (False, "ed_sheeran", ["general"])):
+        seen.clear()
+        result = CliRunner().invoke(cli.app, ["demo", "-o", str(tmp_path / str(organism))]
+                                    + (["--organism"] if organism else []))
+        assert result.exit_code == 0, result.output
+        (model, used_claim, mix), config = seen
+        assert used_claim == claim and config.probe_data == data and config.probes == ["logistic"]
+        assert model == ("organism:smollm2-135m" if organism else "smollm2-135m") and mix == (1.0 if organism else 0.0)
+    seen.clear()
+    result = CliRunner().invoke(cli.app, ["demo", "--organism", "-c", "ed_sheeran", "-o", str(tmp_path / "e")])
+    assert result.exit_code == 0 and seen[0][1] == "ed_sheeran"
