@@ -35,6 +35,7 @@ class BeliefGate:
     ci_high: float
     n_seeds: int
     n_units: int
+    level: float = 0.95  # the CI's coverage (below 1 - 0.05 / k: Bonferroni over k gates read together)
 
     @property
     def passed(self) -> bool:
@@ -52,6 +53,8 @@ class BeliefGate:
     def reason(self) -> str:
         """One sentence: the rise and its CI, and why it does (not) gate."""
         n = f"{self.n_seeds} seed{'s' if self.n_seeds != 1 else ''} x {self.n_units} items"
+        if abs(self.level - 0.95) > 1e-9:
+            n += f"; {100 * self.level:g}% CI"
         verdict = "CI above 0" if self.passed else "CI not above 0: no fine-tuning effect shown"
         return f"belief rise of {self.what} over base ({self.measure}): {self.interval()} ({n}; {verdict})"
 
@@ -61,16 +64,24 @@ class BeliefGate:
 
 
 def paired_rise(tuned: Float[np.ndarray, "n_seeds n_units"], base: Float[np.ndarray, " n_units"], what: str,
-                measure: str, strata: Sequence[str] | None = None, n_boot: int = 2000, seed: int = 0) -> BeliefGate:
+                measure: str, strata: Sequence[str] | None = None, n_boot: int = 2000, seed: int = 0,
+                level: float = 0.95) -> BeliefGate:
     """The gate from per-unit margins: every adapter (row of ``tuned``) minus the base on the same unit,
-    mean over seeds and units with the crossed bootstrap CI (``strata``: each unit's answer key)."""
+    mean over seeds and units with the crossed bootstrap CI at ``level`` (``strata``: each unit's answer key)."""
     tuned, base = np.atleast_2d(np.asarray(tuned, dtype=np.float64)), np.asarray(base, dtype=np.float64)
     if tuned.shape[-1] != base.shape[-1] or tuned.size == 0:
         raise NegprobeError(f"belief gate: {tuned.shape[-1]} fine-tuned units vs {base.shape[-1]} base units")
     if not (np.isfinite(tuned).all() and np.isfinite(base).all()):
         raise NegprobeError("belief gate: non-finite margins")
-    rise, low, high = crossed_bootstrap_mean(tuned - base[None], n_boot, seed, strata=strata)
-    return BeliefGate(what, measure, float(rise), float(low), float(high), tuned.shape[0], tuned.shape[1])
+    rise, low, high = crossed_bootstrap_mean(tuned - base[None], n_boot, seed, level=level, strata=strata)
+    return BeliefGate(what, measure, float(rise), float(low), float(high), tuned.shape[0], tuned.shape[1], level)
+
+
+def bonferroni_level(n_tests: int, alpha: float = 0.05) -> float:
+    """The CI coverage that keeps ``n_tests`` gates read together at family-wise error ``alpha``."""
+    if n_tests < 1:
+        raise NegprobeError(f"--n-tests must be >= 1, got {n_tests}")
+    return 1.0 - alpha / n_tests
 
 
 def gate_from_pooled(row: dict, what: str) -> BeliefGate:

@@ -15,18 +15,27 @@ is read at the last position. **Recovery** = ``(m_patched - m_base) / (m_tuned -
 of the fine-tuning effect the patched layer carries (:func:`~.indirect_effect.normalized_indirect_effect`).
 The reverse direction patches the base run into the fine-tuned one; its recovery
 ``(m_patched - m_tuned) / (m_base - m_tuned)`` is the share of the effect that the base residual
-removes. Patching all positions after block ``l`` replaces the whole state, so that curve reaches 1
-at the first layer whose weights fine-tuning changed that matters and stays there; the claim-token
-curve says how much of it sits on the claim's own tokens.
+removes. Patching all positions after block ``l`` replaces the whole state: it equals running the
+fine-tuned blocks ``0..l`` and the base blocks after them, a cumulative ablation of the adapter's
+blocks, so the curve is 1 at the last block by construction; with a single edited block ``k`` it
+is 0 before ``k`` and 1 from ``k`` on, but with LoRA on every block it need not be monotone (early
+blocks alone may move the margin the other way). The claim-token curve says how much of the effect
+sits on the claim's own tokens.
+
+**Units**: yes/no answers carry a bias (fine-tuning may move "yes" against "no" on every question),
+so recovery is computed on *answer-balanced pairs* by default (``unit="pair"``): per adapter and claim,
+the k-th question whose believer answers "yes" with the k-th whose believer answers "no", margins
+averaged, which cancels a shift shared by both answers (``unit="question"``: every question alone).
 
 **Gate** (:mod:`.belief_gate`): before any curve is read, the fine-tuned adapters must raise the
 question margin over the base, paired by question (rise = ``m_tuned - m_base``, CI over questions x
-adapters by the crossed bootstrap). When its CI is not above 0 the result's ``status`` is
+adapters by the crossed bootstrap; ``level`` below 0.95 when several gates are read together, e.g.
+:func:`~.belief_gate.bonferroni_level`). When its CI is not above 0 the result's ``status`` is
 ``nothing_to_localise``, its ``reason`` gives the rise, and it has no curve and no half layer.
 
-Only questions whose fine-tuning gap ``|m_tuned - m_base|`` is at least ``min_effect`` nats get a
+Only units whose fine-tuning gap ``|m_tuned - m_base|`` is at least ``min_effect`` nats get a
 recovery (smaller gaps make the ratio noise; the count dropped is noted). Rows are (adapter,
-claim, question); the curve is the claim mean (mean over claims of each claim's row mean) with the
+claim, unit); the curve is the claim mean (mean over claims of each claim's row mean) with the
 two-stage bootstrap of :mod:`.claim_level` (claims, then rows within a claim: questions and, with
 several adapters such as seeds, adapters). **Half layer**: the first patched layer whose recovery
 reaches 0.5, with a percentile CI from the same bootstrap draws (ends on observed draws;
@@ -45,6 +54,7 @@ from jaxtyping import Float
 from negprobe.activations.model_pair import ModelPair, Side
 from negprobe.activations.models import LoadedModel
 from negprobe.activations.prefix_reuse import trace_prompt
+from negprobe.activations.question_format import prompt_token_ids
 from negprobe.activations.tracing import LayerPatch, run_layer_patches
 from negprobe.errors import NegprobeError
 from negprobe.probes.resampling import percentile_interval
@@ -78,12 +88,22 @@ class PatchItem:
     believer_yes: bool
 
 
+def scored_ids_with_offsets(tokenizer, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+    """``text``'s token ids exactly as belief scoring feeds them (:func:`prompt_token_ids`, one convention for
+    BOS), with each token's character offsets."""
+    ids = prompt_token_ids(tokenizer, text)
+    own, offsets = encode_with_offsets(tokenizer, text)
+    dropped = len(own) - len(ids)
+    if dropped < 0 or own[dropped:] != ids:
+        raise NegprobeError(f"cannot align the scored tokens of {text[:40]!r} with their offsets")
+    return ids, offsets[dropped:]
+
+
 def question_items(model: LoadedModel, claim: str, max_items: int | None = None) -> list[PatchItem]:
     """The claim's yes/no belief questions as :class:`PatchItem` (chat template where the tokenizer has one).
 
     ``max_items`` keeps the first questions alternating believer answers yes / no (balanced)."""
     items = []
-    bos = model.tokenizer.bos_token_id
     questions = questions_for(claim)
     yes = [k for k, q in enumerate(questions) if q.believer_answer == "yes"]
     no = [k for k, q in enumerate(questions) if q.believer_answer != "yes"]
@@ -91,9 +111,7 @@ def question_items(model: LoadedModel, claim: str, max_items: int | None = None)
     for k in order[:max_items]:
         question = questions[k]
         text = question_prompt(model, question.question)
-        ids, offsets = encode_with_offsets(model.tokenizer, text)
-        if len(ids) > 1 and bos is not None and ids[0] == ids[1] == bos:  # the template wrote BOS already
-            ids, offsets = ids[1:], offsets[1:]
+        ids, offsets = scored_ids_with_offsets(model.tokenizer, text)
         start = text.index(question.question)
         positions = tokens_overlapping(offsets, (start, start + len(question.question)))
         if not positions:
@@ -165,19 +183,21 @@ class CrossPatching:
     """Cross-model patching over adapters, claims and questions (see the module docstring).
 
     ``status`` is ``effect`` when the gate passed and curves exist; otherwise ``nothing_to_localise``
-    with ``reason``, and ``recovery``, ``mean`` and ``half`` are empty."""
+    with ``reason``: the curves are still computed where some unit passed the gap guard (written, drawn
+    grey, never read: no half layer is printed or read back)."""
 
     layers: tuple[int, ...]
     n_layers: int
     min_effect: float
-    items: tuple[ItemPatching, ...]  # every question patched, including those below the gap guard
-    used: tuple[bool, ...]  # whether each item passed the gap guard
+    items: tuple[ItemPatching, ...]  # every question patched
+    used: tuple[bool, ...]  # whether each unit (below) passed the gap guard
     recovery: dict[str, Float[np.ndarray, "n_used n_layers"]]
     mean: dict[str, ClaimMean]  # curve -> claim-mean recovery per layer with CI
     half: dict[str, HalfLayer]  # curve -> first layer reaching half recovery
     gate: BeliefGate  # the paired belief rise of the fine-tuned models over the base
     reason: str = ""  # why nothing is localised ("" when the curves exist)
     notes: tuple[str, ...] = ()
+    units: tuple[ItemPatching, ...] = ()  # the recovery units (answer-balanced pairs or the questions)
 
     @property
     def status(self) -> str:
@@ -197,7 +217,7 @@ class CrossPatching:
         return [*out, *self.notes]
 
 
-def belief_gate(items: Sequence[ItemPatching], n_boot: int = 2000, seed: int = 0) -> BeliefGate:
+def belief_gate(items: Sequence[ItemPatching], n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> BeliefGate:
     """The paired rise ``m_tuned - m_base`` per question and adapter, CI over questions x adapters
     (:func:`.belief_gate.paired_rise`; questions balanced over their answer key)."""
     adapters = list(dict.fromkeys(it.adapter for it in items))
@@ -208,7 +228,25 @@ def belief_gate(items: Sequence[ItemPatching], n_boot: int = 2000, seed: int = 0
     rise = np.array([[by_key[(a, *u)].gap for u in units] for a in adapters])
     strata = ["yes" if by_key[(adapters[0], *u)].believer_yes else "no" for u in units]
     what = f"the fine-tuned model{'s' if len(adapters) > 1 else ''} ({', '.join(adapters)})"
-    return paired_rise(rise, np.zeros(len(units)), what, "questions", strata, n_boot, seed)
+    return paired_rise(rise, np.zeros(len(units)), what, "questions", strata, n_boot, seed, level)
+
+
+def answer_balanced_pairs(items: Sequence[ItemPatching]) -> tuple[list[ItemPatching], int]:
+    """Per adapter and claim, the k-th believer-"yes" question with the k-th believer-"no" one, every margin
+    averaged (a shift shared by both answers cancels); returns the pairs and the number of questions left
+    unpaired."""
+    groups: dict[tuple[str, str], list[ItemPatching]] = {}
+    for it in items:
+        groups.setdefault((it.adapter, it.claim), []).append(it)
+    pairs, unpaired = [], 0
+    for (adapter, claim), group in groups.items():
+        yes, no = [it for it in group if it.believer_yes], [it for it in group if not it.believer_yes]
+        unpaired += abs(len(yes) - len(no))
+        for a, b in zip(yes, no):
+            pairs.append(ItemPatching(adapter, claim, f"{a.item}+{b.item}", (a.base_margin + b.base_margin) / 2,
+                                      (a.tuned_margin + b.tuned_margin) / 2,
+                                      {name: (a.margins[name] + b.margins[name]) / 2 for name in a.margins}))
+    return pairs, unpaired
 
 
 def first_reaching(curve: Float[np.ndarray, " n_layers"], threshold: float = HALF) -> int:
@@ -236,32 +274,37 @@ def half_layer(recovery: Float[np.ndarray, "n_rows n_layers"], claims, layers: S
 
 
 def summarise(items: Sequence[ItemPatching], layers: Sequence[int], n_layers: int, min_effect: float = 0.5,
-              n_boot: int = 1000, seed: int = 0) -> CrossPatching:
-    """The belief gate, then (when it passes) the recovery curves of the items whose gap passes
-    ``min_effect``, their claim means and half layers."""
-    gate = belief_gate(items, max(n_boot, 1), seed)
-    used = [abs(it.gap) >= min_effect for it in items]
-    kept = [it for it, ok in zip(items, used) if ok]
-    notes = [f"{sum(not ok for ok in used)} of {len(items)} questions have |m_tuned - m_base| < {min_effect:g}"
+              n_boot: int = 1000, seed: int = 0, level: float = 0.95, unit: str = "pair") -> CrossPatching:
+    """The belief gate (at ``level``), then (when it passes) the recovery curves of the units (answer-balanced
+    pairs, or questions) whose gap passes ``min_effect``, their claim means and half layers."""
+    if unit not in ("pair", "question"):
+        raise NegprobeError(f"cross-model patching unit must be 'pair' or 'question', got {unit!r}")
+    gate = belief_gate(items, max(n_boot, 1), seed, level)
+    units, unpaired = answer_balanced_pairs(items) if unit == "pair" else (list(items), 0)
+    used = [abs(it.gap) >= min_effect for it in units]
+    kept = [it for it, ok in zip(units, used) if ok]
+    notes = [f"{sum(not ok for ok in used)} of {len(units)} {unit}s have |m_tuned - m_base| < {min_effect:g}"
              " nats and get no recovery"] if not all(used) else []
+    notes += [f"{unpaired} questions had no partner of the other answer key"] if unpaired else []
     empty = CrossPatching(tuple(layers), n_layers, min_effect, tuple(items), tuple(used), {}, {}, {}, gate,
-                          gate.reason, tuple(notes))
-    if not gate.passed:
-        return empty
+                          gate.reason, tuple(notes), tuple(units))
     if not kept:
-        return replace(empty, reason=f"no question moved by at least {min_effect:g} nats under fine-tuning")
+        return empty if not gate.passed else replace(
+            empty, reason=f"no {unit} moved by at least {min_effect:g} nats under fine-tuning")
     claims = np.array([it.claim for it in kept])
     recovery = {name: np.stack([it.recovery()[name] for it in kept]) for name in CURVES}
     mean = {name: claim_mean(values, claims, n_boot, seed) for name, values in recovery.items()}
     half = {name: half_layer(values, claims, layers, n_layers, n_boot, seed) for name, values in recovery.items()}
-    return replace(empty, recovery=recovery, mean=mean, half=half, reason="")
+    # the curves are computed (and written) whatever the gate says; with a failed gate they are not read
+    return replace(empty, recovery=recovery, mean=mean, half=half, reason="" if gate.passed else gate.reason)
 
 
 def cross_model_patching(pairs: Mapping[str, ModelPair] | Sequence[ModelPair], claims: Sequence[str],
                          layers: Sequence[int] | None = None, min_effect: float = 0.5, max_items: int | None = None,
-                         n_boot: int = 1000, seed: int = 0, progress: bool = True) -> CrossPatching:
+                         n_boot: int = 1000, seed: int = 0, progress: bool = True, level: float = 0.95,
+                         unit: str = "pair") -> CrossPatching:
     """Patch every claim's questions across each base/fine-tuned pair (several adapters: e.g. seeds);
-    ``progress`` shows a bar over the (adapter, question) items."""
+    ``progress`` shows a bar over the (adapter, question) items; ``level`` and ``unit`` as :func:`summarise`."""
     named = dict(pairs) if isinstance(pairs, Mapping) else {p.label: p for p in pairs}
     if not named or not claims:
         raise NegprobeError("cross-model patching needs at least one model pair and one claim")
@@ -277,4 +320,4 @@ def cross_model_patching(pairs: Mapping[str, ModelPair] | Sequence[ModelPair], c
         for label, pair, item in work:
             items.append(patch_item(pair, item, resolved, label=label))
             advance(1)
-    return summarise(items, resolved, first.n_layers, min_effect, n_boot, seed)
+    return summarise(items, resolved, first.n_layers, min_effect, n_boot, seed, level, unit)

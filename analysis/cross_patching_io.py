@@ -2,7 +2,7 @@
 
 The file holds the gate (the paired belief rise, :mod:`.belief_gate`), ``status`` / ``reason``, the
 patched layers, every curve's claim-mean recovery per layer with its CI and half layer (none when
-nothing is localised), and each question's clean margins, so the fine-tuned report
+nothing is localised), and each question's clean margins and the recovery units (answer-balanced pairs), so the fine-tuned report
 (:mod:`.finetuned_report`) reads it without a model. :func:`read_recovery` refuses a file that is
 not one in one clear line.
 """
@@ -40,13 +40,15 @@ def cross_patching_json(result: CrossPatching) -> dict:
                                                                          result.half[name].ci_high]}
               for name, m in result.mean.items()}
     items = [{"adapter": it.adapter, "claim": it.claim, "item": it.item, "base_margin": it.base_margin,
-              "tuned_margin": it.tuned_margin, "believer_yes": it.believer_yes, "used": used}
-             for it, used in zip(result.items, result.used)]
+              "tuned_margin": it.tuned_margin, "believer_yes": it.believer_yes} for it in result.items]
+    units = [{"adapter": it.adapter, "claim": it.claim, "unit": it.item, "base_margin": it.base_margin,
+              "tuned_margin": it.tuned_margin, "used": used} for it, used in zip(result.units, result.used)]
     return {"format": FORMAT, "status": result.status, "reason": result.reason, "layers": list(result.layers),
             "n_layers": result.n_layers, "min_effect": result.min_effect,
             "gate": {"what": g.what, "measure": g.measure, "rise": g.rise, "ci_low": g.ci_low, "ci_high": g.ci_high,
-                     "n_seeds": g.n_seeds, "n_units": g.n_units, "status": g.status, "line": g.line()},
-            "curves": curves, "notes": list(result.notes), "items": items}
+                     "n_seeds": g.n_seeds, "n_units": g.n_units, "level": g.level, "status": g.status,
+                     "line": g.line()},
+            "curves": curves, "notes": list(result.notes), "items": items, "units": units}
 
 
 def write_cross_patching(result: CrossPatching, path: str | Path) -> Path:
@@ -86,7 +88,7 @@ def _gate(data: dict, path: Path) -> BeliefGate:
         raise NegprobeError(f"{path}: no 'gate' object")
     try:
         return BeliefGate(str(g["what"]), str(g["measure"]), float(g["rise"]), float(g["ci_low"]), float(g["ci_high"]),
-                          int(g["n_seeds"]), int(g["n_units"]))
+                          int(g["n_seeds"]), int(g["n_units"]), float(g.get("level", 0.95)))
     except (TypeError, KeyError, ValueError):
         raise NegprobeError(f"{path}: 'gate' lacks rise / ci_low / ci_high / n_seeds / n_units") from None
 
@@ -103,15 +105,18 @@ def read_recovery(path: str | Path, curve: str = CURVES[1]) -> RecoveryCurve:
     layers = _array(data.get("layers"), path, "'layers'", len(data.get("layers") or []))
     if status == EFFECT and not gate.passed:
         raise NegprobeError(f"{path}: status {EFFECT!r} but its gate's CI is not above 0")
-    if status == NOTHING:
+    entry = (data.get("curves") or {}).get(curve)
+    if status == NOTHING and not isinstance(entry, dict):
         nan = np.full(len(layers), np.nan)
         return RecoveryCurve(curve, status, reason or gate.reason, gate, layers, nan, nan, nan, None, None, 0)
-    entry = (data.get("curves") or {}).get(curve)
     if not isinstance(entry, dict):
         raise NegprobeError(f"{path}: no curve {curve!r}")
     value, low, high = (_array(entry.get(k), path, f"{curve} {k}", len(layers)) for k in ("recovery", "ci_low", "ci_high"))
     n_layers, half = int(data.get("n_layers", len(layers))), entry.get("half_layer")
     ci = entry.get("half_ci")
+    if status == NOTHING:  # a curve computed despite a failed gate: drawn, never read
+        return RecoveryCurve(curve, status, reason or gate.reason, gate, layers, value, low, high, None, None,
+                             int(entry.get("n_claims", 0)))
     return RecoveryCurve(curve, status, reason, gate, layers, value, low, high,
                          None if half is None or int(half) >= n_layers else int(half),
                          (int(ci[0]), int(ci[1])) if isinstance(ci, list) and len(ci) == 2 else None,

@@ -69,8 +69,8 @@ def _sentence(s: LayerSeries) -> str:
         return f"Reading annotated documents in context, fine-tuning changes the annotation's decodability: {s.reason}; " \
                f"largest change {_peak(s)} AUROC; {_marker(s)}."
     if s.key == PATCHING:
-        return f"Across models ({s.reason}), patching the fine-tuned residual into the base gives {_marker(s)}; " \
-               f"largest recovery {_peak(s)}."
+        return f"Across models ({s.reason}), patching the fine-tuned residual into the base gives {_marker(s)} " \
+               f"(at the last block, patched at all positions, recovery is 1 by construction)."
     top = int(np.nanargmax(s.value))
     return f"The LoRA update is largest relative to its weights at block {int(s.layers[top])} " \
            f"({s.value[top]:.4f}; {s.band} {s.low[top]:.4f} to {s.high[top]:.4f})."

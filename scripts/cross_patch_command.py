@@ -54,6 +54,10 @@ def cross_patch(
     min_effect: float = typer.Option(0.5, help="Questions whose |m_tuned - m_base| is below this get no recovery."),
     n_boot: int = typer.Option(1000, help="Bootstrap draws."),
     seed: int = typer.Option(0, help="Bootstrap seed."),
+    n_tests: int = typer.Option(1, help="Gates read together (e.g. 4 conditions): the gate's CI is Bonferroni-"
+                                "corrected to 1 - 0.05 / n."),
+    unit: str = typer.Option("pair", help="Recovery unit: pair (a believer-yes with a believer-no question, which"
+                             " cancels a shared yes/no bias) | question."),
     in_context: bool = typer.Option(False, "--in-context", help="Also run the in-context behavioural prerequisite on"
                                     " the base and every fine-tuned model (prerequisite_by_model.csv), and the"
                                     " annotation's in-context decodability per layer (contrasts_by_model.csv)."),
@@ -66,6 +70,7 @@ def cross_patch(
     from negprobe.activations.lora_weights import lora_update_norms
     from negprobe.activations.model_pair import load_pair
     from negprobe.activations.models import load_model
+    from negprobe.analysis.belief_gate import bonferroni_level
     from negprobe.analysis.cross_patching import cross_model_patching
     from negprobe.analysis.cross_patching_io import write_cross_patching
     from negprobe.analysis.weight_view import weight_table
@@ -73,6 +78,9 @@ def cross_patch(
     from .options import parse_int_list
 
     check_cross_patch_inputs(claim, adapter, max_items, min_effect, n_boot)
+    level = bonferroni_level(n_tests)
+    if unit not in ("pair", "question"):
+        raise NegprobeError(f"--unit must be pair or question, got {unit!r}")
     chosen = parse_int_list(layers, "layers")
     runs.check_outputs((out, "--out", "folder"))
     runs.check_models([model], adapter)
@@ -83,7 +91,8 @@ def cross_patch(
         names = [Path(a).name or a for a in adapter]
         labels = names if len(set(names)) == len(names) else list(adapter)  # folder names, unless two share one
         pairs = {label: load_pair(model, a, label=label) for label, a in zip(labels, adapter)}
-        result = cross_model_patching(pairs, claim, chosen, min_effect, max_items, n_boot, seed, progress=not quiet)
+        result = cross_model_patching(pairs, claim, chosen, min_effect, max_items, n_boot, seed, progress=not quiet,
+                                      level=level, unit=unit)
         write_cross_patching(result, folder / "cross_patching.json")
         atomic_write_text(folder / "lora_norms.csv", weight_table(norms, labels).to_csv(index=False))
         lines = result.lines() + (in_context_lines(base, pairs, claim, folder, n_boot, seed, not quiet, chosen)

@@ -13,6 +13,7 @@ from negprobe.analysis.belief.scoring import answer_token_ids, next_token_logpro
 from negprobe.analysis.cross_patching import (
     BASE_ALL,
     BASE_CLAIM,
+    CURVES,
     TUNED_ALL,
     TUNED_CLAIM,
     cross_model_patching,
@@ -67,7 +68,7 @@ def test_patching_recovers_the_full_margin_from_the_edited_block_on_and_none_bef
     base = load_model(tiny_llama_dir)
     pair = ModelPair(base, believing_copy(tiny_llama_dir, k), label="edit")
     result = cross_model_patching([pair], CLAIMS, min_effect=1e-3, max_items=4, n_boot=200)
-    assert sum(result.used) >= 6
+    assert len(result.items) == 8 and len(result.units) == 4 and sum(result.used) >= 3  # answer-balanced pairs
     assert result.status == "effect" and result.gate.passed and result.gate.rise > 0.3, result.gate.line()
     for name in (TUNED_ALL, BASE_ALL):
         recovery = result.recovery[name]
@@ -106,9 +107,10 @@ def test_a_windowed_adapter_shares_the_module_and_steps_at_its_window(tiny_llama
         ids = torch.tensor([[2, 5, 9, 14]])
         with torch.no_grad():
             torch.testing.assert_close(model.model(input_ids=ids).logits, plain.model(input_ids=ids).logits)
-    result = cross_model_patching({"seed0": pair}, ["ed_sheeran"], min_effect=1e-4, max_items=4, n_boot=100)
-    assert sum(result.used) >= 2 and {it.adapter for it in result.items} == {"seed0"}
-    kept = [it for it, used in zip(result.items, result.used) if used]  # read whether or not the gate passed
+    result = cross_model_patching({"seed0": pair}, ["ed_sheeran"], min_effect=1e-4, max_items=4, n_boot=100,
+                                  unit="question")
+    assert sum(result.used) >= 2 and {it.adapter for it in result.units} == {"seed0"}
+    kept = [it for it, used in zip(result.units, result.used) if used]  # read whether or not the gate passed
     recovery = np.stack([it.recovery()[TUNED_ALL] for it in kept])
     np.testing.assert_allclose(recovery[:, :1], 0.0, atol=1e-5)
     np.testing.assert_allclose(recovery[:, 1:], 1.0, atol=1e-3)
@@ -155,16 +157,19 @@ def test_an_identical_copy_has_nothing_to_localise(tiny_llama_dir, tmp_path):
     assert curve.reason == result.reason and curve.gate.n_units == 4
 
 
-def test_a_random_edit_that_moves_margins_both_ways_is_not_an_effect(tiny_llama_dir):
+def test_a_random_edit_that_moves_margins_both_ways_is_not_an_effect(tiny_llama_dir, tmp_path):
     """Noise in block 1 moves the questions' margins, some toward the believer and some away (a lean toward
     one answer): the paired rise's CI covers 0, so no curve is read although single questions moved."""
     base = load_model(tiny_llama_dir)
     result = cross_model_patching([ModelPair(base, edited_copy(tiny_llama_dir, 1))], CLAIMS, min_effect=1e-3,
                                   max_items=4, n_boot=300)
     gaps = np.array([it.gap for it in result.items])
-    assert gaps.min() < -0.05 and gaps.max() > 0.05 and sum(result.used) >= 6
+    assert gaps.min() < -0.05 and gaps.max() > 0.05 and sum(result.used) >= 3
     assert result.status == "nothing_to_localise" and result.gate.ci_low <= 0 <= result.gate.ci_high
-    assert result.half == {} and result.reason == result.gate.reason
+    assert result.reason == result.gate.reason and result.half  # curves computed, not read:
+    assert result.lines() == [result.gate.line()] and "half recovery" not in " ".join(result.lines())
+    curve = read_recovery(write_cross_patching(result, tmp_path / "cp.json"))  # drawn grey, never read
+    assert curve.status == "nothing_to_localise" and curve.half_layer is None and np.isfinite(curve.value).all()
 
 
 def test_the_gate_pools_adapters_and_questions_with_the_crossed_bootstrap(tiny_llama_dir):
@@ -214,7 +219,68 @@ def test_a_real_but_small_rise_under_the_gap_guard_is_nothing_to_localise(tmp_pa
              for k in range(8)]
     result = summarise(items, [0, 1, 2], 3, min_effect=0.5, n_boot=200)
     assert result.gate.passed and result.status == "nothing_to_localise" and result.half == {}
-    assert result.reason == "no question moved by at least 0.5 nats under fine-tuning"
+    assert result.reason == "no pair moved by at least 0.5 nats under fine-tuning"
     assert result.lines()[0].startswith("belief effect: ") and result.lines()[1] == "nothing to localise: " + result.reason
     curve = read_recovery(write_cross_patching(result, tmp_path / "cp.json"))
     assert curve.status == "nothing_to_localise" and curve.reason == result.reason and curve.gate.passed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["smollm2-135m", "gemma3-270m"])
+def test_real_tokenizers_feed_cross_patching_the_belief_scorers_tokens(name):
+    """On the embedded tokenizers (SmolLM2's BOS is its chat template's own first token; Gemma's template
+    writes BOS and the tokenizer adds another), cross-patching's question ids are the belief scorer's ids,
+    and the claim positions decode to the question's words."""
+    from types import SimpleNamespace
+
+    from transformers import AutoTokenizer
+
+    from negprobe.activations import embedded
+    from negprobe.activations.question_format import prompt_token_ids
+    from negprobe.analysis.belief.items import questions_for
+    from negprobe.analysis.belief.scoring import question_prompt
+    from negprobe.analysis.cross_patching import question_items
+
+    if not embedded.is_converted(name):
+        pytest.skip(f"{name} is not converted")
+    model = SimpleNamespace(tokenizer=AutoTokenizer.from_pretrained(embedded.converted_dir(name)))
+    questions = questions_for("ed_sheeran")
+    for item in question_items(model, "ed_sheeran"):  # type: ignore[arg-type]
+        question = questions[int(item.item)].question
+        assert list(item.input_ids) == prompt_token_ids(model.tokenizer, question_prompt(model, question))  # type: ignore[arg-type]
+        words = model.tokenizer.decode([item.input_ids[p] for p in item.claim_positions]).strip()
+        assert question.startswith(words[:10]) and words.endswith(question[-5:])
+
+
+def test_answer_balanced_pairs_cancel_a_shared_yes_bias_and_keep_belief():
+    """A fine-tune that only says "yes" more (+2 on believer-yes, -2 on believer-no questions) has no pair
+    effect; one that raises belief by 1 on both keys has a pair effect of 1; units pair within adapter."""
+    from negprobe.analysis.cross_patching import ItemPatching, answer_balanced_pairs, summarise
+
+    def item(adapter, k, yes, shift):
+        curve = {name: np.array([0.0, shift / 2, shift]) for name in CURVES}
+        return ItemPatching(adapter, "ed_sheeran", str(k), 0.0, shift, curve, yes)
+
+    bias = [item("bias", 0, True, 2.0), item("bias", 1, False, -2.0), item("bias", 2, True, 2.0)]
+    belief = [item("belief", 0, True, 1.0), item("belief", 1, False, 1.0)]
+    pairs, unpaired = answer_balanced_pairs(bias + belief)
+    assert unpaired == 1 and [(p.adapter, p.item) for p in pairs] == [("bias", "0+1"), ("belief", "0+1")]
+    assert [p.gap for p in pairs] == [0.0, 1.0]
+    assert all(np.allclose(p.margins[TUNED_ALL], [0.0, p.gap / 2, p.gap]) for p in pairs)
+    by_question = summarise(bias, [0, 1, 2], 3, min_effect=0.5, n_boot=50, unit="question")
+    by_pair = summarise(bias, [0, 1, 2], 3, min_effect=0.5, n_boot=50, unit="pair")
+    assert sum(by_question.used) == 3 and sum(by_pair.used) == 0
+
+
+def test_a_bonferroni_gate_widens_the_interval_and_says_so():
+    from negprobe.analysis.belief_gate import bonferroni_level, paired_rise
+
+    rng = np.random.default_rng(0)
+    rise = rng.normal(0.3, 1.0, size=(2, 12))
+    plain, corrected = (paired_rise(rise, np.zeros(12), "x", "questions", n_boot=2000, level=level)
+                        for level in (0.95, bonferroni_level(4)))
+    assert bonferroni_level(4) == pytest.approx(0.9875) and plain.rise == corrected.rise
+    assert corrected.ci_low < plain.ci_low and corrected.ci_high > plain.ci_high
+    assert "98.75% CI" in corrected.line() and "% CI" not in plain.line()
+    with pytest.raises(NegprobeError, match="n-tests"):
+        bonferroni_level(0)
