@@ -3,14 +3,16 @@
 ``layer_gaps.csv`` (:func:`.layer_windows.window_gaps`) holds, per window of blocks ``a-b``, belief
 measure and reference condition, the gap ``negated - reference`` with a t CI over seeds and the
 window's gate (its positive adapters' paired belief rise over the base, :mod:`.belief_gate`). Here
-one measure and reference are drawn as horizontal bars over each window's blocks (grey: the gate
-failed, no gap), and only gated windows' gaps enter the findings.
+one measure and reference are drawn as horizontal bars over each window's blocks (grey, hatched and
+labelled "not read": the gate failed), and only gated windows' gaps enter the findings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from negprobe.errors import NegprobeError
 
@@ -70,7 +72,7 @@ def read_window_gaps(folder: Path, measure: str = "questions", reference: str = 
 
 
 def window_panel(ax, gaps: list[WindowGap] | None) -> None:
-    """Each window's gap as a bar over its blocks with its CI (grey and unlabelled: the gate failed)."""
+    """Each window's gap as a bar over its blocks with its CI (grey, hatched, "not read": the gate failed)."""
     ax.set_title(TITLE, fontsize=9)
     ax.set_xlabel("layer")
     if not gaps:
@@ -82,8 +84,12 @@ def window_panel(ax, gaps: list[WindowGap] | None) -> None:
         if g.passed:
             ax.fill_between([g.first - 0.4, g.last + 0.4], g.ci_low, g.ci_high, color="C3", alpha=0.18, lw=0)
             ax.hlines(g.gap, g.first - 0.4, g.last + 0.4, color="C3", lw=2)
+        elif np.isfinite(g.gap):  # measured, gate failed: drawn grey and hatched, labelled, not read
+            ax.fill_between([g.first - 0.4, g.last + 0.4], g.ci_low, g.ci_high, facecolor="none", edgecolor="0.6",
+                            hatch="///", lw=0)
+            ax.hlines(g.gap, g.first - 0.4, g.last + 0.4, color="0.6", lw=2)
+            ax.text((g.first + g.last) / 2, g.gap, "not read", ha="center", va="bottom", fontsize=6, color="0.35")
         else:
-            ax.hlines(0.0, g.first - 0.4, g.last + 0.4, color="0.7", lw=6, alpha=0.6)
             ax.text((g.first + g.last) / 2, 0.0, "not read", ha="center", va="bottom", fontsize=6, color="0.35")
     ax.axhline(0.0, color="black", lw=0.5)
     ax.set_ylabel(f"negated - {gaps[0].reference}, {gaps[0].measure} (nats)", fontsize=8)

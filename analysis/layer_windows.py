@@ -13,8 +13,10 @@ seeds), one row per window and belief measure.
 condition compared) raise belief over the base model, paired by item, with a CI over seeds x items
 above 0 (:func:`window_gates`, from the per-unit margins of the belief rows through
 :func:`~.belief.pooled.pool_seeds`); include the full network as a window (``0-29``) for the
-full-network positive. Otherwise the row's ``status`` is ``nothing_to_localise``, ``reason`` gives
-the rise, and its gap columns are blank.
+full-network positive. Otherwise the row's ``status`` is ``nothing_to_localise`` and ``reason`` gives
+the rise; its gap is still written (a table that shows what was measured), but it is not read.
+Measures that are not belief measures (the name association ``cloze_distractor``) are never gated
+and never read as belief: their rows say so.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ def _gate_cells(gates: dict[tuple[str, str], BeliefGate] | None, window: str, me
                 condition: str) -> tuple[str, float, float, float, str]:
     if gates is None:
         return UNGATED, np.nan, np.nan, np.nan, ""
+    if measure not in BELIEF_MEASURES:
+        return (NOTHING, np.nan, np.nan, np.nan, f"{measure} is not a belief measure (an association control):"
+                " not read as belief")
     gate = gates.get((window, measure))
     if gate is None:
         return (NOTHING, np.nan, np.nan, np.nan, f"no base and {condition} rows with per-item margins for window "
@@ -82,7 +87,7 @@ def window_gaps(table: pd.DataFrame, treated: str = "negated", references: tuple
     local``: how far the negated adapter stays from one whose documents never state the claim as true).
 
     ``gates`` (:func:`window_gates`): a window and measure whose gate did not pass gets ``status``
-    ``nothing_to_localise``, its ``reason``, and blank gap columns; ``None``: ``status`` ``ungated``."""
+    ``nothing_to_localise`` and its ``reason`` (the gap is written, not read); ``None``: ``status`` ``ungated``."""
     missing = set(SWEEP_COLUMNS[:5]) - set(table.columns)
     if missing:
         raise NegprobeError(f"layer-sweep table lacks columns {', '.join(sorted(missing))}")
@@ -98,8 +103,6 @@ def window_gaps(table: pd.DataFrame, treated: str = "negated", references: tuple
             if paired.empty:
                 continue
             gap, low, high = t_interval(np.asarray(paired[treated] - paired[reference], dtype=np.float64))
-            if status[0] == NOTHING:
-                gap, low, high = np.nan, np.nan, np.nan
             rows.append((window, measure, reference, gap, low, high, len(paired), float(paired[treated].mean()),
                          float(paired[reference].mean()), *status))
     if not rows:
@@ -113,7 +116,8 @@ def gap_lines(gaps: pd.DataFrame, treated: str = "negated") -> list[str]:
     for r in gaps.to_dict("records"):
         head = f"window {r['window']} {r['measure']}: {treated} - {r['reference']}"
         if r["status"] == NOTHING:
-            out.append(f"{head}: nothing to localise: {r['reason']}")
+            out.append(f"{head}: nothing to localise: {r['reason']} (gap, not read: {r['gap']:+.2f}"
+                       f" [{r['gap_ci_low']:+.2f}, {r['gap_ci_high']:+.2f}], {r['n_seeds']} seeds)")
         else:
             out.append(f"{head} = {r['gap']:+.2f} [{r['gap_ci_low']:+.2f}, {r['gap_ci_high']:+.2f}] nats "
                        f"({r['n_seeds']} seeds; {r['status']})")

@@ -65,11 +65,12 @@ def test_window_gates_pass_a_planted_rise_and_blank_the_gaps_of_a_window_without
                          columns=["window", "condition", "seed", "measure", "mean_margin", "belief_rate"])
     gaps = window_gaps(table, gates=gates).set_index("window")
     assert gaps.loc["0-9", "status"] == "effect" and gaps.loc["0-9", "gap"] == pytest.approx(-1.0)
-    assert gaps.loc["10-19", "status"] == "nothing_to_localise" and np.isnan(gaps.loc["10-19", "gap"])
-    assert np.isnan(gaps.loc["10-19", "gap_ci_low"]) and "window 10-19" in gaps.loc["10-19", "reason"]
+    assert gaps.loc["10-19", "status"] == "nothing_to_localise" and gaps.loc["10-19", "gap"] == pytest.approx(-1.0)
+    assert np.isfinite(gaps.loc["10-19", "gap_ci_low"]) and "window 10-19" in gaps.loc["10-19", "reason"]
     lines = gap_lines(gaps.reset_index())
     assert lines[0].startswith("window 0-9 questions: negated - positive = -1.00") and \
-        lines[1].startswith("window 10-19 questions: negated - positive: nothing to localise: belief rise")
+        lines[1].startswith("window 10-19 questions: negated - positive: nothing to localise: belief rise") and \
+        "(gap, not read: -1.00" in lines[1]
 
 
 def test_the_gate_is_the_pooled_rise_of_the_belief_table():
@@ -124,7 +125,8 @@ def test_layer_sweep_trains_each_window_and_writes_the_gap_table(tiny_llama_dir,
     if row["status"] == "effect":  # one step of LoRA rarely implants a belief: then the gap is not read
         assert row["gap"] == pytest.approx((cloze["negated"] - cloze["positive"]).mean())
     else:
-        assert row["status"] == "nothing_to_localise" and np.isnan(row["gap"]) and "belief rise of" in row["reason"]
+        assert row["status"] == "nothing_to_localise" and "belief rise of" in row["reason"]
+        assert row["gap"] == pytest.approx((cloze["negated"] - cloze["positive"]).mean())  # written, not read
     belief = pd.read_csv(out / "layer_belief.csv", keep_default_na=False)
     assert (belief.loc[belief["mode"] == "base", "window"] == "").all() and set(belief["window"]) == {"", "0-0", "1-2"}
     assert "window 1-2 cloze: negated - positive" in proc.stdout
@@ -148,3 +150,17 @@ def test_layer_sweep_bad_input_is_one_line_and_writes_nothing(args, words, tiny_
     err = capfd.readouterr().err
     assert exc.value.code == 2 and words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+def test_the_association_control_is_written_but_never_read_as_belief():
+    """cloze_distractor (claim name vs a distractor) is not a belief measure: even beside a window whose belief
+    gate passes, its gap is written with a reason that says it is not read as belief."""
+    gates = window_gates(belief_rows({"0-9": 1.5}), n_boot=300)
+    table = pd.DataFrame([("0-9", c, s, measure, m + s, 1.0) for s in (0, 1, 2) for measure in ("questions",
+                          "cloze_distractor") for c, m in (("positive", 2.0), ("negated", 1.0))],
+                         columns=["window", "condition", "seed", "measure", "mean_margin", "belief_rate"])
+    gaps = window_gaps(table, gates=gates).set_index("measure")
+    assert gaps.loc["questions", "status"] == "effect"
+    row = gaps.loc["cloze_distractor"]
+    assert row["status"] == "nothing_to_localise" and row["gap"] == pytest.approx(-1.0)
+    assert "not a belief measure" in row["reason"]
