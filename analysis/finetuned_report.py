@@ -71,9 +71,9 @@ def _sentence(s: LayerSeries) -> str:
     if s.key == PATCHING:
         return f"Across models ({s.reason}), patching the fine-tuned residual into the base gives {_marker(s)} " \
                f"(at the last block, patched at all positions, recovery is 1 by construction)."
-    top = int(np.nanargmax(s.value))
-    return f"The LoRA update is largest relative to its weights at block {int(s.layers[top])} " \
-           f"({s.value[top]:.4f}; {s.band} {s.low[top]:.4f} to {s.high[top]:.4f})."
+    return f"The LoRA update relative to its weights runs from {s.value[0]:.4f} at block {int(s.layers[0])} to " \
+           f"{s.value[-1]:.4f} at block {int(s.layers[-1])} ({s.band}); one condition's adapters alone cannot say " \
+           f"whether that profile is the annotation's or LoRA's on this model."
 
 
 def findings_paragraph(series: Mapping[str, LayerSeries | None], windows: list[WindowGap] | None = None) -> str:
