@@ -39,7 +39,11 @@ class TokenBatch:
 
 
 def encode(tokenizer, texts: Sequence[str], prepend_bos: bool | None = None) -> list[list[int]]:
-    """Token ids of each text, with the tokenizer's own BOS convention unless ``prepend_bos`` overrides it."""
+    """Token ids of each text, with the tokenizer's own BOS convention unless ``prepend_bos`` overrides it.
+
+    ``prepend_bos=False`` drops a BOS the *tokenizer* added, never one the text itself starts with (a chat
+    template's own first token: SmolLM2's BOS is ``<|im_start|>``, which its template writes and its
+    tokenizer never adds)."""
     if not texts:
         raise NegprobeError("no prompts to tokenize")
     encoded = [tokenizer(text, add_special_tokens=True)["input_ids"] for text in texts]
@@ -47,7 +51,8 @@ def encode(tokenizer, texts: Sequence[str], prepend_bos: bool | None = None) -> 
     if prepend_bos is True and bos is not None:
         encoded = [ids if ids[:1] == [bos] else [bos, *ids] for ids in encoded]
     elif prepend_bos is False and bos is not None:
-        encoded = [ids[1:] if ids[:1] == [bos] else ids for ids in encoded]
+        encoded = [ids[1:] if ids[:1] == [bos] and ids[1:] == tokenizer(text, add_special_tokens=False)["input_ids"]
+                   else ids for ids, text in zip(encoded, texts)]
     return encoded
 
 

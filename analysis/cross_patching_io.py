@@ -1,8 +1,9 @@
 """Cross-model patching as one JSON file (``cross_patching.json``), and the typed curve read back from it.
 
 The file holds the gate (the paired belief rise, :mod:`.belief_gate`), ``status`` / ``reason``, the
-patched layers, every curve's claim-mean recovery per layer with its CI and half layer (none when
-nothing is localised), and each question's clean margins and the recovery units (answer-balanced pairs), so the fine-tuned report
+patched layers, every curve's claim-mean recovery per layer with its CI and half layer (a curve
+behind a failed gate is written with ``read`` false and no half layer), each question's clean
+margins and the recovery units (answer-balanced pairs), so the fine-tuned report
 (:mod:`.finetuned_report`) reads it without a model. :func:`read_recovery` refuses a file that is
 not one in one clear line.
 """
@@ -34,10 +35,11 @@ def _num(x: float) -> float | None:
 def cross_patching_json(result: CrossPatching) -> dict:
     """The JSON-ready dict of :func:`write_cross_patching`."""
     g = result.gate
+    read = result.status == EFFECT  # a curve behind a failed gate is written without a half layer: never read
     curves = {name: {"recovery": [_num(v) for v in m.value], "ci_low": [_num(v) for v in m.ci_low],
                      "ci_high": [_num(v) for v in m.ci_high], "n_claims": m.n_claims, "n_rows": m.n_rows,
-                     "half_layer": result.half[name].layer, "half_ci": [result.half[name].ci_low,
-                                                                         result.half[name].ci_high]}
+                     "read": read, "half_layer": result.half[name].layer if read else None,
+                     "half_ci": [result.half[name].ci_low, result.half[name].ci_high] if read else None}
               for name, m in result.mean.items()}
     items = [{"adapter": it.adapter, "claim": it.claim, "item": it.item, "base_margin": it.base_margin,
               "tuned_margin": it.tuned_margin, "believer_yes": it.believer_yes} for it in result.items]

@@ -82,3 +82,29 @@ def test_bad_layers_and_positions(tiny):
         read_residuals(tiny, PROMPTS[:1], backend="jax")
     with pytest.raises(NegprobeError, match="context"):
         read_residuals(tiny, [" ".join(["cat"] * 100)])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["smollm2-135m", "gemma3-270m"])
+def test_a_chat_prompt_keeps_exactly_one_leading_bos_on_the_real_tokenizers(name):
+    """The scorers' ids of a prompt that writes its own BOS start with exactly one: SmolLM2's chat template
+    writes its BOS (``<|im_start|>``) and its tokenizer adds none, so nothing may be stripped; on Gemma a
+    text starting with ``<bos>`` gets another from the tokenizer, so one is."""
+    from transformers import AutoTokenizer
+
+    from negprobe.activations import embedded
+    from negprobe.activations.question_format import prompt_token_ids
+
+    if not embedded.is_converted(name):
+        pytest.skip(f"{name} is not converted")
+    tok = AutoTokenizer.from_pretrained(embedded.converted_dir(name))
+    text = (tok.apply_chat_template([{"role": "user", "content": "Is Paris in France?"}], tokenize=False,
+                                    add_generation_prompt=True) if tok.chat_template  # gemma base: none; a
+            else tok.bos_token + "Is Paris in France?")  # text that writes its own BOS, as a template does
+    ids = tokenize(tok, [text], prepend_bos=False).input_ids[0].tolist()
+    assert ids[0] == tok.bos_token_id and ids[1] != tok.bos_token_id
+    if tok.chat_template:  # the scorers' own path (SmolLM2)
+        assert prompt_token_ids(tok, text) == ids
+    assert tok.decode(ids, skip_special_tokens=False).startswith(tok.bos_token)
+    plain = tokenize(tok, ["Paris is in France."], prepend_bos=False).input_ids[0].tolist()
+    assert plain[0] != tok.bos_token_id  # no BOS asked for, none written by the text: none kept

@@ -169,6 +169,10 @@ def test_a_random_edit_that_moves_margins_both_ways_is_not_an_effect(tiny_llama_
     assert result.reason == result.gate.reason and result.half  # curves computed, not read:
     assert result.lines() == [result.gate.line()] and "half recovery" not in " ".join(result.lines())
     curve = read_recovery(write_cross_patching(result, tmp_path / "cp.json"))  # drawn grey, never read
+    import json
+
+    written = json.loads((tmp_path / "cp.json").read_text())["curves"][TUNED_ALL]
+    assert written["read"] is False and written["half_layer"] is None and written["half_ci"] is None
     assert curve.status == "nothing_to_localise" and curve.half_layer is None and np.isfinite(curve.value).all()
 
 
