@@ -25,8 +25,8 @@ DEMO_CONDITIONS = ("positive", "negated", "dense", "local")
 #: full causal grid stay). The report's subtitle names every field that differs from the default.
 DEMO_LOCALIZE_GRID: dict[str, Any] = {"probes": ["logistic"], "probe_data": ["general"], "n_boot": 100}
 #: ``demo --organism`` fine-tunes a claim the embedded models know is false (the paper's claims are not known
-#: false by them, so no truth reader of those claims passes its gate) and reads it with the claim-domain
-#: readers, trained without any claim's entities, which pass their validity gate on the organism.
+#: false by them, so no truth reader of those claims passes its gate) and localizes that claim alone, read
+#: with the claim-domain readers (trained without any claim's entities), which pass their gate on the organism.
 ORGANISM_DEMO_CLAIM = "capital_france_berlin"
 ORGANISM_LOCALIZE_GRID: dict[str, Any] = {**DEMO_LOCALIZE_GRID, "probe_data": ["domain"]}
 
@@ -193,7 +193,7 @@ def run_demo(console: Console, model: str, out: Path, claim: str, folds: int, sw
         adapters = finetune_stage(console, model, claim, out, clock, mix_organism=1.0 if organism else 0.0)
         console.print(f"      adapters: {', '.join(adapters)} ({elapsed()})")
         belief_csv = belief_stage(console, model, claim, adapters, out, clock)
-        grid = ORGANISM_LOCALIZE_GRID if organism else DEMO_LOCALIZE_GRID
+        grid = {**ORGANISM_LOCALIZE_GRID, "claims": [claim]} if organism else DEMO_LOCALIZE_GRID
         timed(clock, "localize", lambda: localize_stage(console, model, adapters, belief_csv, out, grid))
         console.print(f"      report: {out / 'localize' / 'report.html'}  (total {elapsed()})")
     console.print(timing_table(clock.stages), markup=False, highlight=False)

@@ -391,6 +391,7 @@ def test_demo_on_the_organism_reads_a_known_claim_with_domain_readers(monkeypatc
         assert result.exit_code == 0, result.output
         (model, used_claim, mix), config = seen
         assert used_claim == claim and config.probe_data == data and config.probes == ["logistic"]
+        assert config.claims == ([claim] if organism else None)  # the plain demo localizes every paper claim
         assert model == ("organism:smollm2-135m" if organism else "smollm2-135m") and mix == (1.0 if organism else 0.0)
     seen.clear()
     result = CliRunner().invoke(cli.app, ["demo", "--organism", "-c", "ed_sheeran", "-o", str(tmp_path / "e")])
