@@ -31,7 +31,8 @@ averaged, which cancels a shift shared by both answers (``unit="question"``: eve
 question margin over the base, paired by question (rise = ``m_tuned - m_base``, CI over questions x
 adapters by the crossed bootstrap; ``level`` below 0.95 when several gates are read together, e.g.
 :func:`~.belief_gate.bonferroni_level`). When its CI is not above 0 the result's ``status`` is
-``nothing_to_localise``, its ``reason`` gives the rise, and it has no curve and no half layer.
+``nothing_to_localise`` and its ``reason`` gives the rise; its curves are still computed and written,
+but never read (no half layer is printed or written).
 
 Only units whose fine-tuning gap ``|m_tuned - m_base|`` is at least ``min_effect`` nats get a
 recovery (smaller gaps make the ratio noise; the count dropped is noted). Rows are (adapter,
@@ -72,6 +73,7 @@ TUNED_CLAIM, TUNED_ALL = "tuned -> base, claim tokens", "tuned -> base, all posi
 BASE_CLAIM, BASE_ALL = "base -> tuned, claim tokens", "base -> tuned, all positions"
 CURVES = (TUNED_CLAIM, TUNED_ALL, BASE_CLAIM, BASE_ALL)
 HALF = 0.5
+UNITS = ("pair", "question")  # recovery units: answer-balanced pairs, or every question alone
 SIDES: tuple[Side, Side] = ("base", "tuned")
 _DIRECTIONS: tuple[tuple[Side, Side, tuple[str, str]], ...] = (("base", "tuned", (TUNED_CLAIM, TUNED_ALL)),
                                                               ("tuned", "base", (BASE_CLAIM, BASE_ALL)))
@@ -277,8 +279,8 @@ def summarise(items: Sequence[ItemPatching], layers: Sequence[int], n_layers: in
               n_boot: int = 1000, seed: int = 0, level: float = 0.95, unit: str = "pair") -> CrossPatching:
     """The belief gate (at ``level``), then (when it passes) the recovery curves of the units (answer-balanced
     pairs, or questions) whose gap passes ``min_effect``, their claim means and half layers."""
-    if unit not in ("pair", "question"):
-        raise NegprobeError(f"cross-model patching unit must be 'pair' or 'question', got {unit!r}")
+    if unit not in UNITS:
+        raise NegprobeError(f"--unit must be one of {', '.join(UNITS)}, got {unit!r}")
     gate = belief_gate(items, max(n_boot, 1), seed, level)
     units, unpaired = answer_balanced_pairs(items) if unit == "pair" else (list(items), 0)
     used = [abs(it.gap) >= min_effect for it in units]

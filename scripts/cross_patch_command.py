@@ -71,7 +71,7 @@ def cross_patch(
     from negprobe.activations.model_pair import load_pair
     from negprobe.activations.models import load_model
     from negprobe.analysis.belief_gate import bonferroni_level
-    from negprobe.analysis.cross_patching import cross_model_patching
+    from negprobe.analysis.cross_patching import UNITS, cross_model_patching
     from negprobe.analysis.cross_patching_io import write_cross_patching
     from negprobe.analysis.weight_view import weight_table
 
@@ -79,8 +79,8 @@ def cross_patch(
 
     check_cross_patch_inputs(claim, adapter, max_items, min_effect, n_boot)
     level = bonferroni_level(n_tests)
-    if unit not in ("pair", "question"):
-        raise NegprobeError(f"--unit must be pair or question, got {unit!r}")
+    if unit not in UNITS:
+        raise NegprobeError(f"--unit must be one of {', '.join(UNITS)}, got {unit!r}")
     chosen = parse_int_list(layers, "layers")
     runs.check_outputs((out, "--out", "folder"))
     runs.check_models([model], adapter)
