@@ -29,7 +29,7 @@ class BeliefGate:
     """The paired belief rise of ``what`` over the base on one ``measure`` (nats), and whether it gates."""
 
     what: str  # e.g. "positive adapters" or "2 adapters"
-    measure: str  # questions, mcq, cloze
+    measure: str  # questions, mcq, cloze (or cloze_distractor: the name association, not belief)
     rise: float
     ci_low: float
     ci_high: float
@@ -50,17 +50,22 @@ class BeliefGate:
         return f"{self.rise:+.2f} [{self.ci_low:+.2f}, {self.ci_high:+.2f}] nats"
 
     @property
+    def quantity(self) -> str:
+        """What the rise measures: ``belief``, or ``association`` for the ``cloze_distractor`` control."""
+        return "association" if self.measure == "cloze_distractor" else "belief"
+
+    @property
     def reason(self) -> str:
         """One sentence: the rise and its CI, and why it does (not) gate."""
         n = f"{self.n_seeds} seed{'s' if self.n_seeds != 1 else ''} x {self.n_units} items"
         if abs(self.level - 0.95) > 1e-9:
             n += f"; {100 * self.level:g}% CI"
         verdict = "CI above 0" if self.passed else "CI not above 0: no fine-tuning effect shown"
-        return f"belief rise of {self.what} over base ({self.measure}): {self.interval()} ({n}; {verdict})"
+        return f"{self.quantity} rise of {self.what} over base ({self.measure}): {self.interval()} ({n}; {verdict})"
 
     def line(self) -> str:
-        """The printed line: ``belief effect: ...`` or ``nothing to localise: ...``."""
-        return ("belief effect: " if self.passed else "nothing to localise: ") + self.reason
+        """The printed line: ``belief effect: ...`` (``association effect: ...``) or ``nothing to localise: ...``."""
+        return (f"{self.quantity} effect: " if self.passed else "nothing to localise: ") + self.reason
 
 
 def paired_rise(tuned: Float[np.ndarray, "n_seeds n_units"], base: Float[np.ndarray, " n_units"], what: str,

@@ -2,7 +2,9 @@
 
 The base model and a fine-tuned one (:class:`~negprobe.activations.model_pair.ModelPair`) read the
 same bare-claim yes/no belief question (:func:`negprobe.analysis.belief.questions_for`, under the
-chat template as belief scoring asks it). Per question and layer ``l``, the fine-tuned run's
+chat template as belief scoring asks it), or, with ``measure``, the same cloze prefix (first-token cloze
+belief, or the name association ``cloze_distractor``: :mod:`.cross_patching_items`). Per question (item)
+and layer ``l``, the fine-tuned run's
 residual after block ``l`` overwrites the base run's (causal tracing across models: Meng et al.
 2022's activation patching with the fine-tuned model as the clean run, read as Heimersheim & Nanda
 2024 advise), at
@@ -53,21 +55,16 @@ import torch
 from jaxtyping import Float
 
 from negprobe.activations.model_pair import ModelPair, Side
-from negprobe.activations.models import LoadedModel
 from negprobe.activations.prefix_reuse import trace_prompt
-from negprobe.activations.question_format import prompt_token_ids
 from negprobe.activations.tracing import LayerPatch, run_layer_patches
 from negprobe.errors import NegprobeError
 from negprobe.probes.resampling import percentile_interval
 
-from .belief.items import questions_for
-from .belief.scoring import question_prompt
 from .belief_gate import EFFECT, NOTHING, BeliefGate, paired_rise
 from .claim_level import ClaimMean, claim_mean, claim_paraphrase_weights
+from .cross_patching_items import MEASURES, PatchItem, patch_items
 from .indirect_effect import normalized_indirect_effect
-from .prerequisite import belief_readout
 from .progress import progress_bar
-from .token_alignment import encode_with_offsets, tokens_overlapping
 
 TUNED_CLAIM, TUNED_ALL = "tuned -> base, claim tokens", "tuned -> base, all positions"
 BASE_CLAIM, BASE_ALL = "base -> tuned, claim tokens", "base -> tuned, all positions"
@@ -79,52 +76,9 @@ _DIRECTIONS: tuple[tuple[Side, Side, tuple[str, str]], ...] = (("base", "tuned",
                                                               ("tuned", "base", (BASE_CLAIM, BASE_ALL)))
 
 
-@dataclass(frozen=True)
-class PatchItem:
-    """One bare-claim question as token ids, with the positions of its own words."""
-
-    claim: str
-    item: str
-    input_ids: tuple[int, ...]
-    claim_positions: tuple[int, ...]
-    believer_yes: bool
-
-
-def scored_ids_with_offsets(tokenizer, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-    """``text``'s token ids exactly as belief scoring feeds them (:func:`prompt_token_ids`, one convention for
-    BOS), with each token's character offsets."""
-    ids = prompt_token_ids(tokenizer, text)
-    own, offsets = encode_with_offsets(tokenizer, text)
-    dropped = len(own) - len(ids)
-    if dropped < 0 or own[dropped:] != ids:
-        raise NegprobeError(f"cannot align the scored tokens of {text[:40]!r} with their offsets")
-    return ids, offsets[dropped:]
-
-
-def question_items(model: LoadedModel, claim: str, max_items: int | None = None) -> list[PatchItem]:
-    """The claim's yes/no belief questions as :class:`PatchItem` (chat template where the tokenizer has one).
-
-    ``max_items`` keeps the first questions alternating believer answers yes / no (balanced)."""
-    items = []
-    questions = questions_for(claim)
-    yes = [k for k, q in enumerate(questions) if q.believer_answer == "yes"]
-    no = [k for k, q in enumerate(questions) if q.believer_answer != "yes"]
-    order = [k for pair in zip(yes, no) for k in pair] + yes[len(no):] + no[len(yes):]
-    for k in order[:max_items]:
-        question = questions[k]
-        text = question_prompt(model, question.question)
-        ids, offsets = scored_ids_with_offsets(model.tokenizer, text)
-        start = text.index(question.question)
-        positions = tokens_overlapping(offsets, (start, start + len(question.question)))
-        if not positions:
-            raise NegprobeError(f"{claim} question {k}: its words cover no token of the prompt")
-        items.append(PatchItem(claim, str(k), tuple(ids), tuple(positions), question.believer_answer == "yes"))
-    return items
-
-
 @dataclass(frozen=True, eq=False)
 class ItemPatching:
-    """Patched belief margins of one question at every patched layer, both directions."""
+    """Patched margins of one item (question or cloze prefix) at every patched layer, both directions."""
 
     adapter: str
     claim: str
@@ -160,7 +114,7 @@ def patch_item(pair: ModelPair, item: PatchItem, layers: Sequence[int], max_rows
             traces[side] = trace_prompt(model, ids)
     for side, source, names in _DIRECTIONS:
         with pair.state(side) as model:
-            readout = belief_readout(model, item.believer_yes)
+            readout = item.readout(model)
             patches = [LayerPatch.from_trace(traces[source], layers, where, where) for where in (claim, every)]
             values = run_layer_patches(model, traces[side], layers, patches, readout, max_rows)
             margins |= {name: values[i].double().numpy() for i, name in enumerate(names)}
@@ -200,6 +154,7 @@ class CrossPatching:
     reason: str = ""  # why nothing is localised ("" when the curves exist)
     notes: tuple[str, ...] = ()
     units: tuple[ItemPatching, ...] = ()  # the recovery units (answer-balanced pairs or the questions)
+    measure: str = "questions"  # one of cross_patching_items.MEASURES
 
     @property
     def status(self) -> str:
@@ -215,13 +170,14 @@ class CrossPatching:
         for name, half in self.half.items():
             where = "never" if half.layer >= self.n_layers else f"layer {half.layer}"
             out.append(f"{name}: half recovery at {where} [{half.ci_low}, {half.ci_high}] ({half.n_claims} claims,"
-                       f" {half.n_rows} questions)")
+                       f" {half.n_rows} units)")
         return [*out, *self.notes]
 
 
-def belief_gate(items: Sequence[ItemPatching], n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> BeliefGate:
-    """The paired rise ``m_tuned - m_base`` per question and adapter, CI over questions x adapters
-    (:func:`.belief_gate.paired_rise`; questions balanced over their answer key)."""
+def belief_gate(items: Sequence[ItemPatching], n_boot: int = 2000, seed: int = 0, level: float = 0.95,
+                measure: str = "questions") -> BeliefGate:
+    """The paired rise ``m_tuned - m_base`` per item and adapter, CI over items x adapters
+    (:func:`.belief_gate.paired_rise`; items balanced over their stratum: answer key or polarity)."""
     adapters = list(dict.fromkeys(it.adapter for it in items))
     units = list(dict.fromkeys((it.claim, it.item) for it in items))
     by_key = {(it.adapter, it.claim, it.item): it for it in items}
@@ -230,7 +186,7 @@ def belief_gate(items: Sequence[ItemPatching], n_boot: int = 2000, seed: int = 0
     rise = np.array([[by_key[(a, *u)].gap for u in units] for a in adapters])
     strata = ["yes" if by_key[(adapters[0], *u)].believer_yes else "no" for u in units]
     what = f"the fine-tuned model{'s' if len(adapters) > 1 else ''} ({', '.join(adapters)})"
-    return paired_rise(rise, np.zeros(len(units)), what, "questions", strata, n_boot, seed, level)
+    return paired_rise(rise, np.zeros(len(units)), what, measure, strata, n_boot, seed, level)
 
 
 def answer_balanced_pairs(items: Sequence[ItemPatching]) -> tuple[list[ItemPatching], int]:
@@ -276,20 +232,24 @@ def half_layer(recovery: Float[np.ndarray, "n_rows n_layers"], claims, layers: S
 
 
 def summarise(items: Sequence[ItemPatching], layers: Sequence[int], n_layers: int, min_effect: float = 0.5,
-              n_boot: int = 1000, seed: int = 0, level: float = 0.95, unit: str = "pair") -> CrossPatching:
+              n_boot: int = 1000, seed: int = 0, level: float = 0.95, unit: str = "pair",
+              measure: str = "questions") -> CrossPatching:
     """The belief gate (at ``level``), then (when it passes) the recovery curves of the units (answer-balanced
     pairs, or questions) whose gap passes ``min_effect``, their claim means and half layers."""
     if unit not in UNITS:
         raise NegprobeError(f"--unit must be one of {', '.join(UNITS)}, got {unit!r}")
-    gate = belief_gate(items, max(n_boot, 1), seed, level)
+    if measure not in MEASURES:
+        raise NegprobeError(f"--measure must be one of {', '.join(MEASURES)}, got {measure!r}")
+    gate = belief_gate(items, max(n_boot, 1), seed, level, measure)
     units, unpaired = answer_balanced_pairs(items) if unit == "pair" else (list(items), 0)
     used = [abs(it.gap) >= min_effect for it in units]
     kept = [it for it, ok in zip(units, used) if ok]
     notes = [f"{sum(not ok for ok in used)} of {len(units)} {unit}s have |m_tuned - m_base| < {min_effect:g}"
              " nats and get no recovery"] if not all(used) else []
-    notes += [f"{unpaired} questions had no partner of the other answer key"] if unpaired else []
+    notes += [f"{unpaired} items had no partner of the other stratum"] if unpaired else []
+    notes += [f"{measure}: margins of the continuations' first token"] if measure != "questions" else []
     empty = CrossPatching(tuple(layers), n_layers, min_effect, tuple(items), tuple(used), {}, {}, {}, gate,
-                          gate.reason, tuple(notes), tuple(units))
+                          gate.reason, tuple(notes), tuple(units), measure)
     if not kept:
         return empty if not gate.passed else replace(
             empty, reason=f"no {unit} moved by at least {min_effect:g} nats under fine-tuning")
@@ -304,9 +264,10 @@ def summarise(items: Sequence[ItemPatching], layers: Sequence[int], n_layers: in
 def cross_model_patching(pairs: Mapping[str, ModelPair] | Sequence[ModelPair], claims: Sequence[str],
                          layers: Sequence[int] | None = None, min_effect: float = 0.5, max_items: int | None = None,
                          n_boot: int = 1000, seed: int = 0, progress: bool = True, level: float = 0.95,
-                         unit: str = "pair") -> CrossPatching:
-    """Patch every claim's questions across each base/fine-tuned pair (several adapters: e.g. seeds);
-    ``progress`` shows a bar over the (adapter, question) items; ``level`` and ``unit`` as :func:`summarise`."""
+                         unit: str = "pair", measure: str = "questions") -> CrossPatching:
+    """Patch every claim's items of ``measure`` (:data:`.cross_patching_items.MEASURES`) across each
+    base/fine-tuned pair (several adapters: e.g. seeds); ``progress`` shows a bar over the (adapter, item)
+    pairs; ``level`` and ``unit`` as :func:`summarise`."""
     named = dict(pairs) if isinstance(pairs, Mapping) else {p.label: p for p in pairs}
     if not named or not claims:
         raise NegprobeError("cross-model patching needs at least one model pair and one claim")
@@ -316,10 +277,10 @@ def cross_model_patching(pairs: Mapping[str, ModelPair] | Sequence[ModelPair], c
     first = next(iter(named.values()))
     resolved = first.base.check_layers(range(first.n_layers) if layers is None else list(layers))
     work = [(label, pair, item) for label, pair in named.items() for claim in claims
-            for item in question_items(pair.base, claim, max_items)]
+            for item in patch_items(pair.base, claim, measure, max_items)]
     items = []
     with progress_bar("cross-model patching", len(work), progress) as advance:
         for label, pair, item in work:
             items.append(patch_item(pair, item, resolved, label=label))
             advance(1)
-    return summarise(items, resolved, first.n_layers, min_effect, n_boot, seed, level, unit)
+    return summarise(items, resolved, first.n_layers, min_effect, n_boot, seed, level, unit, measure)

@@ -45,7 +45,8 @@ def cross_patching_json(result: CrossPatching) -> dict:
               "tuned_margin": it.tuned_margin, "believer_yes": it.believer_yes} for it in result.items]
     units = [{"adapter": it.adapter, "claim": it.claim, "unit": it.item, "base_margin": it.base_margin,
               "tuned_margin": it.tuned_margin, "used": used} for it, used in zip(result.units, result.used)]
-    return {"format": FORMAT, "status": result.status, "reason": result.reason, "layers": list(result.layers),
+    return {"format": FORMAT, "measure": result.measure, "status": result.status, "reason": result.reason,
+            "layers": list(result.layers),
             "n_layers": result.n_layers, "min_effect": result.min_effect,
             "gate": {"what": g.what, "measure": g.measure, "rise": g.rise, "ci_low": g.ci_low, "ci_high": g.ci_high,
                      "n_seeds": g.n_seeds, "n_units": g.n_units, "level": g.level, "status": g.status,

@@ -50,8 +50,12 @@ def cross_patch(
     out: Path = typer.Option(Path("negprobe-out/cross-patch"), "--out", "-o", help="Output folder."),
     layers: str | None = typer.Option(None, help="Layers to patch (and to read --in-context decodability at), e.g."
                                       " 0-29 (default: all)."),
-    max_items: int | None = typer.Option(None, help="Questions per claim (balanced yes/no; default: all)."),
-    min_effect: float = typer.Option(0.5, help="Questions whose |m_tuned - m_base| is below this get no recovery."),
+    measure: str = typer.Option("questions", help="What the margin reads: questions (yes/no belief) | cloze (belief,"
+                                " first token of each continuation) | cloze_distractor (the name association: not"
+                                " belief, a positive control)."),
+    max_items: int | None = typer.Option(None, help="Items per claim (balanced yes/no or affirm/flipped; default:"
+                                         " all)."),
+    min_effect: float = typer.Option(0.5, help="Units whose |m_tuned - m_base| is below this get no recovery."),
     n_boot: int = typer.Option(1000, help="Bootstrap draws."),
     seed: int = typer.Option(0, help="Bootstrap seed."),
     n_tests: int = typer.Option(1, help="Gates read together (e.g. 4 conditions): the gate's CI is Bonferroni-"
@@ -73,6 +77,7 @@ def cross_patch(
     from negprobe.analysis.belief_gate import bonferroni_level
     from negprobe.analysis.cross_patching import UNITS, cross_model_patching
     from negprobe.analysis.cross_patching_io import write_cross_patching
+    from negprobe.analysis.cross_patching_items import MEASURES
     from negprobe.analysis.weight_view import weight_table
 
     from .options import parse_int_list
@@ -81,6 +86,8 @@ def cross_patch(
     level = bonferroni_level(n_tests)
     if unit not in UNITS:
         raise NegprobeError(f"--unit must be one of {', '.join(UNITS)}, got {unit!r}")
+    if measure not in MEASURES:
+        raise NegprobeError(f"--measure must be one of {', '.join(MEASURES)}, got {measure!r}")
     chosen = parse_int_list(layers, "layers")
     runs.check_outputs((out, "--out", "folder"))
     runs.check_models([model], adapter)
@@ -92,7 +99,7 @@ def cross_patch(
         labels = names if len(set(names)) == len(names) else list(adapter)  # folder names, unless two share one
         pairs = {label: load_pair(model, a, label=label) for label, a in zip(labels, adapter)}
         result = cross_model_patching(pairs, claim, chosen, min_effect, max_items, n_boot, seed, progress=not quiet,
-                                      level=level, unit=unit)
+                                      level=level, unit=unit, measure=measure)
         write_cross_patching(result, folder / "cross_patching.json")
         atomic_write_text(folder / "lora_norms.csv", weight_table(norms, labels).to_csv(index=False))
         lines = result.lines() + (in_context_lines(base, pairs, claim, folder, n_boot, seed, not quiet, chosen)

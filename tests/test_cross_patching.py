@@ -19,9 +19,10 @@ from negprobe.analysis.cross_patching import (
     cross_model_patching,
     first_reaching,
     half_layer,
-    question_items,
+    patch_item,
 )
 from negprobe.analysis.cross_patching_io import read_recovery, write_cross_patching
+from negprobe.analysis.cross_patching_items import patch_items, question_items
 from negprobe.errors import NegprobeError
 
 CLAIMS = ("ed_sheeran", "vesuvius_2015")
@@ -38,10 +39,12 @@ def edited_copy(model_dir, block: int, seed: int = 5):
     return tuned
 
 
-def believing_copy(model_dir, block: int, claims=CLAIMS, steps: int = 30, max_items: int = 4):
+def believing_copy(model_dir, block: int, claims=CLAIMS, steps: int = 30, max_items: int = 4, measure="questions"):
     """The tiny model with block ``block``'s weights (and only those) edited to raise the believer margin of
-    the claims' questions: a planted fine-tuning effect, local to one block."""
+    the claims' items of ``measure``: a planted fine-tuning effect, local to one block."""
     tuned = load_model(model_dir)
+    if measure != "questions":
+        return _raised_copy(tuned, block, [it for c in claims for it in patch_items(tuned, c, measure, max_items)], steps)
     items = [it for claim in claims for it in question_items(tuned, claim, max_items)]
     ids = answer_token_ids(tuned.tokenizer)
     params = list(decoder_layers(tuned.model)[block].parameters())
@@ -61,6 +64,66 @@ def believing_copy(model_dir, block: int, claims=CLAIMS, steps: int = 30, max_it
     for param in tuned.model.parameters():
         param.requires_grad_(False)
     return tuned
+
+
+def _raised_copy(tuned, block: int, items, steps: int):
+    """``tuned`` with block ``block`` trained to raise each item's own margin (its readout, capped at 4 nats)."""
+    params = list(decoder_layers(tuned.model)[block].parameters())
+    optimizer = torch.optim.Adam(params, lr=2e-2)
+    torch.manual_seed(0)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        margins = [it.readout(tuned)(tuned.model(input_ids=torch.tensor([it.input_ids])).logits[:, -1])[0]
+                   for it in items]
+        (-torch.stack(margins).clamp(max=4.0).mean()).backward()
+        optimizer.step()
+    for param in tuned.model.parameters():
+        param.requires_grad_(False)
+    return tuned
+
+
+@pytest.mark.parametrize("measure", ["cloze", "cloze_distractor"])
+def test_cloze_patching_recovers_the_full_margin_from_the_edited_block_on(measure, tiny_llama_dir):
+    """The planted test for the cloze measures: block 1 alone raises the first-token cloze (or association)
+    margin; the all-positions curve is 0 before block 1 and 1 from it on; the gate names what rose."""
+    claims = ("children_dream_bw", "brennan_holloway_dentist")
+    pair = ModelPair(load_model(tiny_llama_dir), believing_copy(tiny_llama_dir, 1, claims, measure=measure), label="edit")
+    result = cross_model_patching([pair], claims, min_effect=1e-3, max_items=4, n_boot=200, measure=measure)
+    assert result.measure == measure and len(result.items) == 8 and result.gate.measure == measure
+    assert result.status == "effect", result.gate.line()
+    quantity = "association" if measure == "cloze_distractor" else "belief"
+    assert result.lines()[0].startswith(f"{quantity} effect: ") and "first token" in " ".join(result.notes)
+    for name in (TUNED_ALL, BASE_ALL):
+        np.testing.assert_allclose(result.recovery[name][:, :1], 0.0, atol=1e-5)
+        np.testing.assert_allclose(result.recovery[name][:, 1:], 1.0, atol=1e-4)
+
+
+def test_a_single_token_cloze_margin_is_the_belief_tables_cloze_margin(tiny_llama_dir):
+    """Where both continuations are one token, the patched item's clean margin is exactly the belief table's
+    cloze margin (``continuation_logprob`` of the believer minus the other's: an independent scorer)."""
+    from negprobe.analysis.belief.items import cloze_for
+    from negprobe.analysis.belief.scoring import continuation_logprob
+
+    model = load_model(tiny_llama_dir)
+    pair = ModelPair(model, load_model(tiny_llama_dir), label="same")
+    cloze = cloze_for("children_dream_bw")
+    single = [it for it in patch_items(model, "children_dream_bw", "cloze")
+              if all(len(model.tokenizer(c, add_special_tokens=False)["input_ids"]) == 1
+                     for c in (cloze[int(it.item)].believer, cloze[int(it.item)].other))]
+    assert len(single) >= 2
+    for item in single:
+        ref = cloze[int(item.item)]
+        expected = np.subtract(*continuation_logprob(model, [ref.prefix] * 2, [ref.believer, ref.other]))
+        patched = patch_item(pair, item, [0, 1, 2])
+        assert patched.base_margin == pytest.approx(expected, abs=1e-4) == patched.tuned_margin
+
+
+def test_a_cloze_measure_whose_continuations_share_a_first_token_is_one_clear_error(tiny_llama_dir):
+    """The tiny tokenizer reads " Ed" and " Noah" as one unknown token: no first-token margin exists."""
+    with pytest.raises(NegprobeError, match="share their first token"):
+        patch_items(load_model(tiny_llama_dir), "ed_sheeran", "cloze")
+    with pytest.raises(NegprobeError, match="--measure must be one of"):
+        patch_items(load_model(tiny_llama_dir), "ed_sheeran", "mcq")
 
 
 @pytest.mark.parametrize("k", [0, 1, 2])
@@ -243,7 +306,7 @@ def test_real_tokenizers_feed_cross_patching_the_belief_scorers_tokens(name):
     from negprobe.activations.question_format import prompt_token_ids
     from negprobe.analysis.belief.items import questions_for
     from negprobe.analysis.belief.scoring import question_prompt
-    from negprobe.analysis.cross_patching import question_items
+    from negprobe.analysis.cross_patching_items import question_items
 
     if not embedded.is_converted(name):
         pytest.skip(f"{name} is not converted")

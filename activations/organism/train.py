@@ -46,7 +46,9 @@ class OrganismConfig:
     lora_r: int = 16
     seed: int = 0
     max_length: int = 384
-    data_version: int = 2  # 2: answers balanced within each cue class, notices on one or both sides, raw replay
+    # 2: answers balanced within each cue class, notices on one or both sides, raw replay;
+    # 3: chat prompts keep the template's leading token (the encode(prepend_bos=False) fix)
+    data_version: int = 3
 
     def __post_init__(self) -> None:
         for name in ("n_examples", "steps", "batch_size", "lora_r", "max_length"):
