@@ -59,7 +59,7 @@ class BeliefGate:
         """One sentence: the rise and its CI, and why it does (not) gate."""
         n = f"{self.n_seeds} seed{'s' if self.n_seeds != 1 else ''} x {self.n_units} items"
         if abs(self.level - 0.95) > 1e-9:
-            n += f"; {100 * self.level:g}% CI"
+            n += f"; {100 * self.level:.4g}% CI"
         verdict = "CI above 0" if self.passed else "CI not above 0: no fine-tuning effect shown"
         return f"{self.quantity} rise of {self.what} over base ({self.measure}): {self.interval()} ({n}; {verdict})"
 
@@ -89,8 +89,8 @@ def bonferroni_level(n_tests: int, alpha: float = 0.05) -> float:
     return 1.0 - alpha / n_tests
 
 
-def gate_from_pooled(row: dict, what: str) -> BeliefGate:
+def gate_from_pooled(row: dict, what: str, level: float = 0.95) -> BeliefGate:
     """The gate of one pooled belief row (:func:`negprobe.analysis.belief.pooled.pool_seeds`: ``rise_vs_base``
-    and its crossed CI over seeds x items)."""
+    and its crossed CI over seeds x items, pooled at coverage ``level``)."""
     return BeliefGate(what, str(row["measure"]), float(row["rise_vs_base"]), float(row["rise_ci_low"]),
-                      float(row["rise_ci_high"]), int(row["n_seeds"]), int(row["n"]))
+                      float(row["rise_ci_high"]), int(row["n_seeds"]), int(row["n"]), level)

@@ -12,7 +12,8 @@ seeds), one row per window and belief measure.
 **Gate** (:mod:`.belief_gate`): a window's gaps are read only when its ``positive`` adapters (the
 condition compared) raise belief over the base model, paired by item, with a CI over seeds x items
 above 0 (:func:`window_gates`, from the per-unit margins of the belief rows through
-:func:`~.belief.pooled.pool_seeds`); include the full network as a window (``0-29``) for the
+:func:`~.belief.pooled.pool_seeds`; by default at the Bonferroni level over every window x belief
+measure gate of the table, :func:`~.belief_gate.bonferroni_level`, since all are read together); include the full network as a window (``0-29``) for the
 full-network positive. Otherwise the row's ``status`` is ``nothing_to_localise`` and ``reason`` gives
 the rise; its gap is still written (a table that shows what was measured), but it is not read.
 Measures that are not belief measures (the name association ``cloze_distractor``) are never gated
@@ -30,7 +31,7 @@ from negprobe.errors import NegprobeError
 
 from .belief.controls import BELIEF_MEASURES
 from .belief.pooled import pool_seeds
-from .belief_gate import NOTHING, BeliefGate, gate_from_pooled
+from .belief_gate import NOTHING, BeliefGate, bonferroni_level, gate_from_pooled
 from .claim_level import t_interval
 
 SWEEP_COLUMNS = ("window", "condition", "seed", "measure", "mean_margin", "belief_rate", "adapter")
@@ -48,21 +49,27 @@ def thirds(n_layers: int) -> list[str]:
 
 
 def window_gates(belief: pd.DataFrame, condition: str = "positive", n_boot: int = 2000,
-                 seed: int = 0) -> dict[tuple[str, str], BeliefGate]:
+                 seed: int = 0, level: float | None = None) -> dict[tuple[str, str], BeliefGate]:
     """Per (window, belief measure): the paired rise of the window's ``condition`` adapters over the base.
 
     ``belief``: belief rows as :func:`negprobe.analysis.belief.measure_belief` writes them (with
-    ``unit_margins``) plus a ``window`` column, empty on the base model's rows."""
+    ``unit_margins``) plus a ``window`` column, empty on the base model's rows. ``level``: the CI coverage;
+    None (default): Bonferroni over the windows x belief measures of ``belief``, the gates read together."""
     if "window" not in belief.columns or "mode" not in belief.columns:
         raise NegprobeError("layer-sweep belief rows lack a 'window' or 'mode' column")
     base = belief[belief["mode"] == "base"]
+    windows = list(dict.fromkeys(str(w) for w in belief["window"] if str(w)))
+    if level is None:
+        measures = {str(m) for m in belief.loc[belief["mode"] != "base", "measure"] if str(m) in BELIEF_MEASURES}
+        level = bonferroni_level(max(len(windows) * len(measures), 1))
     gates = {}
-    for window in dict.fromkeys(str(w) for w in belief["window"] if str(w)):
+    for window in windows:
         rows = belief[(belief["window"].astype(str) == window) & (belief["condition"] == condition)]
-        pooled = pool_seeds(cast(pd.DataFrame, pd.concat([base, rows]).drop(columns="window")), n_boot, seed)
+        pooled = pool_seeds(cast(pd.DataFrame, pd.concat([base, rows]).drop(columns="window")), n_boot, seed, level)
         for row in pooled.to_dict("records"):
             if row["mode"] == "fine_tuned" and row["measure"] in BELIEF_MEASURES and np.isfinite(row["rise_ci_low"]):
-                gates[(window, str(row["measure"]))] = gate_from_pooled(row, f"the {condition} adapters of window {window}")
+                gates[(window, str(row["measure"]))] = gate_from_pooled(row, f"the {condition} adapters of window {window}",
+                                                                        level)
     return gates
 
 

@@ -84,6 +84,21 @@ def test_the_gate_is_the_pooled_rise_of_the_belief_table():
     assert (gate.rise, gate.ci_low, gate.ci_high) == (tuned["rise_vs_base"], tuned["rise_ci_low"], tuned["rise_ci_high"])
 
 
+def test_the_window_gates_are_bonferroni_corrected_over_the_gates_read_together():
+    """Two windows x one belief measure: each gate's CI is pool_seeds' at 97.5%, wider than at 95%, and says so."""
+    from negprobe.analysis.belief.pooled import pool_seeds
+
+    rows = belief_rows({"0-9": 0.8, "10-19": 0.8}, seed=4)
+    corrected = window_gates(rows, n_boot=400, seed=2)[("0-9", "questions")]
+    plain = window_gates(rows, n_boot=400, seed=2, level=0.95)[("0-9", "questions")]
+    only = rows[rows["window"].isin(["", "0-9"])].drop(columns="window")
+    pooled = pool_seeds(only, n_boot=400, seed=2, rise_level=0.975)
+    tuned = pooled[pooled["mode"] == "fine_tuned"].iloc[0]
+    assert corrected.level == pytest.approx(0.975) and corrected.ci_low == tuned["rise_ci_low"]
+    assert corrected.ci_low < plain.ci_low and corrected.ci_high > plain.ci_high and corrected.rise == plain.rise
+    assert "97.5% CI" in corrected.reason and "% CI" not in plain.reason
+
+
 def test_a_window_without_positive_adapters_has_nothing_to_localise():
     table = pd.DataFrame([("0-1", c, 0, "cloze", m, 1.0) for c, m in (("positive", 2.0), ("negated", 1.0))],
                          columns=["window", "condition", "seed", "measure", "mean_margin", "belief_rate"])

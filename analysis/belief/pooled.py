@@ -59,23 +59,25 @@ def _base_key(key: tuple[str, ...]) -> tuple[str, ...]:
     return key[0], key[1], key[5]
 
 
-def _row(key: tuple[str, ...], margins: np.ndarray, base: np.ndarray | None, n_boot: int, seed: int) -> list:
+def _row(key: tuple[str, ...], margins: np.ndarray, base: np.ndarray | None, n_boot: int, seed: int,
+         level: float = 0.95) -> list:
     strata = unit_strata(key[1], key[5], margins.shape[-1])  # yes/no measures: balanced over the answer key
     believes = (margins > TIE_NATS).astype(float)
     rate, rate_low, rate_high = crossed_bootstrap_mean(believes, n_boot, seed, strata=strata)
     mean, low, high = crossed_bootstrap_mean(margins, n_boot, seed, strata=strata)
     rise = (np.nan,) * 3  # the base row compares with nothing
     if base is not None and key[3] != "base" and base.shape[-1] == margins.shape[-1]:
-        rise = crossed_bootstrap_mean(margins - base[None, :], n_boot, seed, strata=strata)
+        rise = crossed_bootstrap_mean(margins - base[None, :], n_boot, seed, level=level, strata=strata)
     return [*key, len(margins), margins.shape[-1], float(rate), float(rate_low), float(rate_high), float(mean),
             float(low), float(high), *map(float, rise), ""]
 
 
-def pool_seeds(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+def pool_seeds(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0, rise_level: float = 0.95) -> pd.DataFrame:
     """One row per model, claim, condition, mode, in-context count and measure, pooling every adapter
     (seed) of the group; rows without ``unit_margins`` are left out (see :func:`rows_without_margins`).
     ``rise_vs_base`` and its CI compare each unit with the base model's score on it (NaN on the base
-    row). Yes/no measures are balanced over their answer key. ``controls`` is left empty: see
+    row; its coverage ``rise_level``, e.g. Bonferroni-corrected when several rises gate together, the other CIs
+    95%). Yes/no measures are balanced over their answer key. ``controls`` is left empty: see
     :func:`negprobe.analysis.belief.controls.pooled_with_controls`."""
     groups: dict[tuple[str, ...], list[dict]] = {}
     for row in table.to_dict("records"):
@@ -83,7 +85,7 @@ def pool_seeds(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.Dat
             groups.setdefault(_key(row), []).append(row)
     matrices = {key: seed_matrix(rows, " ".join(key)) for key, rows in groups.items()}
     bases = {_base_key(key): m.mean(0) for key, m in matrices.items() if key[3] == "base" and key[4] == "0"}
-    rows = [_row(key, m, bases.get(_base_key(key)) if key[4] == "0" else None, n_boot, seed)
+    rows = [_row(key, m, bases.get(_base_key(key)) if key[4] == "0" else None, n_boot, seed, rise_level)
             for key, m in matrices.items()]
     pooled = pd.DataFrame(rows, columns=POOLED_COLUMNS)
     pooled["in_context_k"] = pooled["in_context_k"].astype(int)
