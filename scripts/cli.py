@@ -28,7 +28,7 @@ CONFIG_COMMANDS = {
     "localize": "Locate the layer where the negation annotation is dropped; writes report.html.",
 }
 ORDER = ("models", "read", "datasets", "cache", "sweep", "organism", "finetune", "layer-sweep", "belief", "belief-table",
-         "signal", "cross-patch", "finetuned-report", "localize", "demo")
+         "signal", "cross-patch", "answer-shift", "finetuned-report", "localize", "demo")
 
 
 class _Deferred(TyperCommand):

@@ -24,9 +24,15 @@ from . import runs
 
 
 def check_cross_patch_inputs(claims: list[str], adapters: list[str], max_items: int | None, min_effect: float,
-                             n_boot: int) -> None:
-    """Known claims, distinct adapters, sane numbers (the folders themselves: :func:`runs.check_models`)."""
+                             n_boot: int, unit: str = "pair", measure: str = "questions") -> None:
+    """Known claims, distinct adapters, sane numbers and names (the folders themselves: :func:`runs.check_models`)."""
     from negprobe.analysis.belief import check_belief_inputs
+    from negprobe.analysis.cross_patching import UNITS
+    from negprobe.analysis.cross_patching_items import MEASURES
+
+    for flag, value, known in (("--unit", unit, UNITS), ("--measure", measure, MEASURES)):
+        if value not in known:
+            raise NegprobeError(f"{flag} must be one of {', '.join(known)}, got {value!r}")
 
     if not claims or not adapters:
         raise NegprobeError("give at least one --claim and one --adapter")
@@ -75,19 +81,14 @@ def cross_patch(
     from negprobe.activations.model_pair import load_pair
     from negprobe.activations.models import load_model
     from negprobe.analysis.belief_gate import bonferroni_level
-    from negprobe.analysis.cross_patching import UNITS, cross_model_patching
+    from negprobe.analysis.cross_patching import cross_model_patching
     from negprobe.analysis.cross_patching_io import write_cross_patching
-    from negprobe.analysis.cross_patching_items import MEASURES
     from negprobe.analysis.weight_view import weight_table
 
     from .options import parse_int_list
 
-    check_cross_patch_inputs(claim, adapter, max_items, min_effect, n_boot)
+    check_cross_patch_inputs(claim, adapter, max_items, min_effect, n_boot, unit, measure)
     level = bonferroni_level(n_tests)
-    if unit not in UNITS:
-        raise NegprobeError(f"--unit must be one of {', '.join(UNITS)}, got {unit!r}")
-    if measure not in MEASURES:
-        raise NegprobeError(f"--measure must be one of {', '.join(MEASURES)}, got {measure!r}")
     chosen = parse_int_list(layers, "layers")
     runs.check_outputs((out, "--out", "folder"))
     runs.check_models([model], adapter)

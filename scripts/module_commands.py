@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from . import belief_table_command, cross_patch_command, finetuned_report_command, organism_command, signal_command
+from . import (
+    answer_shift_command,
+    belief_table_command,
+    cross_patch_command,
+    finetuned_report_command,
+    organism_command,
+    signal_command,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -13,4 +20,5 @@ def register(app: typer.Typer) -> None:
     app.command(name="signal")(signal_command.signal)
     app.command(name="organism")(organism_command.organism)
     app.command(name="cross-patch")(cross_patch_command.cross_patch)
+    app.command(name="answer-shift")(answer_shift_command.answer_shift)
     app.command(name="finetuned-report")(finetuned_report_command.finetuned_report)

@@ -265,6 +265,16 @@ CASES = [
          "--adapter {ws}/nope: folder not found"),
     Case("cross-patch-zero-items", ("cross-patch", *TINY, "-a", "{adapter}", "-c", "ed_sheeran", "--max-items", "0",
                                     "-o", "{ws}/cp"), "--max-items"),
+    Case("cross-patch-unknown-measure", ("cross-patch", *TINY, "-a", "{adapter}", "-c", "ed_sheeran", "--measure", "mcq",
+                                         "-o", "{ws}/cp"), "--measure must be one of questions, cloze, cloze_distractor"),
+    # answer-shift
+    Case("answer-shift-unknown-claim", ("answer-shift", *TINY, "-a", "{adapter}", "-c", "elvis", "-o", "{ws}/as"), "elvis"),
+    Case("answer-shift-unknown-off-claim", ("answer-shift", *TINY, "-a", "{adapter}", "-c", "ed_sheeran", "--off-claim",
+                                            "elvis", "-o", "{ws}/as"), "elvis"),
+    Case("answer-shift-missing-adapter", ("answer-shift", *TINY, "-a", "{ws}/nope", "-c", "ed_sheeran", "-o", "{ws}/as"),
+         "--adapter {ws}/nope: folder not found"),
+    Case("answer-shift-repeated-adapter", ("answer-shift", *TINY, "-a", "{adapter}", "-a", "{adapter}", "-c",
+                                           "ed_sheeran", "-o", "{ws}/as"), "repeats"),
     # finetuned-report
     Case("finetuned-report-no-input", ("finetuned-report", "-o", "{ws}/r"), "give at least one of --localize"),
     Case("finetuned-report-missing-json", ("finetuned-report", "--cross-patching", "{ws}/cp.json", "-o", "{ws}/r"),
