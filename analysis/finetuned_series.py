@@ -193,7 +193,7 @@ def patching_series(path: Path, curve: str = CURVES[1]) -> tuple[LayerSeries, Re
     rc = read_recovery(path, curve)
     passed = rc.status == EFFECT
     reason = (rc.gate.reason if passed else rc.reason) or rc.gate.reason
-    return LayerSeries(PATCHING, f"recovery, {curve}", rc.layers.astype(int), rc.value, rc.low, rc.high, passed,
+    return LayerSeries(PATCHING, f"recovery ({rc.gate.measure}), {curve}", rc.layers.astype(int), rc.value, rc.low, rc.high, passed,
                        reason, rc.half_layer, rc.half_ci, "half recovery", source=str(path)), rc
 
 
@@ -208,7 +208,8 @@ def weight_series(path: Path, patching: LayerSeries | None) -> LayerSeries:
     values = by_layer.to_numpy(float)
     n = by_layer.shape[1]
     passed = patching is not None and patching.passed
-    reason = (f"{n} adapter(s); read beside their cross-model patching, whose belief gate passed" if passed else
+    reason = (f"{n} adapter(s); read beside their cross-model patching, whose gate passed ({patching.reason})"
+              if patching is not None and passed else
               "the update norm says where fine-tuning wrote, and is read only beside a belief effect: "
               + ("no cross-model patching result was given" if patching is None else patching.reason))
     return LayerSeries(WEIGHTS, "||dW|| / ||W|| per block", by_layer.index.to_numpy(int), np.nanmean(values, 1),
