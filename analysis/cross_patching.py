@@ -176,15 +176,21 @@ class CrossPatching:
 
 def belief_gate(items: Sequence[ItemPatching], n_boot: int = 2000, seed: int = 0, level: float = 0.95,
                 measure: str = "questions") -> BeliefGate:
-    """The paired rise ``m_tuned - m_base`` per item and adapter, CI over items x adapters
-    (:func:`.belief_gate.paired_rise`; items balanced over their stratum: answer key or polarity)."""
+    """The paired rise ``m_tuned - m_base`` per unit and adapter, CI over units x adapters
+    (:func:`.belief_gate.paired_rise`). Yes/no questions are the units, balanced over their answer key (as
+    the belief table scores them); the cloze measures' units are their designed polarity pairs (affirmed
+    item and negated twin averaged, as the belief table's cloze measure), so a shift of one continuation's
+    token on both twins cancels inside the unit instead of widening the interval."""
+    if measure != "questions":
+        items = answer_balanced_pairs(items)[0]
     adapters = list(dict.fromkeys(it.adapter for it in items))
     units = list(dict.fromkeys((it.claim, it.item) for it in items))
     by_key = {(it.adapter, it.claim, it.item): it for it in items}
     if len(by_key) != len(adapters) * len(units):
         raise NegprobeError("cross-model patching: the adapters were not patched on the same questions")
     rise = np.array([[by_key[(a, *u)].gap for u in units] for a in adapters])
-    strata = ["yes" if by_key[(adapters[0], *u)].believer_yes else "no" for u in units]
+    strata = ["yes" if by_key[(adapters[0], *u)].believer_yes else "no" for u in units] \
+        if measure == "questions" else None
     what = f"the fine-tuned model{'s' if len(adapters) > 1 else ''} ({', '.join(adapters)})"
     return paired_rise(rise, np.zeros(len(units)), what, measure, strata, n_boot, seed, level)
 

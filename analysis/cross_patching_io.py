@@ -3,7 +3,8 @@
 The file holds the gate (the paired belief rise, :mod:`.belief_gate`), ``status`` / ``reason``, the
 patched layers, every curve's claim-mean recovery per layer with its CI and half layer (a curve
 behind a failed gate is written with ``read`` false and no half layer), each question's clean
-margins and the recovery units (answer-balanced pairs), so the fine-tuned report
+margins and the recovery units (answer-balanced pairs, each used unit with its own recovery curves, so
+per-seed or per-prompt half layers can be read back), so the fine-tuned report
 (:mod:`.finetuned_report`) reads it without a model. :func:`read_recovery` refuses a file that is
 not one in one clear line.
 """
@@ -43,8 +44,11 @@ def cross_patching_json(result: CrossPatching) -> dict:
               for name, m in result.mean.items()}
     items = [{"adapter": it.adapter, "claim": it.claim, "item": it.item, "base_margin": it.base_margin,
               "tuned_margin": it.tuned_margin, "believer_yes": it.believer_yes} for it in result.items]
+    unit_curves = iter([{name: [_num(v) for v in values[row]] for name, values in result.recovery.items()}
+                   for row in range(sum(result.used))] if result.recovery else [])  # one row per used unit, in order
     units = [{"adapter": it.adapter, "claim": it.claim, "unit": it.item, "base_margin": it.base_margin,
-              "tuned_margin": it.tuned_margin, "used": used} for it, used in zip(result.units, result.used)]
+              "tuned_margin": it.tuned_margin, "used": used, "recovery": next(unit_curves, None) if used else None}
+             for it, used in zip(result.units, result.used)]
     return {"format": FORMAT, "measure": result.measure, "status": result.status, "reason": result.reason,
             "layers": list(result.layers),
             "n_layers": result.n_layers, "min_effect": result.min_effect,

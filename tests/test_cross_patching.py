@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -90,6 +92,7 @@ def test_cloze_patching_recovers_the_full_margin_from_the_edited_block_on(measur
     pair = ModelPair(load_model(tiny_llama_dir), believing_copy(tiny_llama_dir, 1, claims, measure=measure), label="edit")
     result = cross_model_patching([pair], claims, min_effect=1e-3, max_items=4, n_boot=200, measure=measure)
     assert result.measure == measure and len(result.items) == 8 and result.gate.measure == measure
+    assert result.gate.n_units == 4 and [u.item for u in result.units] == ["0+1", "2+3"] * 2  # designed twins
     assert result.status == "effect", result.gate.line()
     quantity = "association" if measure == "cloze_distractor" else "belief"
     assert result.lines()[0].startswith(f"{quantity} effect: ") and "first token" in " ".join(result.notes)
@@ -260,8 +263,11 @@ def test_the_json_round_trips_a_localised_curve(tiny_llama_dir, tmp_path):
     base = load_model(tiny_llama_dir)
     result = cross_model_patching([ModelPair(base, believing_copy(tiny_llama_dir, 1), label="edit")], CLAIMS,
                                   min_effect=1e-3, max_items=4, n_boot=100)
-    curve = read_recovery(write_cross_patching(result, tmp_path / "cp.json"), TUNED_ALL)
+    path = write_cross_patching(result, tmp_path / "cp.json")
+    curve = read_recovery(path, TUNED_ALL)
     assert curve.status == "effect" and curve.half_layer == 1 and curve.half_ci == (1, 1)
+    units = [u for u in json.loads(path.read_text())["units"] if u["used"]]  # each used unit's own curves
+    np.testing.assert_allclose([u["recovery"][TUNED_ALL] for u in units], result.recovery[TUNED_ALL])
     np.testing.assert_allclose(curve.value, result.mean[TUNED_ALL].value)
     np.testing.assert_allclose(curve.layers, [0, 1, 2])
     assert any(line.startswith(TUNED_ALL + ": half recovery at layer 1") for line in result.lines())
