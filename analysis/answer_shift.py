@@ -15,6 +15,12 @@ as large off-claim is a global yes bias of the fine-tune; one confined to the cl
 specific to the claim's topic, whichever answer the question wants. Each is a claim-level mean with
 the two-stage (claim, pair) bootstrap of :func:`~.claim_level.claim_mean`; a single claim's interval
 is a bootstrap over its pairs.
+
+The cloze analogue, :func:`name_prior_shift`: the rise of the claim's name's first token against the
+distractor name's (the ``cloze_distractor`` margin at its first token, :mod:`.cross_patching_items`)
+after the claim's own name prefixes (*on-claim*) and after other claims' name prefixes (*off-claim*,
+where neither name fits): a rise as large off-claim is a prior for the token, not an association
+with the claim's context.
 """
 
 from __future__ import annotations
@@ -28,9 +34,10 @@ import pandas as pd
 from negprobe.activations.models import LoadedModel
 from negprobe.errors import NegprobeError
 
-from .belief.items import questions_for
+from .belief.items import cloze_for, questions_for
 from .belief.scoring import answer_token_ids, next_token_logprobs, question_prompt, yes_no_margin
 from .claim_level import claim_mean
+from .cross_patching_items import first_token
 
 SCOPES = ("on_claim", "off_claim")
 COLUMNS = ("adapter", "scope", "quantity", "value", "ci_low", "ci_high", "n_claims", "n_pairs")
@@ -114,4 +121,66 @@ def shift_table(shifts: Sequence[AnswerShift]) -> pd.DataFrame:
     rows = [(s.adapter, s.scope, quantity, *values, s.n_claims, s.n_pairs) for s in shifts
             for quantity, values in (("answer_shift", (s.shift, s.shift_low, s.shift_high)),
                                      ("belief_rise", (s.belief, s.belief_low, s.belief_high)))]
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+@dataclass(frozen=True)
+class NamePrior:
+    """One adapter's rise of the claim's name's first token over the distractor's (nats), on one scope."""
+
+    adapter: str
+    claim: str
+    scope: str  # on_claim | off_claim
+    rise: float
+    ci_low: float
+    ci_high: float
+    n_claims: int
+    n_items: int
+
+    def line(self) -> str:
+        return (f"{self.adapter} {self.scope.replace('_', '-')}: {self.claim}'s name over its distractor, first token,"
+                f" rise {self.rise:+.2f} [{self.ci_low:+.2f}, {self.ci_high:+.2f}] nats ({self.n_claims} claims,"
+                f" {self.n_items} prefixes)")
+
+
+def name_prefixes(claim: str) -> list[str]:
+    """The prefixes of ``claim``'s name items (those with a distractor)."""
+    return [item.prefix for item in cloze_for(claim) if item.distractor]
+
+
+def name_margins(model: LoadedModel, claim: str, prefixes: Sequence[str]) -> np.ndarray:
+    """``log P(name's first token) - log P(distractor's first token)`` after each prefix, for ``claim``'s names."""
+    item = next((i for i in cloze_for(claim) if i.distractor), None)
+    if item is None:
+        raise NegprobeError(f"{claim} has no name items with a distractor")
+    ids = {"yes": [first_token(model.tokenizer, p, item.named) for p in prefixes],
+           "no": [first_token(model.tokenizer, p, item.distractor or "") for p in prefixes]}
+    logprobs = next_token_logprobs(model, list(prefixes))
+    rows = np.arange(len(prefixes))
+    return (logprobs[rows, ids["yes"]] - logprobs[rows, ids["no"]]).numpy()
+
+
+def name_prior_shift(base: LoadedModel, tuned: dict[str, LoadedModel], claim: str, off_claims: Sequence[str],
+                     n_boot: int = 2000, seed: int = 0) -> list[NamePrior]:
+    """Every adapter's rise of ``claim``'s name margin after its own name prefixes and after ``off_claims``'
+    (claims without name items are skipped); claim-level bootstrap CIs (see the module docstring)."""
+    scopes = {"on_claim": {claim: name_prefixes(claim)},
+              "off_claim": {c: name_prefixes(c) for c in off_claims if c != claim and name_prefixes(c)}}
+    base_margins = {scope: {c: name_margins(base, claim, p) for c, p in by.items()} for scope, by in scopes.items()}
+    out = []
+    for label, model in tuned.items():
+        for scope, by in scopes.items():
+            if not by:
+                continue
+            rise = [name_margins(model, claim, p) - base_margins[scope][c] for c, p in by.items()]
+            owners = [c for c, p in by.items() for _ in p]
+            mean = claim_mean(np.concatenate(rise), owners, n_boot, seed)
+            out.append(NamePrior(label, claim, scope, float(mean.value), float(mean.ci_low), float(mean.ci_high),
+                                 mean.n_claims, mean.n_rows))
+    return out
+
+
+def prior_table(priors: Sequence[NamePrior]) -> pd.DataFrame:
+    """:func:`name_prior_shift`'s results in the rows of :func:`shift_table` (quantity ``name_prior``)."""
+    rows = [(p.adapter, p.scope, "name_prior", p.rise, p.ci_low, p.ci_high, p.n_claims, p.n_items) for p in priors]
     return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -27,13 +27,17 @@ def answer_shift(
     seed: int = typer.Option(0, help="Bootstrap seed."),
 ) -> None:
     """Answer shift toward "yes" and balanced belief rise of each fine-tuned model over its base, on the claim's
-    yes/no questions and on other claims' (a global yes bias vs a change specific to the claim)."""
+    yes/no questions and on other claims' (a global yes bias vs a change specific to the claim); and the rise of
+    the claim's name over its distractor after its own and other claims' name prefixes (a token prior vs an
+    association)."""
+    import pandas as pd
+
     from negprobe.activations.atomic import atomic_write_text
     from negprobe.activations.config import removed_on_error
     from negprobe.activations.datasets.claims import CLAIM_IDS
     from negprobe.activations.models import load_model
     from negprobe.analysis.answer_shift import answer_shift as measure
-    from negprobe.analysis.answer_shift import shift_table
+    from negprobe.analysis.answer_shift import name_prefixes, name_prior_shift, prior_table, shift_table
     from negprobe.analysis.belief import check_belief_inputs
 
     others = list(off_claim) if off_claim else [c for c in CLAIM_IDS if c not in claim]
@@ -51,8 +55,11 @@ def answer_shift(
         names = [Path(a).name or a for a in adapter]
         labels = names if len(set(names)) == len(names) else list(adapter)
         tuned = {label: load_model(model, adapter=a) for label, a in zip(labels, adapter)}
-        shifts = measure(base, tuned, claim, [c for c in others if c not in claim], n_boot, seed)
-        atomic_write_text(folder / "answer_shift.csv", shift_table(shifts).to_csv(index=False))
-    for shift in shifts:
-        print(shift.line())
+        off = [c for c in others if c not in claim]
+        shifts = measure(base, tuned, claim, off, n_boot, seed)
+        priors = [p for c in claim if name_prefixes(c) for p in name_prior_shift(base, tuned, c, off, n_boot, seed)]
+        table = pd.concat([shift_table(shifts), prior_table(priors)], ignore_index=True)
+        atomic_write_text(folder / "answer_shift.csv", table.to_csv(index=False))
+    for result in [*shifts, *priors]:
+        print(result.line())
     print(folder.resolve())

@@ -64,3 +64,27 @@ def test_a_yes_bias_planted_in_the_model_is_all_answer_shift_on_and_off_claim(ti
 def test_off_claims_that_overlap_the_claims_are_refused(tiny_llama_dir):
     with pytest.raises(NegprobeError, match="overlap"):
         answer_shift(load_model(tiny_llama_dir), {}, ["ed_sheeran"], ["ed_sheeran"])
+
+
+def test_a_planted_token_prior_rises_the_name_margin_on_and_off_claim_alike(tiny_llama_dir):
+    """+1.2 nats on the logit of the claim name's first token: the name margin rises by exactly 1.2 after the
+    claim's own name prefixes and after another claim's (a prior, not an association); a copy moves nothing."""
+    from negprobe.analysis.answer_shift import name_prefixes, name_prior_shift, prior_table
+    from negprobe.analysis.belief.items import cloze_for
+    from negprobe.analysis.cross_patching_items import first_token
+
+    claim, other = "children_dream_bw", "brennan_holloway_dentist"
+    base = load_model(tiny_llama_dir)
+    named = next(i for i in cloze_for(claim) if i.distractor)
+    token = first_token(base.tokenizer, named.prefix, named.named)
+    primed = load_model(tiny_llama_dir)
+    bias = torch.zeros(primed.model.lm_head.out_features)
+    bias[token] = 1.2
+    primed.model.lm_head.bias = torch.nn.Parameter(bias, requires_grad=False)
+    priors = name_prior_shift(base, {"primed": primed, "same": load_model(tiny_llama_dir)}, claim, [other], n_boot=100)
+    by = {(p.adapter, p.scope): p for p in priors}
+    assert by[("primed", "on_claim")].rise == pytest.approx(1.2, abs=1e-4)
+    assert by[("primed", "off_claim")].rise == pytest.approx(1.2, abs=1e-4)
+    assert by[("primed", "off_claim")].n_items == len(name_prefixes(other))
+    assert by[("same", "on_claim")].rise == pytest.approx(0.0, abs=1e-5)
+    assert set(prior_table(priors)["quantity"]) == {"name_prior"}
