@@ -69,8 +69,10 @@ def _sentence(s: LayerSeries) -> str:
         return f"Reading annotated documents in context, fine-tuning changes the annotation's decodability: {s.reason}; " \
                f"largest change {_peak(s)} AUROC; {_marker(s)}."
     if s.key == PATCHING:
+        what = " It localises the name association, not belief: where the name is carried, not where an " \
+               "annotation is dropped." if "(cloze_distractor)" in s.ylabel else ""
         return f"Across models ({s.reason}), patching the fine-tuned residual into the base gives {_marker(s)} " \
-               f"(at the last block, patched at all positions, recovery is 1 by construction)."
+               f"(at the last block, patched at all positions, recovery is 1 by construction).{what}"
     return f"The LoRA update relative to its weights runs from {s.value[0]:.4f} at block {int(s.layers[0])} to " \
            f"{s.value[-1]:.4f} at block {int(s.layers[-1])} ({s.band}); one condition's adapters alone cannot say " \
            f"whether that profile is the annotation's or LoRA's on this model."

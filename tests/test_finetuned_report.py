@@ -45,6 +45,15 @@ def test_the_paragraph_reads_only_gated_numbers():
         in text
 
 
+def test_a_patched_association_is_read_as_where_the_name_is_carried_not_as_belief():
+    from dataclasses import replace
+
+    belief = findings_paragraph({PATCHING: series(PATCHING, True, 0.9)})
+    named = findings_paragraph({PATCHING: replace(series(PATCHING, True, 0.9),
+                                                  ylabel="recovery (cloze_distractor), tuned -> base, all positions")})
+    assert "not belief" not in belief and "It localises the name association, not belief" in named
+
+
 def test_no_passing_series_says_nothing_is_localised():
     text = findings_paragraph({PATCHING: series(PATCHING, False, 0.9, reason="belief rise +0.05 [-0.19, +0.34]")})
     assert "Cross-model patching recovery: nothing to localise: belief rise +0.05 [-0.19, +0.34]." in text
