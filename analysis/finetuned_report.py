@@ -69,8 +69,8 @@ def _sentence(s: LayerSeries) -> str:
         return f"Reading annotated documents in context, fine-tuning changes the annotation's decodability: {s.reason}; " \
                f"largest change {_peak(s)} AUROC; {_marker(s)}."
     if s.key == PATCHING:
-        what = " It localises the name association, not belief: where the name is carried, not where an " \
-               "annotation is dropped." if "(cloze_distractor)" in s.ylabel else ""
+        what = " It is the name association, not belief: it says which blocks' updates the name's margin needs, " \
+               "not where belief or an annotation sits." if "(cloze_distractor)" in s.ylabel else ""
         return f"Across models ({s.reason}), patching the fine-tuned residual into the base gives {_marker(s)} " \
                f"(at the last block, patched at all positions, recovery is 1 by construction).{what}"
     return f"The LoRA update relative to its weights runs from {s.value[0]:.4f} at block {int(s.layers[0])} to " \
@@ -136,7 +136,8 @@ def overlay_figure(series: Mapping[str, LayerSeries | None], out: Path,
         ax.set_xlim(span[0] - 0.5, span[1] + 0.5)
     if windows is not None:
         window_panel(axes[-1], windows)
-    fig.suptitle("Where fine-tuning drops the annotation: per-layer evidence (grey: gate failed)", fontsize=10)
+    fig.suptitle("Fine-tuned models per layer: in context, training signal, patching, weights, windows "
+                 "(grey: gate failed)", fontsize=10)
     fig.tight_layout()
     figure = Figure("Fine-tuned models per layer", CAPTION, save_png(fig, out / "finetuned_report.png"))
     plt.close(fig)

@@ -51,7 +51,7 @@ def test_a_patched_association_is_read_as_where_the_name_is_carried_not_as_belie
     belief = findings_paragraph({PATCHING: series(PATCHING, True, 0.9)})
     named = findings_paragraph({PATCHING: replace(series(PATCHING, True, 0.9),
                                                   ylabel="recovery (cloze_distractor), tuned -> base, all positions")})
-    assert "not belief" not in belief and "It localises the name association, not belief" in named
+    assert "not belief" not in belief and "It is the name association, not belief" in named
 
 
 def test_no_passing_series_says_nothing_is_localised():
