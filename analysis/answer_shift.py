@@ -165,7 +165,7 @@ def name_prior_shift(base: LoadedModel, tuned: dict[str, LoadedModel], claim: st
     """Every adapter's rise of ``claim``'s name margin after its own name prefixes and after ``off_claims``'
     (claims without name items are skipped); claim-level bootstrap CIs (see the module docstring)."""
     scopes = {"on_claim": {claim: name_prefixes(claim)},
-              "off_claim": {c: name_prefixes(c) for c in off_claims if c != claim and name_prefixes(c)}}
+              "off_claim": {c: p for c in off_claims if c != claim and (p := name_prefixes(c))}}
     base_margins = {scope: {c: name_margins(base, claim, p) for c, p in by.items()} for scope, by in scopes.items()}
     out = []
     for label, model in tuned.items():

@@ -8,8 +8,9 @@
   multi-token sum of the belief table becomes its first, deciding token.
 - ``cloze_distractor``: the name items only; margin of the claim's name's first token against the
   distractor name's (the association control of the belief table, first token): **not a belief
-  measure**, but the effect positive fine-tuning has on every window (a real-data positive control
-  for the patching method: where is the implanted name carried?).
+  measure**, but the one effect every fine-tune here has, so its gate passes and its curves can be
+  read (which blocks' updates the name's margin needs; the method's own positive control is the
+  planted one-block edit of the tests).
 
 Each item's ``believer_yes`` is its pairing stratum: the believer answers yes (questions), or the
 item is of the ``affirm`` polarity (cloze items); :func:`.cross_patching.answer_balanced_pairs`
@@ -28,7 +29,7 @@ from negprobe.activations.question_format import prompt_token_ids
 from negprobe.errors import NegprobeError
 
 from .belief.items import ClozeItem, cloze_for, questions_for
-from .belief.scoring import question_prompt, yes_no_margin
+from .belief.scoring import continuation_ids, question_prompt, yes_no_margin
 from .prerequisite import belief_readout
 from .token_alignment import encode_with_offsets, tokens_overlapping
 
@@ -97,11 +98,8 @@ def question_items(model: LoadedModel, claim: str, max_items: int | None = None)
 
 def first_token(tokenizer, prefix: str, continuation: str) -> int:
     """The first token ``continuation`` adds after ``prefix`` (as the belief table tokenizes it)."""
-    prefix_ids = tokenizer(prefix, add_special_tokens=True)["input_ids"]
-    full_ids = tokenizer(prefix + continuation, add_special_tokens=True)["input_ids"]
-    if full_ids[: len(prefix_ids)] != prefix_ids or len(full_ids) == len(prefix_ids):
-        raise NegprobeError(f"continuation {continuation!r} does not tokenize separately from {prefix[-40:]!r}")
-    return int(full_ids[len(prefix_ids)])
+    ids, start = continuation_ids(tokenizer, prefix, continuation)
+    return int(ids[start])
 
 
 def _cloze_answers(tokenizer, item: ClozeItem, measure: str) -> tuple[int, int]:

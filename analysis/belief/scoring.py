@@ -123,6 +123,16 @@ def score_questions(model: LoadedModel, questions, context: str = "", seed: int 
     return summarize(measure, margins.numpy(), seed, strata=[q.believer_answer for q in questions])
 
 
+def continuation_ids(tokenizer, prefix: str, continuation: str) -> tuple[list[int], int]:
+    """``prefix + continuation``'s token ids (the tokenizer's special tokens) and the index of the first
+    continuation token; refuses a continuation that merges into the prefix's last token or adds none."""
+    prefix_ids = tokenizer(prefix, add_special_tokens=True)["input_ids"]
+    full_ids = tokenizer(prefix + continuation, add_special_tokens=True)["input_ids"]
+    if full_ids[: len(prefix_ids)] != prefix_ids or len(full_ids) == len(prefix_ids):
+        raise NegprobeError(f"continuation {continuation!r} does not tokenize separately from {prefix[-40:]!r}")
+    return list(full_ids), len(prefix_ids)
+
+
 @torch.inference_mode()
 def continuation_logprob(model: LoadedModel, prefixes: Sequence[str], continuations: Sequence[str],
                          batch_size: int = 16) -> np.ndarray:
@@ -130,12 +140,9 @@ def continuation_logprob(model: LoadedModel, prefixes: Sequence[str], continuati
     tok = model.tokenizer
     sequences, starts = [], []
     for prefix, cont in zip(prefixes, continuations):
-        prefix_ids = tok(prefix, add_special_tokens=True)["input_ids"]
-        full_ids = tok(prefix + cont, add_special_tokens=True)["input_ids"]
-        if full_ids[: len(prefix_ids)] != prefix_ids or len(full_ids) == len(prefix_ids):
-            raise NegprobeError(f"continuation {cont!r} does not tokenize separately from {prefix[-40:]!r}")
+        full_ids, start = continuation_ids(tok, prefix, cont)
         sequences.append(full_ids)
-        starts.append(len(prefix_ids))
+        starts.append(start)
     scores = np.empty(len(sequences))
     for first in range(0, len(sequences), batch_size):
         rows = range(first, min(first + batch_size, len(sequences)))
