@@ -22,6 +22,11 @@ def organism(
     steps: int = typer.Option(200, help="Optimizer steps of supervised fine-tuning."),
     n_examples: int = typer.Option(1600, "--examples", help="Training questions (plus base-model replies mixed in)."),
     seed: int = typer.Option(0, help="Data, LoRA and sampling seed."),
+    lr: float = typer.Option(4e-4, help="AdamW learning rate."),
+    method: str = typer.Option("lora", help="lora (an adapter on every linear layer, merged) or full fine-tuning."),
+    replay: str = typer.Option("tokens", help="How the base's replies keep its language: tokens (cross-entropy "
+                               "on them) or kl (KL to the frozen base at every token)."),
+    kl_weight: float = typer.Option(1.0, help="Weight of the KL replay term (--replay kl)."),
     folder: Path | None = typer.Option(None, "--organism-dir", help="Where the organism is saved "
                                        "[default: $NEGPROBE_HOME/organisms/<model>, loadable as organism:<model>]."),
     out: Path = typer.Option(Path("negprobe-out/organism"), "--out", "-o", help="Report folder."),
@@ -38,7 +43,8 @@ def organism(
 
     if control_units < 2:
         raise NegprobeError(f"--control-units must be >= 2 (a CI needs two units), got {control_units}")
-    config = OrganismConfig(model=model, n_examples=n_examples, steps=steps, seed=seed)  # checks the numbers
+    config = OrganismConfig(model=model, n_examples=n_examples, steps=steps, seed=seed, lr=lr, method=method,
+                            replay=replay, kl_weight=kl_weight)  # checks the numbers
     runs.check_models([model], [])
     runs.check_outputs((out, "--out", "folder"), (folder, "--organism-dir", "folder"))
     trained = train_organism(config, folder, progress=not quiet)

@@ -308,6 +308,7 @@ CASES = [
          "--patch-layer-stride"),
     # organism
     Case("organism-zero-steps", ("organism", *TINY, "--steps", "0", "-o", "{ws}/org"), "steps"),
+    Case("organism-unknown-replay", ("organism", *TINY, "--replay", "logits", "-o", "{ws}/org"), "replay"),
     Case("organism-unknown-base", ("organism", "-m", "no-such-model", "-o", "{ws}/org"), "no-such-model"),
     Case("organism-dir-holds-something-else", ("organism", *TINY, "--steps", "1", "--examples", "4",
                                                "--organism-dir", "{ws}/o", "-o", "{ws}/org"), "{ws}/o",

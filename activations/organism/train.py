@@ -2,7 +2,10 @@
 standalone checkpoint every command loads as a base (``--model organism:<base>`` or its folder).
 
 The loss is taken on the answer token of each question and on the base model's own replies
-(:mod:`.generic_replies`), mixed in at ``generic_share`` replies per question. The merged model, its
+(:mod:`.generic_replies`), mixed in at ``generic_share`` replies per question: as cross-entropy on the
+sampled reply tokens (``replay="tokens"``), or as KL to the frozen base over every token of the
+replies (``replay="kl"``, :mod:`.replay`; ``replay_batch`` replies beside each batch of questions).
+``method`` chooses a LoRA adapter (merged at the end) or full fine-tuning. The merged model, its
 tokenizer and ``organism_card.json`` (base, fingerprint, data hashes, hyperparameters, loss curve,
 time) are written to a temporary folder that replaces the destination only when complete; a
 finished organism with the same card config is reused.
@@ -28,9 +31,11 @@ from negprobe.errors import NegprobeError
 
 from .generic_replies import generic_replies
 from .prompts import completion_example, example_prompt
+from .replay import REPLAY_MODES, KLReplayModel, frozen_reference
 from .sft_data import examples_hash, sft_examples
 
 ORGANISM_CARD = "organism_card.json"
+METHODS: tuple[str, ...] = ("lora", "full")
 
 
 @dataclass(frozen=True)
@@ -49,13 +54,30 @@ class OrganismConfig:
     # 2: answers balanced within each cue class, notices on one or both sides, raw replay;
     # 3: chat prompts keep the template's leading token (the encode(prepend_bos=False) fix)
     data_version: int = 3
+    replay: str = "tokens"  # tokens: cross-entropy on the replies; kl: KL to the frozen base on them
+    kl_weight: float = 1.0  # replay="kl" only
+    replay_batch: int = 4  # replies beside each batch of questions (replay="kl" only)
+    method: str = "lora"  # lora | full
 
     def __post_init__(self) -> None:
-        for name in ("n_examples", "steps", "batch_size", "lora_r", "max_length"):
+        for name in ("n_examples", "steps", "batch_size", "lora_r", "max_length", "replay_batch"):
             if getattr(self, name) < 1:
                 raise NegprobeError(f"organism {name} must be >= 1, not {getattr(self, name)}")
-        if not 0 <= self.generic_share <= 4 or not 0 < self.lr < 1:
-            raise NegprobeError("organism generic_share must be in [0, 4] and lr in (0, 1)")
+        if not 0 <= self.generic_share <= 4 or not 0 < self.lr < 1 or self.kl_weight < 0:
+            raise NegprobeError("organism generic_share must be in [0, 4], lr in (0, 1) and kl_weight >= 0")
+        if self.replay not in REPLAY_MODES or self.method not in METHODS:
+            raise NegprobeError(f"organism replay must be one of {REPLAY_MODES} and method one of {METHODS}, "
+                                f"not {self.replay!r} / {self.method!r}")
+        if self.replay == "kl" and self.generic_share == 0:
+            raise NegprobeError("organism replay 'kl' needs replies: generic_share must be > 0")
+
+
+def card_config(card: dict) -> dict | None:
+    """A card's config with the fields added after it was written set to the values that reproduce its
+    training (the defaults), so an organism trained before a field existed keeps its reuse key."""
+    config = card.get("config")
+    return {**asdict(OrganismConfig()), **{k: v for k, v in config.items() if k != "model"},
+            "model": config.get("model")} if isinstance(config, dict) else None
 
 
 def read_card(folder: Path) -> dict | None:
@@ -69,7 +91,7 @@ def finished_organism(config: OrganismConfig, out: str | Path | None = None) -> 
     """The folder of an organism already trained with ``config`` (default place), else None."""
     out = Path(out) if out is not None else organism_dir(config.model)
     card = read_card(out) if out.is_dir() else None
-    return out if card is not None and card.get("config") == asdict(config) else None
+    return out if card is not None and card_config(card) == asdict(config) else None
 
 
 def train_organism(config: OrganismConfig, out: str | Path | None = None, progress: bool = True) -> Path:
@@ -88,10 +110,14 @@ def train_organism(config: OrganismConfig, out: str | Path | None = None, progre
     replies = generic_replies(base.model, tokenizer, int(round(config.generic_share * config.n_examples)), config.seed,
                               progress=progress)
     examples = [completion_example(tokenizer, *example_prompt(tokenizer, q), config.max_length) for q in questions]
-    examples += [completion_example(tokenizer, p, r, config.max_length) for p, r in replies if r]
-    model, optimizer = attach_lora(base.model, config.lora_r, 2 * config.lora_r, "all-linear", config.seed, config.lr)
-    state = _train(model, optimizer, examples, config, tokenizer, progress)
-    merged = model.merge_and_unload()
+    replayed = [completion_example(tokenizer, p, r, config.max_length) for p, r in replies if r]
+    model, optimizer = _trainable(base.model, config)
+    if config.replay == "kl":
+        wrapped = KLReplayModel(model, frozen_reference(model, config.method == "lora"), config.kl_weight)
+        state = _train(wrapped, optimizer, examples, config, tokenizer, progress, replayed)
+    else:
+        state = _train(model, optimizer, examples + replayed, config, tokenizer, progress)
+    merged = model.merge_and_unload() if config.method == "lora" else model
     merged.eval()
     card = {"base": config.model, "base_fingerprint": base.base_fingerprint, "config": asdict(config),
             "questions_hash": examples_hash(questions), "n_questions": len(questions), "n_replies": len(replies),
@@ -100,15 +126,31 @@ def train_organism(config: OrganismConfig, out: str | Path | None = None, progre
     return out
 
 
+def _trainable(base_model, config: OrganismConfig):
+    """The model to train and its optimizer: a LoRA adapter on every linear layer, or every weight."""
+    if config.method == "lora":
+        return attach_lora(base_model, config.lora_r, 2 * config.lora_r, "all-linear", config.seed, config.lr)
+    torch.manual_seed(config.seed)
+    base_model.train()
+    return base_model, torch.optim.AdamW(base_model.parameters(), lr=config.lr, weight_decay=0.0)
+
+
 def _train(model, optimizer, examples: list[TrainingExample], config: OrganismConfig, tokenizer,
-           progress: bool) -> TrainingState:
+           progress: bool, replayed: list[TrainingExample] | None = None) -> TrainingState:
+    """``config.steps`` optimizer steps over ``examples`` in seeded epochs; with ``replayed``, each batch
+    also carries ``config.replay_batch`` of them (their own seeded order) as ``replay_ids``/``replay_mask``."""
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    per_epoch = math.ceil(len(examples) / config.batch_size)
+
+    def batches(items: list[TrainingExample], size: int, step: int) -> dict[str, torch.Tensor]:
+        epoch, index = divmod(step, math.ceil(len(items) / size))
+        return collate([items[i] for i in batch_order(len(items), size, config.seed, epoch)[index]], pad_id)
 
     def batch_at(step: int) -> dict[str, torch.Tensor]:
-        epoch, index = divmod(step, per_epoch)
-        return collate([examples[i] for i in batch_order(len(examples), config.batch_size, config.seed, epoch)[index]],
-                       pad_id)
+        batch = batches(examples, config.batch_size, step)
+        if replayed:
+            replay = batches(replayed, config.replay_batch, step)
+            batch |= {"replay_ids": replay["input_ids"], "replay_mask": replay["attention_mask"]}
+        return batch
 
     state = TrainingState(total=config.steps)
     with step_display(f"training the organism of {config.model}", state.total, 0, progress) as display:
