@@ -12,7 +12,12 @@ import torch
 
 from negprobe.activations.organism import OrganismConfig, train_organism
 from negprobe.activations.organism.replay import masked_kl
-from negprobe.activations.organism.train import ORGANISM_CARD, finished_organism, read_card
+from negprobe.activations.organism.train import (
+    BEFORE_REPLAY_OPTIONS,
+    ORGANISM_CARD,
+    finished_organism,
+    read_card,
+)
 from negprobe.errors import NegprobeError
 from tests.tiny_models import make_tiny_model
 
@@ -82,17 +87,18 @@ def test_kl_replay_keeps_the_organism_closer_to_its_base(tiny, tmp_path, method)
 
 
 def test_a_card_older_than_the_replay_options_keeps_its_reuse_key(tiny, tmp_path):
-    folder = train_organism(OrganismConfig(model=str(tiny), n_examples=8, steps=1, batch_size=4), tmp_path / "o",
-                            progress=False)
+    """A card written before the replay options existed is read as what it was trained with (cross-entropy
+    replay, LoRA), whatever the defaults are now."""
+    legacy = OrganismConfig(model=str(tiny), n_examples=8, steps=1, batch_size=4, **BEFORE_REPLAY_OPTIONS)  # type: ignore[arg-type]
+    folder = train_organism(legacy, tmp_path / "o", progress=False)
     card = json.loads((folder / ORGANISM_CARD).read_text())
-    for added in ("replay", "kl_weight", "replay_batch", "method"):
+    for added in BEFORE_REPLAY_OPTIONS:
         del card["config"][added]
     (folder / ORGANISM_CARD).write_text(json.dumps(card))
-    default = OrganismConfig(model=str(tiny), n_examples=8, steps=1, batch_size=4)
-    assert finished_organism(default, folder) == folder
-    assert finished_organism(replace(default, replay="kl"), folder) is None
-    assert finished_organism(replace(default, method="full"), folder) is None
-    assert set(asdict(default)) >= {"replay", "kl_weight", "replay_batch", "method"}
+    assert finished_organism(legacy, folder) == folder
+    assert finished_organism(replace(legacy, replay="kl"), folder) is None
+    assert finished_organism(replace(legacy, method="full"), folder) is None
+    assert set(asdict(legacy)) >= set(BEFORE_REPLAY_OPTIONS)
 
 
 @pytest.mark.parametrize("bad", [dict(replay="logits"), dict(method="qlora"), dict(kl_weight=-1.0),

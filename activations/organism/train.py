@@ -72,12 +72,15 @@ class OrganismConfig:
             raise NegprobeError("organism replay 'kl' needs replies: generic_share must be > 0")
 
 
+#: What an organism trained before these config fields existed was trained with.
+BEFORE_REPLAY_OPTIONS: dict[str, object] = {"replay": "tokens", "kl_weight": 1.0, "replay_batch": 4, "method": "lora"}
+
+
 def card_config(card: dict) -> dict | None:
-    """A card's config with the fields added after it was written set to the values that reproduce its
-    training (the defaults), so an organism trained before a field existed keeps its reuse key."""
+    """A card's config, with the fields added after it was written set to the values it was trained with
+    (:data:`BEFORE_REPLAY_OPTIONS`), so an older organism keeps its reuse key whatever the defaults become."""
     config = card.get("config")
-    return {**asdict(OrganismConfig()), **{k: v for k, v in config.items() if k != "model"},
-            "model": config.get("model")} if isinstance(config, dict) else None
+    return {**BEFORE_REPLAY_OPTIONS, **config} if isinstance(config, dict) else None
 
 
 def read_card(folder: Path) -> dict | None:
