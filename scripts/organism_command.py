@@ -19,14 +19,14 @@ from . import runs
 
 def organism(
     model: str = typer.Option("smollm2-135m", "--model", "-m", help="Base model: embedded name, local folder or hub id."),
-    steps: int = typer.Option(200, help="Optimizer steps of supervised fine-tuning."),
-    n_examples: int = typer.Option(1600, "--examples", help="Training questions (plus base-model replies mixed in)."),
+    steps: int | None = typer.Option(None, help="Optimizer steps of supervised fine-tuning [default: the recipe's]."),
+    n_examples: int | None = typer.Option(None, "--examples", help="Training questions (plus base-model replies)."),
     seed: int = typer.Option(0, help="Data, LoRA and sampling seed."),
-    lr: float = typer.Option(4e-4, help="AdamW learning rate."),
-    method: str = typer.Option("lora", help="lora (an adapter on every linear layer, merged) or full fine-tuning."),
-    replay: str = typer.Option("tokens", help="How the base's replies keep its language: tokens (cross-entropy "
-                               "on them) or kl (KL to the frozen base at every token)."),
-    kl_weight: float = typer.Option(1.0, help="Weight of the KL replay term (--replay kl)."),
+    lr: float | None = typer.Option(None, help="AdamW learning rate."),
+    method: str | None = typer.Option(None, help="lora (an adapter on every linear layer, merged) or full."),
+    replay: str | None = typer.Option(None, help="How the base's replies keep its language: kl (KL to the frozen "
+                                      "base at every token) or tokens (cross-entropy on the sampled replies)."),
+    kl_weight: float | None = typer.Option(None, help="Weight of the KL replay term (--replay kl)."),
     folder: Path | None = typer.Option(None, "--organism-dir", help="Where the organism is saved "
                                        "[default: $NEGPROBE_HOME/organisms/<model>, loadable as organism:<model>]."),
     out: Path = typer.Option(Path("negprobe-out/organism"), "--out", "-o", help="Report folder."),
@@ -43,8 +43,9 @@ def organism(
 
     if control_units < 2:
         raise NegprobeError(f"--control-units must be >= 2 (a CI needs two units), got {control_units}")
-    config = OrganismConfig(model=model, n_examples=n_examples, steps=steps, seed=seed, lr=lr, method=method,
-                            replay=replay, kl_weight=kl_weight)  # checks the numbers
+    chosen = {"n_examples": n_examples, "steps": steps, "lr": lr, "method": method, "replay": replay,
+              "kl_weight": kl_weight}  # unset options keep OrganismConfig's recipe
+    config = OrganismConfig(model=model, seed=seed, **{k: v for k, v in chosen.items() if v is not None})  # checks
     runs.check_models([model], [])
     runs.check_outputs((out, "--out", "folder"), (folder, "--organism-dir", "folder"))
     trained = train_organism(config, folder, progress=not quiet)

@@ -45,16 +45,17 @@ class OrganismConfig:
     model: str = "smollm2-135m"
     n_examples: int = 1600
     generic_share: float = 0.25  # base-model replies (half chat, half raw prose) per question example
-    steps: int = 200
+    steps: int = 300
     batch_size: int = 8
-    lr: float = 4e-4
+    lr: float = 8e-4
     lora_r: int = 16
     seed: int = 0
     max_length: int = 384
     # 2: answers balanced within each cue class, notices on one or both sides, raw replay;
-    # 3: chat prompts keep the template's leading token (the encode(prepend_bos=False) fix)
+    # 3: chat prompts keep the template's leading token (the encode(prepend_bos=False) fix);
+    # v3 = data_version 3 with 200 steps, lr 4e-4 and token replay; v4 (the default) = the same data, KL replay
     data_version: int = 3
-    replay: str = "tokens"  # tokens: cross-entropy on the replies; kl: KL to the frozen base on them
+    replay: str = "kl"  # kl: KL to the frozen base on the replies; tokens: cross-entropy on them (v1-v3)
     kl_weight: float = 1.0  # replay="kl" only
     replay_batch: int = 4  # replies beside each batch of questions (replay="kl" only)
     method: str = "lora"  # lora | full
