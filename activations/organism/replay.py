@@ -33,8 +33,6 @@ def masked_kl(reference_logits: Float[torch.Tensor, "batch seq vocab"], logits: 
 @dataclass(frozen=True)
 class ReplayOutput:
     loss: torch.Tensor  # task + kl_weight * kl (what the optimizer minimises)
-    task_loss: torch.Tensor
-    kl: torch.Tensor
 
 
 class KLReplayModel(torch.nn.Module):
@@ -61,7 +59,7 @@ class KLReplayModel(torch.nn.Module):
         with torch.no_grad():
             reference = self.reference(replay_ids, replay_mask)
         kl = masked_kl(reference, logits, replay_mask)
-        return ReplayOutput(task + self.kl_weight * kl, task.detach(), kl.detach())
+        return ReplayOutput(task + self.kl_weight * kl)
 
 
 def frozen_reference(model: torch.nn.Module, lora: bool) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
