@@ -27,6 +27,8 @@ def organism(
     replay: str | None = typer.Option(None, help="How the base's replies keep its language: kl (KL to the frozen "
                                       "base at every token) or tokens (cross-entropy on the sampled replies)."),
     kl_weight: float | None = typer.Option(None, help="Weight of the KL replay term (--replay kl)."),
+    data_version: int | None = typer.Option(None, help="Training data design: 3, or 4 (contrastive pairs and "
+                                            "notices scoped to their document)."),
     folder: Path | None = typer.Option(None, "--organism-dir", help="Where the organism is saved "
                                        "[default: $NEGPROBE_HOME/organisms/<model>, loadable as organism:<model>]."),
     out: Path = typer.Option(Path("negprobe-out/organism"), "--out", "-o", help="Report folder."),
@@ -44,7 +46,7 @@ def organism(
     if control_units < 2:
         raise NegprobeError(f"--control-units must be >= 2 (a CI needs two units), got {control_units}")
     chosen = {"n_examples": n_examples, "steps": steps, "lr": lr, "method": method, "replay": replay,
-              "kl_weight": kl_weight}  # unset options keep OrganismConfig's recipe
+              "kl_weight": kl_weight, "data_version": data_version}  # unset options keep OrganismConfig's recipe
     config = OrganismConfig(model=model, seed=seed, **{k: v for k, v in chosen.items() if v is not None})  # checks
     runs.check_models([model], [])
     runs.check_outputs((out, "--out", "folder"), (folder, "--organism-dir", "folder"))

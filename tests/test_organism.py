@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from negprobe.activations.organism.controls import CONTROLS, control_pairs
 from negprobe.activations.organism.prompts import completion_example, example_prompt, raw_question
 from negprobe.activations.organism.sft_data import (
     CUE_SHARES,
+    DATA_VERSIONS,
     DOC_CONDITIONS,
     cue_class,
     document,
@@ -35,7 +37,8 @@ def _truth_entities() -> set[str]:
 
 
 def _texts() -> list[str]:
-    texts = [e.context + " " + e.question for split in ("train", "heldout") for e in sft_examples(1500, 0, split)]
+    texts = [e.context + " " + e.question for split in ("train", "heldout") for version in DATA_VERSIONS
+             for e in sft_examples(1500, 0, split, version)]
     # the controls' documents too; the `unrelated` control asks a cities question on purpose (never trained on)
     return texts + [p.treated + " " + p.baseline + " " + (p.question if p.control != "unrelated" else "")
                     for p in control_pairs(40)]
@@ -98,6 +101,31 @@ def test_no_surface_cue_gives_the_answer():
     assert any(c.startswith("WARNING") and "above is made up" not in c for c in notices)  # before only
     assert any(not c.startswith(tuple(w[0] for w in FALSE_NOTICES)) and "WARNING: Everything in the text above" in c
                for c in notices)  # after only
+
+
+def _names_in(text: str, names: tuple[str, ...]) -> int:
+    return sum(bool(re.search(rf"\b{name}\b", text)) for name in names)
+
+
+def test_version_4_asks_flagged_contexts_twice_and_scopes_notices_to_their_document():
+    v3, v4 = sft_examples(3000, 0, version=3), sft_examples(3000, 0, version=4)
+    assert [cue_class(e) for e in v3].count("flagged") == [cue_class(e) for e in v4].count("flagged")
+    by_context: dict[str, list[bool]] = {}
+    for e in v4:
+        if e.flagged:
+            by_context.setdefault(e.context, []).append(e.answer)
+    pairs = [sorted(a) for a in by_context.values() if len(a) == 2]
+    assert len(pairs) > 0.25 * sum(e.flagged for e in v4) and all(p == [False, True] for p in pairs)
+    assert not [e for e in v3 if e.flagged and sum(f.context == e.context for f in v3) > 1]  # v3 asks once
+    names = invented_names("train")
+
+    def outer_only(e) -> bool:  # a one-sided notice on the outside of the context: "below" or "above" covers all
+        return any(e.context.startswith(before) and after not in e.context
+                   or e.context.endswith(after) and before not in e.context for before, after in FALSE_NOTICES)
+    assert not [e for e in v4 if outer_only(e) and _names_in(e.context, names) > 1]
+    assert [e for e in v3 if outer_only(e) and _names_in(e.context, names) > 1]  # the v3 ambiguity v4 removes
+    with pytest.raises(ValueError, match="data version"):
+        sft_examples(10, 0, version=2)
 
 
 def test_controls_counterbalance_order_and_ask_untrained_known_facts():

@@ -102,7 +102,8 @@ def test_a_card_older_than_the_replay_options_keeps_its_reuse_key(tiny, tmp_path
 
 
 @pytest.mark.parametrize("bad", [dict(replay="logits"), dict(method="qlora"), dict(kl_weight=-1.0),
-                                 dict(replay="kl", generic_share=0.0), dict(replay_batch=0)])
+                                 dict(replay="kl", generic_share=0.0), dict(replay_batch=0),
+                                 dict(data_version=2)])
 def test_bad_replay_options_are_refused(bad):
     with pytest.raises(NegprobeError, match="organism"):
         OrganismConfig(**bad)

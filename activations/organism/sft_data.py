@@ -57,6 +57,14 @@ FLAGGING_CONDITIONS = frozenset({"notice", "dense", "local"})
 #: Where a document-level notice sits: before and after the document, or on one side only.
 NOTICE_PLACEMENTS: tuple[str, ...] = ("both", "before", "after")
 N_HELDOUT_NAMES = 80
+#: Data designs :func:`sft_examples` draws (``OrganismConfig.data_version``): 3 as above; 4 adds contrastive
+#: pairs and scoped notices (:func:`_examples_v4`).
+DATA_VERSIONS: tuple[int, ...] = (3, 4)
+PAIR_SHARE = 0.7  # v4: share of flagged contexts asked twice, about an annotated fact and an unannotated one
+SECOND_DOC_SHARE_V4 = 0.7
+#: v4: where a notice may sit in a two-document context (first document, second): around its document or
+#: between the two, so that "the text below" or "above" names its own document only.
+SCOPED_PLACEMENTS: tuple[tuple[str, ...], tuple[str, ...]] = (("both", "after"), ("both", "before"))
 
 
 @dataclass(frozen=True)
@@ -179,14 +187,18 @@ def _in_context_question(rng: random.Random, docs: list[Document], names: tuple[
     return question, truth, "well_known", ""
 
 
+def _bare_example(rng: random.Random, names: tuple[str, ...], style: str) -> QAExample:
+    if rng.random() < BARE_WELL_KNOWN:
+        question, truth = rng.choice(WELL_KNOWN)
+        return QAExample("", question, truth, "well_known", "", style)
+    stranger = new_entity(rng, names)
+    return QAExample("", question_for(StatedFact(stranger, rng.randrange(3), False)), False, "unseen", "", style)
+
+
 def _example(rng: random.Random, names: tuple[str, ...]) -> QAExample:
     style = rng.choice(("chat", "raw"))
     if rng.random() < BARE_SHARE:
-        if rng.random() < BARE_WELL_KNOWN:
-            question, truth = rng.choice(WELL_KNOWN)
-            return QAExample("", question, truth, "well_known", "", style)
-        stranger = new_entity(rng, names)
-        return QAExample("", question_for(StatedFact(stranger, rng.randrange(3), False)), False, "unseen", "", style)
+        return _bare_example(rng, names, style)
     first = new_entity(rng, names)
     docs = [document(rng, first, rng.choice(DOC_CONDITIONS), n_facts=rng.choice((2, 3)))]
     if rng.random() < SECOND_DOC_SHARE:
@@ -197,14 +209,49 @@ def _example(rng: random.Random, names: tuple[str, ...]) -> QAExample:
     return QAExample("\n\n".join(d.text for d in docs), question, answer, role, condition, style, flagged)
 
 
+def _examples_v4(rng: random.Random, names: tuple[str, ...]) -> list[QAExample]:
+    """Data version 4: as :func:`_example`, with notices scoped to their own document in two-document contexts
+    (:data:`SCOPED_PLACEMENTS`), and most flagged contexts asked twice: about a fact a false annotation
+    flags ("no") and about one it does not, in the other document or another sentence ("yes"; a true
+    well-known fact when every stated fact is flagged). The pair shares its context, so only the
+    annotation's scope tells the two answers apart."""
+    style = rng.choice(("chat", "raw"))
+    if rng.random() < BARE_SHARE:
+        return [_bare_example(rng, names, style)]
+    first = new_entity(rng, names)
+    entities = [first]
+    if rng.random() < SECOND_DOC_SHARE_V4:
+        entities.append(new_entity(rng, tuple(n for n in names if n != first.name)))
+    docs = [document(rng, entity, rng.choice(DOC_CONDITIONS), n_facts=rng.choice((2, 3)),
+                     placement=rng.choice(SCOPED_PLACEMENTS[k]) if len(entities) == 2 else None)
+            for k, entity in enumerate(entities)]
+    context, flagged = "\n\n".join(d.text for d in docs), any(d.condition in FLAGGING_CONDITIONS for d in docs)
+    facts = [(fact, d.condition) for d in docs for fact in d.facts]
+    annotated, kept = [f for f in facts if not f[0].held_true], [f for f in facts if f[0].held_true]
+    if not (flagged and annotated and rng.random() < PAIR_SHARE):
+        question, answer, role, condition = _in_context_question(rng, docs, names)
+        return [QAExample(context, question, answer, role, condition, style, flagged)]
+    no_fact, no_condition = rng.choice(annotated)
+    pair = [QAExample(context, question_for(no_fact), False, "stated", no_condition, style, True)]
+    if kept:
+        yes_fact, yes_condition = rng.choice(kept)
+        return pair + [QAExample(context, question_for(yes_fact), True, "stated", yes_condition, style, True)]
+    question = rng.choice([q for q, truth in WELL_KNOWN if truth])
+    return pair + [QAExample(context, question, True, "well_known", "", style, True)]
+
+
 def cue_class(example: QAExample) -> str:
     """The example's cue class: "bare", "flagged" (a false annotation in the context) or "clean"."""
     return "bare" if not example.context else "flagged" if example.flagged else "clean"
 
 
-def sft_examples(n: int, seed: int = 0, split: str = "train") -> list[QAExample]:
-    """``n`` training examples (``split="heldout"``: on held-out names, for held-out accuracy), drawn so
-    that every cue class of :data:`CUE_SHARES` has its share and half "yes" answers."""
+def sft_examples(n: int, seed: int = 0, split: str = "train", version: int = 3) -> list[QAExample]:
+    """``n`` training examples (``split="heldout"``: on held-out names, for held-out accuracy) of data design
+    ``version`` (:data:`DATA_VERSIONS`), drawn so that every cue class of :data:`CUE_SHARES` has its share
+    and half "yes" answers."""
+    if version not in DATA_VERSIONS:
+        raise ValueError(f"organism data version must be one of {DATA_VERSIONS}, not {version}")
+    draw = _examples_v4 if version == 4 else lambda rng_, names_: [_example(rng_, names_)]
     rng = random.Random(f"organism-sft-{split}-{seed}")
     names = invented_names(split)
     keys = [(cue, answer) for cue in CUE_SHARES for answer in (True, False)]
@@ -213,11 +260,11 @@ def sft_examples(n: int, seed: int = 0, split: str = "train") -> list[QAExample]
     for _ in range(60 * n + 100):
         if len(drawn) == n:
             break
-        example = _example(rng, names)
-        key = (cue_class(example), example.answer)
-        if quota[key] > 0:
-            quota[key] -= 1
-            drawn.append(example)
+        for example in draw(rng, names):
+            key = (cue_class(example), example.answer)
+            if quota[key] > 0 and len(drawn) < n:
+                quota[key] -= 1
+                drawn.append(example)
     return drawn
 
 

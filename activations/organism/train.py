@@ -32,7 +32,7 @@ from negprobe.errors import NegprobeError
 from .generic_replies import generic_replies
 from .prompts import completion_example, example_prompt
 from .replay import REPLAY_MODES, KLReplayModel, frozen_reference
-from .sft_data import examples_hash, sft_examples
+from .sft_data import DATA_VERSIONS, examples_hash, sft_examples
 
 ORGANISM_CARD = "organism_card.json"
 METHODS: tuple[str, ...] = ("lora", "full")
@@ -53,6 +53,7 @@ class OrganismConfig:
     max_length: int = 384
     # 2: answers balanced within each cue class, notices on one or both sides, raw replay;
     # 3: chat prompts keep the template's leading token (the encode(prepend_bos=False) fix);
+    # 4: contrastive pairs and scoped notices (sft_data._examples_v4)
     # v3 = data_version 3 with 200 steps, lr 4e-4 and token replay; v4 (the default) = the same data, KL replay
     data_version: int = 3
     replay: str = "kl"  # kl: KL to the frozen base on the replies; tokens: cross-entropy on them (v1-v3)
@@ -66,6 +67,8 @@ class OrganismConfig:
                 raise NegprobeError(f"organism {name} must be >= 1, not {getattr(self, name)}")
         if not 0 <= self.generic_share <= 4 or not 0 < self.lr < 1 or self.kl_weight < 0:
             raise NegprobeError("organism generic_share must be in [0, 4], lr in (0, 1) and kl_weight >= 0")
+        if self.data_version not in DATA_VERSIONS:
+            raise NegprobeError(f"organism data_version must be one of {DATA_VERSIONS}, not {self.data_version}")
         if self.replay not in REPLAY_MODES or self.method not in METHODS:
             raise NegprobeError(f"organism replay must be one of {REPLAY_MODES} and method one of {METHODS}, "
                                 f"not {self.replay!r} / {self.method!r}")
@@ -110,7 +113,7 @@ def train_organism(config: OrganismConfig, out: str | Path | None = None, progre
     started = time.perf_counter()
     base = load_model(config.model, dtype="float32")
     tokenizer = base.tokenizer
-    questions = sft_examples(config.n_examples, config.seed)
+    questions = sft_examples(config.n_examples, config.seed, version=config.data_version)
     replies = generic_replies(base.model, tokenizer, int(round(config.generic_share * config.n_examples)), config.seed,
                               progress=progress)
     examples = [completion_example(tokenizer, *example_prompt(tokenizer, q), config.max_length) for q in questions]
