@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -116,7 +117,7 @@ def test_version_4_asks_flagged_contexts_twice_and_scopes_notices_to_their_docum
             by_context.setdefault(e.context, []).append(e.answer)
     pairs = [sorted(a) for a in by_context.values() if len(a) == 2]
     assert len(pairs) > 0.25 * sum(e.flagged for e in v4) and all(p == [False, True] for p in pairs)
-    assert not [e for e in v3 if e.flagged and sum(f.context == e.context for f in v3) > 1]  # v3 asks once
+    assert max(Counter(e.context for e in v3 if e.flagged).values()) == 1  # v3 asks each context once
     names = invented_names("train")
 
     def outer_only(e) -> bool:  # a one-sided notice on the outside of the context: "below" or "above" covers all

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from .wording import (
@@ -57,9 +58,6 @@ FLAGGING_CONDITIONS = frozenset({"notice", "dense", "local"})
 #: Where a document-level notice sits: before and after the document, or on one side only.
 NOTICE_PLACEMENTS: tuple[str, ...] = ("both", "before", "after")
 N_HELDOUT_NAMES = 80
-#: Data designs :func:`sft_examples` draws (``OrganismConfig.data_version``): 3 as above; 4 adds contrastive
-#: pairs and scoped notices (:func:`_examples_v4`).
-DATA_VERSIONS: tuple[int, ...] = (3, 4)
 PAIR_SHARE = 0.7  # v4: share of flagged contexts asked twice, about an annotated fact and an unannotated one
 SECOND_DOC_SHARE_V4 = 0.7
 #: v4: where a notice may sit in a two-document context (first document, second): around its document or
@@ -240,6 +238,13 @@ def _examples_v4(rng: random.Random, names: tuple[str, ...]) -> list[QAExample]:
     return pair + [QAExample(context, question, True, "well_known", "", style, True)]
 
 
+#: Data designs :func:`sft_examples` draws (``OrganismConfig.data_version``), each a function giving the
+#: examples of one draw: 3 as above, one question per context; 4 adds contrastive pairs and scoped notices.
+_DESIGNS: dict[int, Callable[[random.Random, tuple[str, ...]], list[QAExample]]] = {
+    3: lambda rng, names: [_example(rng, names)], 4: _examples_v4}
+DATA_VERSIONS: tuple[int, ...] = tuple(_DESIGNS)
+
+
 def cue_class(example: QAExample) -> str:
     """The example's cue class: "bare", "flagged" (a false annotation in the context) or "clean"."""
     return "bare" if not example.context else "flagged" if example.flagged else "clean"
@@ -249,9 +254,9 @@ def sft_examples(n: int, seed: int = 0, split: str = "train", version: int = 3) 
     """``n`` training examples (``split="heldout"``: on held-out names, for held-out accuracy) of data design
     ``version`` (:data:`DATA_VERSIONS`), drawn so that every cue class of :data:`CUE_SHARES` has its share
     and half "yes" answers."""
-    if version not in DATA_VERSIONS:
+    if version not in _DESIGNS:
         raise ValueError(f"organism data version must be one of {DATA_VERSIONS}, not {version}")
-    draw = _examples_v4 if version == 4 else lambda rng_, names_: [_example(rng_, names_)]
+    draw = _DESIGNS[version]
     rng = random.Random(f"organism-sft-{split}-{seed}")
     names = invented_names(split)
     keys = [(cue, answer) for cue in CUE_SHARES for answer in (True, False)]
